@@ -1,0 +1,273 @@
+"""The Python API: ``train`` an image, get its x2 image, kernel, history and model.
+
+This is where arrays as people have them (any dtype, axes, stacks, RGB(A)) meet the
+training loop, which works on one normalised ``(C, H, W)`` plane.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from .axes import Layout
+from .config import DualSRConfig, preset
+from .device import resolve_device
+from .errors import DualSRInputError
+from .kernel import final_kernel, prepare_known_kernel
+from .networks import GeneratorUp
+from .normalize import Normalization, fit_normalization
+from .resize import bicubic_resize, bilinear_up2
+from .tiling import tiled_upsample
+from .trainer import PlaneTraining, StepInfo, train_plane
+
+CHANNEL_MODES = ("auto", "joint", "independent")
+
+
+class GroupedUpsampler(nn.Module):
+    """One G_UP per channel group, put back in channel order; RGBA alpha by bicubic.
+
+    ``(B, C, H, W)`` -> ``(B, C, 2H, 2W)``; the module that gets exported to ONNX.
+    """
+
+    def __init__(self, models: list[GeneratorUp], groups: list[list[int]], alpha: int | None = None) -> None:
+        super().__init__()
+        self.models = nn.ModuleList(models)
+        self.groups = [list(g) for g in groups]
+        self.alpha = alpha
+        order = [c for g in groups for c in g] + ([alpha] if alpha is not None else [])
+        self.inverse = [order.index(c) for c in range(len(order))]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        outs = [m(x[:, g]) for m, g in zip(self.models, self.groups)]
+        if self.alpha is not None:
+            alpha = x[:, self.alpha : self.alpha + 1]
+            outs.append(bilinear_alpha(alpha))
+        out = torch.cat(outs, dim=1)
+        if self.inverse != list(range(len(self.inverse))):
+            out = out[:, self.inverse]
+        return out
+
+
+def bilinear_alpha(alpha: torch.Tensor) -> torch.Tensor:
+    """Alpha (coverage) is upsampled by interpolation, never by a learned model."""
+    return bilinear_up2(alpha).clamp(0.0, 1.0)
+
+
+@dataclass
+class DualSRResult:
+    """Everything one training produces."""
+
+    image: np.ndarray  # the x2 image, input axes and dtype
+    kernel: np.ndarray  # (n, n), or (G, n, n) for independently trained channel groups
+    history: list[dict[str, np.ndarray]]  # per channel group: loss name -> values per step
+    upsampler: GroupedUpsampler
+    axes: str
+    plane: int
+    normalization: Normalization
+    config: DualSRConfig
+    device: str
+    steps: int
+    stopped: bool
+    seconds: float
+    known_kernel: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def upsample(
+        self,
+        image: np.ndarray,
+        axes: str | None = None,
+        tile: int | None = 512,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> np.ndarray:
+        """Apply the trained upsampler to another image (e.g. from the same instrument)."""
+        return upsample(
+            self.upsampler,
+            image,
+            axes=axes,
+            mode=self.normalization.mode,
+            device=self.device,
+            tile=tile,
+            progress=progress,
+        )
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-able description: config, axes, plane, normalisation, timing."""
+        return {
+            "config": self.config.to_dict(),
+            "axes": self.axes,
+            "plane": self.plane,
+            "normalization": self.normalization.to_dict(),
+            "device": self.device,
+            "steps": self.steps,
+            "stopped": self.stopped,
+            "seconds": round(self.seconds, 2),
+            "known_kernel": self.known_kernel,
+            "channel_groups": self.upsampler.groups,
+        }
+
+
+def check_image(image: Any, config: DualSRConfig | None = None) -> np.ndarray:
+    """The input as a numeric ndarray, or a DualSRInputError that says what to do."""
+    data = np.asarray(image)
+    if data.size == 0:
+        raise DualSRInputError(f"the image is empty (shape {data.shape}); pass an image with pixels")
+    if data.dtype == bool or not (np.issubdtype(data.dtype, np.integer) or np.issubdtype(data.dtype, np.floating)):
+        raise DualSRInputError(f"images of dtype {data.dtype} are not supported; convert to uint8, uint16 or float32")
+    if np.issubdtype(data.dtype, np.floating) and not np.isfinite(data).all():
+        bad = int(np.size(data) - np.count_nonzero(np.isfinite(data)))
+        raise DualSRInputError(f"the image has {bad} NaN/Inf pixels; replace them (e.g. with 0 or the median) first")
+    return data
+
+
+def _groups(layout: Layout, mode: str) -> tuple[list[list[int]], int | None]:
+    if mode not in CHANNEL_MODES:
+        raise DualSRInputError(f"unknown channel mode {mode!r}; use one of {', '.join(CHANNEL_MODES)}")
+    c = layout.channels
+    alpha = 3 if layout.is_rgb and c == 4 and mode != "independent" else None
+    trained = [i for i in range(c) if i != alpha]
+    joint = mode == "joint" or (mode == "auto" and (layout.is_rgb or c == 1))
+    return ([trained] if joint else [[i] for i in trained]), alpha
+
+
+def _known_kernels(known_kernel: np.ndarray | None, groups: int) -> list[np.ndarray | None]:
+    if known_kernel is None:
+        return [None] * groups
+    k = np.asarray(known_kernel, dtype=np.float64)
+    if k.ndim == 3 and k.shape[0] == groups:
+        return [prepare_known_kernel(ki) for ki in k]
+    return [prepare_known_kernel(k)] * groups
+
+
+def train(
+    image: Any,
+    *,
+    axes: str | None = None,
+    config: DualSRConfig | None = None,
+    preset_name: str = "paper",
+    iterations: int | None = None,
+    seed: int | None = None,
+    plane: int | tuple[int, ...] | None = None,
+    channel_mode: str = "auto",
+    known_kernel: np.ndarray | None = None,
+    normalization: str = "auto",
+    device: str = "auto",
+    tile: int | None = 512,
+    progress: Callable[[StepInfo], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    apply_progress: Callable[[int, int], None] | None = None,
+) -> DualSRResult:
+    """Train DualSR on one plane of ``image`` and super-resolve every plane by x2.
+
+    ``config`` (or ``preset_name`` with ``iterations``/``seed``) sets the method;
+    ``axes`` names the dimensions (``YX``, ``YXC``, ``CYX``, ``ZYX``, ``TZCYX`` ...);
+    ``plane`` picks the training plane of a stack (default: the middle one);
+    ``channel_mode``: ``joint`` trains one model on all channels (RGB, as the paper),
+    ``independent`` one per channel (fluorescence); ``auto`` picks by the axes.
+    ``known_kernel`` replaces G_DN by a given kernel (the paper's "GT kernel + DualSR").
+    ``should_stop`` is polled every step; a stopped run still returns its result.
+    """
+    config = config or preset(preset_name, iterations=iterations)
+    if seed is not None:
+        config = config.with_(seed=seed)
+    data = check_image(image)
+    layout = Layout.of(data.shape, axes)
+    if min(layout.height, layout.width) < config.min_image_size:
+        raise DualSRInputError(
+            f"the image is {layout.height}x{layout.width} pixels; DualSR needs at least "
+            f"{config.min_image_size}x{config.min_image_size} ({config.hr_crop}px patches + "
+            f"{config.border_shave}px border); use a larger image or a bigger field of view"
+        )
+    torch_device = resolve_device(device)
+    groups, alpha = _groups(layout, channel_mode)
+    per_channel = len(groups) > 1
+    norm = fit_normalization(data, normalization, channel_axis=layout.axes.index("C") if per_channel else None)
+    planes = layout.canonical(data)
+    index = layout.plane_index(plane)
+    train_plane_data = norm.apply(planes[index], channel_axis=0 if per_channel else None)
+    kernels = _known_kernels(known_kernel, len(groups))
+
+    start = time.perf_counter()
+    runs: list[PlaneTraining] = []
+    for group, k in zip(groups, kernels):
+        run = train_plane(
+            train_plane_data[group], config, torch_device, known_kernel=k, progress=progress, should_stop=should_stop
+        )
+        runs.append(run)
+        if run.stopped:
+            break
+    models = [r.g_up for r in runs]
+    while len(models) < len(groups):  # stopped before these groups: bilinear-only upsampler
+        models.append(_bilinear_only(len(groups[len(models)]), config).to(torch_device))
+    upsampler = GroupedUpsampler(models, groups, alpha).eval()
+    sr = upsample(
+        upsampler, data, axes=layout.axes, norm=norm, device=str(torch_device), tile=tile, progress=apply_progress
+    )
+    reported = [final_kernel(r.raw_kernel, config.kernel_keep_top) if k is None else k for r, k in zip(runs, kernels)]
+    kernel = reported[0] if len(reported) == 1 else np.stack(reported)
+    return DualSRResult(
+        image=sr,
+        kernel=kernel,
+        history=[r.history for r in runs],
+        upsampler=upsampler,
+        axes=layout.axes,
+        plane=index,
+        normalization=norm,
+        config=config,
+        device=str(torch_device),
+        steps=sum(r.steps for r in runs),
+        stopped=any(r.stopped for r in runs),
+        seconds=time.perf_counter() - start,
+        known_kernel=known_kernel is not None,
+    )
+
+
+def _bilinear_only(channels: int, config: DualSRConfig) -> GeneratorUp:
+    """A G_UP whose residual branch is zero: plain bilinear x2."""
+    model = GeneratorUp(channels, config.up_layers, config.up_features)
+    with torch.no_grad():
+        last = [m for m in model.body if isinstance(m, nn.Conv2d)][-1]
+        last.weight.zero_()
+    return model.eval()
+
+
+def upsample(
+    model: nn.Module,
+    image: Any,
+    *,
+    axes: str | None = None,
+    norm: Normalization | None = None,
+    mode: str = "auto",
+    device: str = "cpu",
+    tile: int | None = 512,
+    progress: Callable[[int, int], None] | None = None,
+) -> np.ndarray:
+    """x2 every plane of ``image`` with a torch upsampler; same axes and dtype back."""
+    data = check_image(image)
+    layout = Layout.of(data.shape, axes)
+    per_channel = isinstance(model, GroupedUpsampler) and len(model.groups) > 1
+    c_axis = layout.axes.index("C") if per_channel else None
+    norm = norm or fit_normalization(data, mode, channel_axis=c_axis)
+    planes = layout.canonical(data)
+    torch_device = torch.device(device)
+    model = model.to(torch_device).eval()
+
+    def run(batch: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return model(torch.from_numpy(batch).to(torch_device)).float().cpu().numpy()
+
+    out = np.empty((layout.planes, layout.channels, 2 * layout.height, 2 * layout.width), dtype=np.float32)
+    for p in range(layout.planes):
+        normalised = norm.apply(planes[p : p + 1], channel_axis=1 if per_channel else None)
+        report = (lambda d, t, p=p: progress(p * t + d, layout.planes * t)) if progress else None
+        tiled_upsample(run, normalised, tile=tile, out=out[p : p + 1], progress=report)
+    restored = norm.invert(out, channel_axis=1 if per_channel else None)
+    return layout.restore(restored)
+
+
+__all__ = ["DualSRResult", "GroupedUpsampler", "train", "upsample", "check_image", "bicubic_resize"]

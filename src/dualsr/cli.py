@@ -1,0 +1,299 @@
+"""The ``dualsr`` command line: train, demo (and more subcommands as they land).
+
+Errors a user can fix exit with status 2 and one line on stderr; nothing is written
+unless the whole run succeeds (Ctrl-C once: training stops and the result so far is
+saved; twice: nothing is saved).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .api import DualSRResult, train
+from .config import PRESETS, preset
+from .device import DEVICES
+from .errors import DualSRInputError
+from .imageio import ImageFile, atomic_write, check_output, read_image, read_kernel, write_image
+from .progress import ProgressBar
+from .trainer import StepInfo
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors on one line (exit 2)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _plane(text: str) -> int | tuple[int, ...]:
+    try:
+        parts = tuple(int(p) for p in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--plane takes an index like 3 or 2,5 (got {text!r})") from None
+    return parts[0] if len(parts) == 1 else parts
+
+
+def _add_training_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("training")
+    g.add_argument(
+        "--preset",
+        choices=list(PRESETS),
+        default="paper",
+        help="paper: the paper's 3000 steps; fast: fewer steps, same schedule compressed (default: paper)",
+    )
+    g.add_argument(
+        "--iterations", type=int, metavar="N", help="training steps; the preset's schedule is compressed to N steps"
+    )
+    g.add_argument(
+        "--seed", type=int, default=0, help="random seed; same seed and device give the same result (default: 0)"
+    )
+    g.add_argument(
+        "--device", choices=DEVICES, default="auto", help="where to train: auto uses CUDA when present (default: auto)"
+    )
+    g.add_argument("--scale", type=int, default=2, help="super-resolution factor; DualSR supports 2 (default: 2)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="dualsr",
+        description="Zero-shot x2 super-resolution of an image from that image alone (DualSR, WACV 2021).",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    t = sub.add_parser(
+        "train",
+        help="train on an image and write its x2 super-resolution",
+        description="Train DualSR on INPUT (one plane of it) and write the x2 result of every plane to OUTPUT.",
+    )
+    t.add_argument("input", metavar="INPUT", help="image: .tif/.tiff, .png, .jpg or .npy")
+    t.add_argument("-o", "--output", required=True, metavar="OUTPUT", help="x2 result: .tif/.tiff, .png, .jpg or .npy")
+    _add_training_options(t)
+    g = t.add_argument_group("image")
+    g.add_argument(
+        "--axes",
+        help="axis letters of INPUT, e.g. YX, YXC, CYX, ZYX, TZCYX (default: from the file, or YX / YXC for 2D / RGB)",
+    )
+    g.add_argument(
+        "--plane",
+        type=_plane,
+        metavar="I",
+        help="stack plane to train on: flat index or one index per stack axis, e.g. 2,5 (default: middle)",
+    )
+    g.add_argument(
+        "--channels",
+        choices=["auto", "joint", "independent"],
+        default="auto",
+        help="joint: one model for all channels (RGB); independent: one per channel (fluorescence); "
+        "auto decides by the axes",
+    )
+    g.add_argument(
+        "--normalization",
+        choices=["auto", "dtype", "percentile"],
+        default="auto",
+        help="how intensities map to [0, 1]: dtype range (8-bit) or 0.1/99.9 percentiles (default: auto)",
+    )
+    g.add_argument(
+        "--tile",
+        type=int,
+        default=512,
+        metavar="N",
+        help="LR tile side for inference; results equal untiled inference (default: 512)",
+    )
+    g = t.add_argument_group("kernel and extra outputs")
+    g.add_argument(
+        "--known-kernel", metavar="K", help="use this kernel/PSF (.npy or .tif, HR pixels) instead of estimating one"
+    )
+    g.add_argument("--kernel-out", metavar="K", help="write the estimated kernel (.npy or .tif; sums to 1)")
+    g.add_argument("--history-out", metavar="H.csv", help="write the per-step losses as CSV")
+    t.set_defaults(func=cmd_train)
+
+    d = sub.add_parser(
+        "demo",
+        help="run on the bundled sample image (no download)",
+        description="Train on the bundled degraded microscopy sample and write the x2 image, the kernel "
+        "and a side-by-side PNG.",
+    )
+    d.add_argument(
+        "-o",
+        "--output-dir",
+        default="dualsr-demo",
+        metavar="DIR",
+        help="folder for the results (default: ./dualsr-demo)",
+    )
+    _add_training_options(d)
+    d.set_defaults(func=cmd_demo, preset="fast")
+    return parser
+
+
+def _progress_callbacks() -> tuple[Callable[[StepInfo], None], Callable[[int, int], None]]:
+    bar = ProgressBar("training")
+    apply_bars: list[ProgressBar] = []
+
+    def on_apply(done: int, total: int) -> None:
+        if not apply_bars:
+            apply_bars.append(ProgressBar("applying"))
+        apply_bars[0].update(done, total)
+
+    def on_step(info: StepInfo) -> None:
+        losses = info.losses
+        bar.update(
+            info.step,
+            info.iterations,
+            f"cycle {losses['cycle_forward'] + losses['cycle_backward']:.4f} interp {losses['interp']:.4f}",
+        )
+
+    return on_step, on_apply
+
+
+class _StopOnInterrupt:
+    """First Ctrl-C asks training to stop after the current step; the second aborts."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def __enter__(self) -> _StopOnInterrupt:
+        self._old = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame) -> None:  # noqa: ANN001
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        print("\ndualsr: stopping after this step (Ctrl-C again to abort without saving)", file=sys.stderr)
+
+    def __exit__(self, *exc) -> None:  # noqa: ANN002
+        signal.signal(signal.SIGINT, self._old)
+
+
+def _run_training(image: ImageFile, args: argparse.Namespace, known: np.ndarray | None = None) -> DualSRResult:
+    config = preset(args.preset, iterations=args.iterations, seed=args.seed, scale=args.scale)
+    on_step, on_apply = _progress_callbacks()
+    with _StopOnInterrupt() as stop:
+        result = train(
+            image.data,
+            axes=getattr(args, "axes", None) or image.axes,
+            config=config,
+            plane=getattr(args, "plane", None),
+            channel_mode=getattr(args, "channels", "auto"),
+            normalization=getattr(args, "normalization", "auto"),
+            known_kernel=known,
+            device=args.device,
+            tile=getattr(args, "tile", 512),
+            progress=on_step,
+            should_stop=lambda: stop.requested,
+            apply_progress=on_apply,
+        )
+    return result
+
+
+def _output_image(result: DualSRResult, source: ImageFile) -> ImageFile:
+    pixel = tuple(p / 2 for p in source.pixel_size) if source.pixel_size else None
+    extra = dict(source.extra)
+    extra["Info"] = json.dumps({"dualsr": __version__, **result.summary()})
+    return ImageFile(result.image, result.axes, pixel, source.unit, extra)
+
+
+def write_history(path: Path, result: DualSRResult) -> None:
+    def write(tmp: str) -> None:
+        with open(tmp, "w", newline="") as f:
+            w = csv.writer(f)
+            for group, hist in enumerate(result.history):
+                names = list(hist)
+                if group == 0:
+                    w.writerow(["group", "step", *names])
+                for i in range(len(hist[names[0]])):
+                    w.writerow([group, i + 1, *(f"{hist[n][i]:.6g}" for n in names)])
+
+    atomic_write(path, write)
+
+
+def _kernel_file(path: Path, kernel: np.ndarray) -> None:
+    write_image(path, ImageFile(kernel.astype(np.float32), "YX" if kernel.ndim == 2 else "CYX"))
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    inputs = [args.input] + ([args.known_kernel] if args.known_kernel else [])
+    out = check_output(args.output, inputs)
+    if args.kernel_out:
+        check_output(args.kernel_out, inputs + [args.output], suffixes=(".npy", ".tif", ".tiff"))
+    if args.history_out:
+        check_output(args.history_out, inputs + [args.output], suffixes=(".csv",))
+    source = read_image(args.input)
+    known = read_kernel(args.known_kernel) if args.known_kernel else None
+    result = _run_training(source, args, known)
+    write_image(out, _output_image(result, source))
+    written = [str(out)]
+    if args.kernel_out:
+        _kernel_file(Path(args.kernel_out), result.kernel)
+        written.append(args.kernel_out)
+    if args.history_out:
+        write_history(Path(args.history_out), result)
+        written.append(args.history_out)
+    return _report(result, written)
+
+
+def _report(result: DualSRResult, written: list[str]) -> int:
+    status = f"stopped at step {result.steps}" if result.stopped else f"{result.steps} steps"
+    print(f"dualsr: {status} in {result.seconds:.1f} s on {result.device}; wrote {', '.join(written)}")
+    return EXIT_INTERRUPTED if result.stopped else 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .figures import comparison
+    from .metrics import psnr
+    from .resize import bicubic_resize_np
+    from .sample import sample_hr, sample_kernel, sample_lr
+
+    folder = Path(args.output_dir)
+    if folder.exists() and not folder.is_dir():
+        raise DualSRInputError(f"{folder} exists and is not a folder; choose another --output-dir")
+    folder.mkdir(parents=True, exist_ok=True)
+    lr, hr, true_k = sample_lr(), sample_hr(), sample_kernel()
+    print(
+        f"dualsr demo: {lr.data.shape[1]}x{lr.data.shape[0]} 16-bit microscopy sample, blurred by a known kernel; "
+        f"preset {args.preset}",
+        file=sys.stderr,
+    )
+    result = _run_training(lr, args)
+    sr_path, k_path, png_path = folder / "sample_x2.tif", folder / "sample_kernel.npy", folder / "sample_comparison.png"
+    write_image(sr_path, _output_image(result, lr))
+    write_image(k_path, ImageFile(result.kernel))
+    fig = comparison(lr.data, result.image, hr.data, {"true kernel": true_k, "estimated": result.kernel})
+    atomic_write(png_path, lambda tmp: fig.save(tmp, format="PNG"))
+    data_range = float(hr.data.max() - hr.data.min())
+    bicubic = bicubic_resize_np(lr.data.astype(np.float64), 2.0)
+    print(
+        f"PSNR vs the HR original: bicubic {psnr(bicubic, hr.data, data_range):.2f} dB, "
+        f"DualSR {psnr(result.image, hr.data, data_range):.2f} dB"
+    )
+    return _report(result, [str(sr_path), str(k_path), str(png_path)])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except DualSRInputError as exc:
+        print(f"dualsr: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("dualsr: interrupted; nothing was written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""Where training patches come from (paper sec. 4; KernelGAN's sampler).
+
+Both patch kinds are cut from the one input image. Crop centres are drawn with a
+probability that follows the image's (blurred, clipped) gradient magnitude, so that
+training sees edges more than flat background. All crop positions for a run are drawn
+up front from a seeded generator; cutting them is plain tensor slicing on the device.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .resize import bicubic_resize_np
+
+
+def box_filter(image: np.ndarray, size: int) -> np.ndarray:
+    """Mean over a ``size x size`` window, zero outside ('same' as scipy's convolve2d)."""
+    out = image.astype(np.float64)
+    for axis in (0, 1):
+        before, after = size // 2, (size - 1) // 2
+        pad = [(0, 0), (0, 0)]
+        pad[axis] = (before + 1, after)
+        c = np.cumsum(np.pad(out, pad), axis=axis)
+        n = out.shape[axis]
+        hi = np.take(c, np.arange(size, size + n), axis=axis)
+        lo = np.take(c, np.arange(0, n), axis=axis)
+        out = hi - lo
+    return out / size**2
+
+
+def zero_border(image: np.ndarray, width: int) -> np.ndarray:
+    out = np.zeros_like(image)
+    if 2 * width < min(image.shape):
+        out[width:-width, width:-width] = image[width:-width, width:-width]
+    return out
+
+
+def clip_extreme(values: np.ndarray, quantile: float) -> np.ndarray:
+    """Zero values below the quantile and clip above the next one (KernelGAN)."""
+    flat = values.ravel()
+    pivot = int(quantile * flat.size)
+    part = np.partition(flat, [pivot, min(pivot + 1, flat.size - 1)])
+    v_min, v_next = part[pivot], part[min(pivot + 1, flat.size - 1)]
+    v_max = v_next if v_next > v_min else v_min + 1e-5
+    return np.clip(values, v_min, v_max) - v_min
+
+
+def gradient_map(gray: np.ndarray, window: int = 5, quantile: float = 0.97) -> np.ndarray:
+    """Where the image has edges: normalised, clipped, blurred gradient magnitudes."""
+    gy, gx = np.gradient(gray.astype(np.float64))
+    parts = [np.abs(gy), np.abs(gx), np.hypot(gy, gx)]
+    combined = np.zeros_like(gray, dtype=np.float64)
+    for part in parts:
+        clipped = clip_extreme(zero_border(part, window), quantile)
+        total = clipped.sum()
+        if total > 0:
+            combined += clipped / total
+    blurred = box_filter(combined, window)
+    mean = blurred.mean()
+    return blurred / mean if mean > 0 else np.ones_like(blurred)
+
+
+def crop_probabilities(grad_map: np.ndarray, crop: int) -> np.ndarray:
+    """Probability of each pixel being a crop centre, favouring edge-rich crops."""
+    prob = zero_border(box_filter(grad_map, crop // 2), crop // 2).ravel()
+    total = prob.sum()
+    return prob / total if total > 0 else np.full(prob.size, 1.0 / prob.size)
+
+
+def crop_corners(
+    prob: np.ndarray, shape: tuple[int, int], crop: int, count: int, rng: np.random.Generator
+) -> np.ndarray:
+    """``(count, 2)`` even top-left corners of crops whose centres follow ``prob``."""
+    cdf = np.cumsum(prob)
+    centres = np.searchsorted(cdf, rng.random(count) * cdf[-1], side="right")
+    centres = np.minimum(centres, prob.size - 1)
+    rows, cols = np.divmod(centres, shape[1])
+    top = np.clip(rows - crop // 2, 0, shape[0] - crop)
+    left = np.clip(cols - crop // 2, 0, shape[1] - crop)
+    return np.stack([top - top % 2, left - left % 2], axis=1)
+
+
+def to_gray(image: np.ndarray) -> np.ndarray:
+    """``(C, H, W)`` -> ``(H, W)``: luma for RGB, the mean otherwise."""
+    if image.shape[0] == 3:
+        return np.tensordot(np.array([0.299, 0.587, 0.114]), image, axes=(0, 0))
+    return image.mean(axis=0)
+
+
+class PatchSampler:
+    """Draws the y (HR-role) and x (LR-role) patches of every training step.
+
+    ``image`` is the normalised ``(C, H, W)`` training plane. y's probabilities come from
+    the gradients of the image downscaled x0.5 (what G_DN's output will look like),
+    x's from the image itself, as in the reference implementation.
+    """
+
+    def __init__(
+        self,
+        image: np.ndarray,
+        hr_crop: int,
+        lr_crop: int,
+        batch: int,
+        steps: int,
+        seed: int,
+        border: int = 10,
+        window: int = 5,
+        quantile: float = 0.97,
+    ) -> None:
+        c, h, w = image.shape
+        if min(h, w) - 2 * border < hr_crop:
+            raise ValueError(f"image {h}x{w} is too small for {hr_crop}px patches")
+        h2, w2 = (h - 2 * border) // 2 * 2, (w - 2 * border) // 2 * 2
+        self.image = image[:, border : border + h2, border : border + w2]
+        gray = to_gray(self.image)
+        small = bicubic_resize_np(gray, 0.5)
+        small_map = gradient_map(small, window, quantile)
+        big_map = np.repeat(np.repeat(small_map, 2, axis=0), 2, axis=1)[:h2, :w2]
+        rng = np.random.default_rng(seed)
+        shape = (h2, w2)
+        self.hr_crop, self.lr_crop, self.batch = hr_crop, lr_crop, batch
+        self.hr_corners = crop_corners(crop_probabilities(big_map, hr_crop), shape, hr_crop, steps * batch, rng)
+        lr_prob = crop_probabilities(gradient_map(gray, window, quantile), lr_crop)
+        self.lr_corners = crop_corners(lr_prob, shape, lr_crop, steps * batch, rng)
+        self.tensor: torch.Tensor | None = None
+
+    def to(self, device: torch.device) -> PatchSampler:
+        self.tensor = torch.as_tensor(np.ascontiguousarray(self.image), dtype=torch.float32, device=device)
+        return self
+
+    def _cut(self, corners: np.ndarray, step: int, size: int) -> torch.Tensor:
+        assert self.tensor is not None, "call .to(device) first"
+        rows = corners[step * self.batch : (step + 1) * self.batch]
+        return torch.stack([self.tensor[:, t : t + size, l : l + size] for t, l in rows])
+
+    def patches(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(y, x)`` of one step: ``(B, C, hr, hr)`` and ``(B, C, lr, lr)``."""
+        return self._cut(self.hr_corners, step, self.hr_crop), self._cut(self.lr_corners, step, self.lr_crop)

@@ -1,0 +1,223 @@
+"""The DualSR training loop on one normalised image plane (paper sec. 3-4).
+
+``train_plane`` is the whole method: it builds G_UP, G_DN and D_DN, draws patches,
+and alternates one generator step (eq. 2) and one discriminator step (eq. 4) per
+iteration, with the schedules of :mod:`dualsr.schedule`. Evaluation, plotting and
+file handling live elsewhere.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from . import losses
+from .config import DualSRConfig
+from .kernel import aligned_centre, penalty_mask
+from .networks import DiscriminatorDown, FixedDown, GeneratorDown, GeneratorUp, downsample_with_kernel
+from .patches import PatchSampler
+from .resize import bicubic_down_kernel, bicubic_resize
+from .schedule import Schedule
+
+LOSS_NAMES = ("total", "gan", "cycle_forward", "cycle_backward", "interp", "prior", "bicubic", "discriminator")
+
+
+@dataclass
+class StepInfo:
+    """What a progress callback receives."""
+
+    step: int  # steps finished
+    iterations: int
+    losses: dict[str, float]
+    seconds: float
+
+
+@dataclass
+class PlaneTraining:
+    """Outcome of training on one plane: the upsampler, the raw kernel, the history."""
+
+    g_up: GeneratorUp
+    raw_kernel: np.ndarray
+    history: dict[str, np.ndarray] = field(default_factory=dict)
+    steps: int = 0
+    stopped: bool = False
+    seconds: float = 0.0
+
+
+class _Loop:
+    """State of one run; ``step()`` performs one DualSR iteration."""
+
+    def __init__(
+        self, image: np.ndarray, config: DualSRConfig, device: torch.device, known_kernel: np.ndarray | None
+    ) -> None:
+        c = config
+        self.config, self.device = c, device
+        channels = image.shape[0]
+        self.g_up = GeneratorUp(channels, c.up_layers, c.up_features).to(device)
+        self.learn_kernel = known_kernel is None
+        if self.learn_kernel:
+            self.g_dn = GeneratorDown(c.dn_features).to(device)
+            self.d_dn = DiscriminatorDown(channels, c.d_layers, c.d_features, c.d_kernel_size).to(device)
+            self.opt_dn = torch.optim.Adam(self.g_dn.parameters(), c.lr_dn, betas=(c.beta1, c.beta2))
+            self.opt_d = torch.optim.Adam(self.d_dn.parameters(), c.lr_d, betas=(c.beta1, c.beta2))
+            self.mask = torch.as_tensor(penalty_mask(13, c.reg_boundary_scale), dtype=torch.float32, device=device)
+            self.bicubic_k = torch.as_tensor(bicubic_down_kernel(0.5), dtype=torch.float32, device=device)
+        else:
+            self.g_dn = FixedDown(torch.as_tensor(known_kernel)).to(device)
+        self.opt_up = torch.optim.Adam(self.g_up.parameters(), c.lr_up, betas=(c.beta1, c.beta2))
+        self.schedule = Schedule(c)
+        self.sampler = PatchSampler(
+            image,
+            c.hr_crop,
+            c.lr_crop,
+            c.batch_size,
+            c.iterations,
+            c.seed,
+            c.border_shave,
+            c.grad_map_window,
+            c.grad_map_percentile,
+        ).to(device)
+        use_bf16 = c.precision == "bfloat16"
+        self.autocast = (
+            (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if use_bf16 else contextlib.nullcontext
+        )
+
+    def _set_lrs(self, step: int) -> None:
+        c, s = self.config, self.schedule
+        for g in self.opt_up.param_groups:
+            g["lr"] = s.lr_up(step)
+        if self.learn_kernel:
+            for g in self.opt_dn.param_groups:
+                g["lr"] = s.lr_down(c.lr_dn, step)
+            for g in self.opt_d.param_groups:
+                g["lr"] = s.lr_down(c.lr_d, step)
+
+    def _up(self, x: torch.Tensor) -> torch.Tensor:
+        with self.autocast():
+            out = self.g_up(x)
+        return out.float()
+
+    def step(self, step: int) -> torch.Tensor:
+        """One iteration; returns the detached losses in ``LOSS_NAMES`` order."""
+        c = self.config
+        y, x = self.sampler.patches(step)
+        with torch.no_grad():
+            x_bicubic = bicubic_resize(x, 2)
+            mask = losses.interp_mask(x_bicubic)
+        self._set_lrs(step)
+        zero = torch.zeros((), device=self.device)
+
+        # --- generators: one backward for G_UP and G_DN together (eq. 2) ---
+        if self.learn_kernel:
+            self.d_dn.requires_grad_(False)
+            self.opt_dn.zero_grad(set_to_none=True)
+        self.opt_up.zero_grad(set_to_none=True)
+        k = self.g_dn.kernel()
+        fake_hr = self._up(x)
+        fake_lr = downsample_with_kernel(y, k)
+        cyc_f = losses.cycle_l1(downsample_with_kernel(fake_hr, k), x) if c.use_forward_cycle else zero
+        cyc_b = losses.cycle_l1(self._up(fake_lr), y) if c.use_backward_cycle else zero
+        interp = losses.masked_interp(fake_hr, x_bicubic, mask) if c.use_interp_loss else zero
+        gan = prior = bicubic = zero
+        if self.learn_kernel:
+            gan = losses.lsgan(self.d_dn(fake_lr), True)
+            w = self.schedule.weights
+            bicubic = losses.bicubic_similarity(fake_lr, y, self.bicubic_k)
+            prior = (
+                w.bicubic * bicubic
+                + w.sum2one * losses.kernel_sum_to_one(k)
+                + w.boundaries * losses.kernel_boundaries(k, self.mask)
+                + w.centralized * losses.kernel_centralized(k, aligned_centre(k.shape[0]))
+                + w.sparse * losses.kernel_sparsity(k, c.reg_sparse_power)
+            )
+        total = gan + c.lambda_cycle * (cyc_f + cyc_b) + c.lambda_interp * interp + c.lambda_reg * prior
+        total.backward()
+        self.opt_up.step()
+
+        # --- discriminator (eq. 4) ---
+        d_loss = zero
+        if self.learn_kernel:
+            self.opt_dn.step()
+            self.d_dn.requires_grad_(True)
+            self.opt_d.zero_grad(set_to_none=True)
+            fake = fake_lr.detach()
+            real = losses.shave_to(x, fake)
+            d_loss = 0.5 * (losses.lsgan(self.d_dn(real), True) + losses.lsgan(self.d_dn(fake), False))
+            d_loss.backward()
+            self.opt_d.step()
+            # The bicubic loss is read back only until the schedule stops needing it.
+            needed = not self.schedule.similar_to_bicubic
+            self.schedule.after_step(step, float(bicubic.detach()) if needed else 0.0)
+        values = [
+            total,
+            gan,
+            c.lambda_cycle * cyc_f,
+            c.lambda_cycle * cyc_b,
+            c.lambda_interp * interp,
+            c.lambda_reg * prior,
+            bicubic,
+            d_loss,
+        ]
+        return torch.stack([v.detach().float() for v in values])
+
+    def kernel(self) -> np.ndarray:
+        with torch.no_grad():
+            return self.g_dn.kernel().double().cpu().numpy()
+
+
+def train_plane(
+    image: np.ndarray,
+    config: DualSRConfig,
+    device: torch.device,
+    known_kernel: np.ndarray | None = None,
+    progress: Callable[[StepInfo], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    report_every: int = 10,
+) -> PlaneTraining:
+    """Train DualSR on ``image``: a normalised ``(C, H, W)`` float array.
+
+    ``known_kernel`` (aligned, see :func:`dualsr.kernel.prepare_known_kernel`) fixes
+    G_DN; then the GAN and the kernel prior, which only shape G_DN, are skipped.
+    ``should_stop`` is polled every step; a stopped run returns what it has.
+    """
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(config.seed)
+        loop = _Loop(image, config, device, known_kernel)
+    start = time.perf_counter()
+    rows: list[torch.Tensor] = []
+    history = np.zeros((0, len(LOSS_NAMES)))
+    done, stopped = 0, False
+    for step in range(config.iterations):
+        if should_stop is not None and should_stop():
+            stopped = True
+            break
+        rows.append(loop.step(step))
+        done = step + 1
+        if done % report_every == 0 or done == config.iterations:
+            history = np.concatenate([history, torch.stack(rows).cpu().numpy()])
+            rows = []
+            if progress is not None:
+                progress(
+                    StepInfo(
+                        done,
+                        config.iterations,
+                        dict(zip(LOSS_NAMES, history[-1].tolist())),
+                        time.perf_counter() - start,
+                    )
+                )
+    if rows:
+        history = np.concatenate([history, torch.stack(rows).cpu().numpy()])
+    loop.g_up.eval()
+    return PlaneTraining(
+        g_up=loop.g_up,
+        raw_kernel=loop.kernel(),
+        history={name: history[:, i].copy() for i, name in enumerate(LOSS_NAMES)},
+        steps=done,
+        stopped=stopped,
+        seconds=time.perf_counter() - start,
+    )

@@ -1,0 +1,25 @@
+"""Sample data: the bundled degraded microscopy image, its HR original and true kernel."""
+
+from __future__ import annotations
+
+from dualsr.sample import sample_hr, sample_kernel, sample_lr
+
+
+def make_sample() -> list[tuple]:
+    """LR image (to super-resolve), HR original (hidden) and the true kernel (hidden)."""
+    lr, hr = sample_lr(), sample_hr()
+    scale = lr.pixel_size or (1.0, 1.0)
+    return [
+        (lr.data, {"name": "degraded cell", "scale": scale, "colormap": "gray"}, "image"),
+        (
+            hr.data,
+            {
+                "name": "cell HR original",
+                "scale": (scale[0] / 2, scale[1] / 2),
+                "translate": (-scale[0] / 4, -scale[1] / 4),
+                "visible": False,
+            },
+            "image",
+        ),
+        (sample_kernel(), {"name": "true kernel", "colormap": "inferno", "visible": False}, "image"),
+    ]
