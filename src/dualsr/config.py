@@ -143,7 +143,7 @@ def preset(name: str, iterations: int | None = None, **overrides: Any) -> DualSR
     """The config of a named preset; ``iterations`` compresses its schedule."""
     if name not in PRESETS:
         raise DualSRInputError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
-    return scheduled(iterations or PRESETS[name], DualSRConfig().with_(**overrides))
+    return scheduled(PRESETS[name] if iterations is None else iterations, DualSRConfig().with_(**overrides))
 
 
 __all__ = ["DualSRConfig", "PRESETS", "preset", "scheduled", "replace"]

@@ -6,8 +6,11 @@ so a failure or an interrupt never leaves a partial file.
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,7 +54,8 @@ def read_image(path: str | os.PathLike) -> ImageFile:
         raise DualSRInputError(f"{path}: no such file; check the path")
     try:
         if suffix in TIFF:
-            return _read_tiff(path)
+            with _quiet("tifffile"):
+                return _read_tiff(path)
         if suffix == ".npy":
             return ImageFile(np.load(path, allow_pickle=False))
         return _read_pil(path)
@@ -61,6 +65,18 @@ def read_image(path: str | os.PathLike) -> ImageFile:
         raise DualSRInputError(
             f"{path.name}: cannot read it as {suffix[1:].upper()} ({exc}); is the file complete?"
         ) from exc
+
+
+@contextmanager
+def _quiet(logger: str) -> Iterator[None]:
+    """Silence a library's log lines: a bad file gets our one-line error, not its chatter."""
+    log = logging.getLogger(logger)
+    old = log.disabled
+    log.disabled = True
+    try:
+        yield
+    finally:
+        log.disabled = old
 
 
 def _tiff_axes(axes: str) -> str:
@@ -169,7 +185,7 @@ def _write_tiff(tmp: str, image: ImageFile) -> None:
         meta = {"axes": ij_axes}
         if image.unit:
             meta["unit"] = image.unit
-        meta.update({k: v for k, v in image.extra.items() if k in ("spacing", "finterval", "Labels")})
+        meta.update({k: v for k, v in image.extra.items() if k in ("spacing", "finterval", "Labels", "Info")})
         tifffile.imwrite(
             tmp, data, imagej=True, metadata=meta, compression="zlib" if data.dtype != np.float32 else None, **kwargs
         )

@@ -198,7 +198,7 @@ def train_plane(
             break
         rows.append(loop.step(step))
         done = step + 1
-        if done % report_every == 0 or done == config.iterations:
+        if done % report_every == 0 or done in (1, config.iterations):
             history = np.concatenate([history, torch.stack(rows).cpu().numpy()])
             rows = []
             if progress is not None:
