@@ -142,7 +142,7 @@ def _tif(array: np.ndarray) -> bytes:
     import tifffile
 
     buffer = io.BytesIO()
-    tifffile.imwrite(buffer, np.squeeze(array))
+    tifffile.imwrite(buffer, np.squeeze(array), photometric="minisblack")
     return buffer.getvalue()
 
 
