@@ -67,7 +67,7 @@ def export_onnx(
 
 
 def _export(model: torch.nn.Module, channels: int, opset: int, exporter: str) -> onnx.ModelProto:
-    example = torch.zeros(1, channels, 32, 32)
+    example = torch.zeros(2, channels, 32, 32)  # not 1: torch.export would fix a size-1 batch
     names = {"input_names": [INPUT_NAME], "output_names": [OUTPUT_NAME]}
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # deprecation and constant-folding notices, not problems

@@ -107,7 +107,13 @@ class OnnxUpsampler:
     def _probe_scale(self) -> int:
         """A foreign model's factor, from one run on a small blank input."""
         c = self.channels or 1
-        out = self._run(np.zeros((1, c, 16, 16), np.float32))
+        try:
+            out = self._run(np.zeros((1, c, 16, 16), np.float32))
+        except Exception as exc:  # noqa: BLE001 - whatever the graph rejects, the user needs the shape rule
+            raise DualSRInputError(
+                f"{self.path.name} does not run on a (1, {c}, 16, 16) input ({str(exc).strip()[:150]}); "
+                "foreign models must accept any height and width"
+            ) from exc
         s = out.shape[-1] // 16
         if out.ndim != 4 or out.shape[-2:] != (16 * s, 16 * s) or s < 1 or out.shape[1] != c:
             raise DualSRInputError(
