@@ -295,17 +295,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     source = read_image(args.input)
     known = read_kernel(args.known_kernel) if args.known_kernel else None
     result = _run_training(source, args, known)
+    if args.onnx:  # first: its export checks itself against torch and may refuse
+        result.export_onnx(args.onnx)
     write_image(out, _output_image(result, source))
-    written = [str(out)]
+    written = [str(out)] + ([args.onnx] if args.onnx else [])
     if args.kernel_out:
         _kernel_file(Path(args.kernel_out), result.kernel)
         written.append(args.kernel_out)
     if args.history_out:
         write_history(Path(args.history_out), result)
         written.append(args.history_out)
-    if args.onnx:
-        result.export_onnx(args.onnx)
-        written.append(args.onnx)
     return _report(result, written)
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -70,10 +71,18 @@ def export_bioimageio(
         "documentation.md": _documentation(up).encode(),
         "kernel.npy": _npy(up.kernel.astype(np.float32)),
     }
-    rdf = model_rdf(up, files, name=name or f"DualSR x2 {Path(model).stem}", authors=authors)
+    rdf = model_rdf(up, files, name=_zoo_name(name or f"DualSR x2 {Path(model).stem}"), authors=authors)
     files["bioimageio.yaml"] = yaml.safe_dump(rdf, sort_keys=False, allow_unicode=True).encode()
     _write_zip(out, files)
     return out
+
+
+def _zoo_name(name: str) -> str:
+    """The spec allows 5-128 letters, digits, spaces and ``_+-()`` in a name."""
+    cleaned = re.sub(r"[^A-Za-z0-9_+\-() ]", "-", name).strip()[:128]
+    if len(cleaned) < 5:
+        raise DualSRInputError(f"model name {name!r} is too short; give at least 5 letters or digits")
+    return cleaned
 
 
 def _test_input(up: OnnxUpsampler, sample: np.ndarray | None, axes: str | None) -> np.ndarray:
