@@ -1,0 +1,149 @@
+"""The widgets in a real viewer (run under ``xvfb-run -a``): training, Stop, responsiveness, bad input."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+import torch
+from napari.utils.notifications import notification_manager
+from qtpy.QtCore import QTimer
+
+from conftest import textured
+from napari_dualsr._apply_widget import ApplyWidget
+from napari_dualsr._train_widget import TrainWidget
+
+pytestmark = pytest.mark.gui
+TINY = dict(hr_crop=64, lr_crop=32, up_features=16, dn_features=16, d_features=16)
+TRAIN = "DualSR: train & super-resolve"
+APPLY = "DualSR: apply ONNX model"
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Tests share a 2-core machine: one training thread avoids oversubscription stalls."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def open_widget(viewer, name):
+    _, widget = viewer.window.add_plugin_dock_widget("napari-dualsr", name)
+    return widget
+
+
+def errors_since(start: int) -> list[str]:
+    return [str(n.message) for n in notification_manager.records[start:] if n.severity == "error"]
+
+
+def train_watching_the_event_loop(qtbot, widget) -> float:
+    """Train with a 20 ms QTimer ticking; the longest gap between ticks until the worker returns.
+
+    The one-time torch warm-up that starts with the widget is let finish first; adding
+    the result layers (napari's own work, after the worker returned) is not counted.
+    """
+    qtbot.waitUntil(lambda: not widget.warm_up.is_alive(), timeout=60_000)
+    ticks: list[float] = []
+    returned: list[float] = []
+    on_done = widget.runner.on_done
+    widget.runner.on_done = lambda outcome: (returned.append(time.perf_counter()), on_done(outcome))
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer.start(20)
+    widget.start()
+    qtbot.waitUntil(lambda: not widget.runner.running, timeout=120_000)
+    timer.stop()
+    running = [t for t in ticks if t <= returned[0]]
+    assert len(running) > 20
+    return float(np.max(np.diff(running)))
+
+
+def test_widgets_open_from_the_manifest(make_napari_viewer):
+    viewer = make_napari_viewer()
+    assert isinstance(open_widget(viewer, TRAIN), TrainWidget)
+    assert isinstance(open_widget(viewer, APPLY), ApplyWidget)
+
+
+def test_training_adds_placed_layers_and_the_ui_stays_responsive(make_napari_viewer, qtbot):
+    viewer = make_napari_viewer()
+    data = textured((96, 100)).astype(np.float32)
+    layer = viewer.add_image(
+        data, name="cells", scale=(0.5, 0.5), translate=(10.0, 20.0), colormap="magma", contrast_limits=(0.1, 0.9)
+    )
+    layer.metadata["origin"] = "test"
+    widget = open_widget(viewer, TRAIN)
+    widget.config_overrides = TINY
+    widget.iterations.value = 30
+    assert widget.image.value is layer and widget.axes.value == "YX"
+
+    gap = train_watching_the_event_loop(qtbot, widget)
+    print(f"longest gap between 20 ms timer ticks while training: {gap * 1000:.0f} ms")
+    assert gap < 0.2
+
+    assert [lay.name for lay in viewer.layers] == ["cells", "cells ×2 (DualSR)", "cells kernel (DualSR)"]
+    sr, kernel = viewer.layers[1], viewer.layers[2]
+    assert sr.data.shape == (192, 200) and sr.data.dtype == np.float32
+    assert np.allclose(sr.scale, (0.25, 0.25)) and np.allclose(sr.translate, (10 - 0.125, 20 - 0.125))
+    assert sr.colormap.name == "magma" and np.allclose(sr.contrast_limits, (0.1, 0.9))
+    info = sr.metadata["dualsr"]
+    assert info["steps"] == 30 and not info["stopped"] and info["source_layer"] == "cells"
+    assert info["config"]["hr_crop"] == 64 and info["onnx_path"] is None
+    assert kernel.data.shape == (13, 13) and np.isclose(kernel.data.sum(), 1, atol=1e-4)
+    assert kernel.colormap.name == "inferno" and kernel.translate[1] > 20 + 100 * 0.5  # right of the image
+    # the input layer is untouched
+    assert layer.data is not None and viewer.layers["cells"].data is layer.data
+    assert np.array_equal(layer.data, data) and layer.metadata == {"origin": "test"}
+    assert widget.run_button.enabled and "done: 30/30 steps" in widget.status.value
+
+
+def test_stop_ends_training_and_keeps_the_result_so_far(make_napari_viewer, qtbot):
+    viewer = make_napari_viewer()
+    viewer.add_image(textured((96, 100), seed=1), name="img")
+    widget = open_widget(viewer, TRAIN)
+    widget.config_overrides = TINY
+    widget.iterations.value = 100_000
+    widget.start()
+    qtbot.waitUntil(lambda: widget.status.value.startswith("step"), timeout=60_000)
+    assert widget.stop_button.enabled and not widget.run_button.enabled
+    widget.stop_button.clicked.emit()
+    qtbot.waitUntil(lambda: not widget.runner.running, timeout=60_000)
+
+    info = viewer.layers["img ×2 (DualSR)"].metadata["dualsr"]
+    assert info["stopped"] and 10 <= info["steps"] < 100
+    assert "stopped early" in widget.status.value
+    assert widget.run_button.enabled and not widget.stop_button.enabled  # usable again
+
+
+def test_bad_input_gives_a_notification_and_changes_nothing(make_napari_viewer, qtbot):
+    viewer = make_napari_viewer()
+    widget = open_widget(viewer, TRAIN)
+    start = len(notification_manager.records)
+    widget.start()  # no layer at all
+    viewer.add_labels(np.zeros((200, 200), dtype=np.uint8), name="mask")
+    widget.start()  # only a labels layer: not offered as an image
+    small = viewer.add_image(np.ones((100, 100), dtype=np.uint16), name="small")
+    widget.image.value = small
+    widget.start()  # smaller than the default 148 px minimum: found by the core, on the worker
+    qtbot.waitUntil(lambda: not widget.runner.running, timeout=60_000)
+    errors = errors_since(start)
+    assert len(errors) == 3, errors
+    assert "no image layer" in errors[0] and "no image layer" in errors[1]
+    assert "at least 148x148" in errors[2]
+    assert [lay.name for lay in viewer.layers] == ["mask", "small"]
+    assert np.all(small.data == 1)
+
+
+def test_a_line_profile_is_refused(make_napari_viewer, qtbot):
+    """napari itself refuses 1D image layers; the closest a user gets is a 1-pixel-high image."""
+    viewer = make_napari_viewer()
+    with pytest.raises(ValueError, match="at least 2 dimensions"):
+        viewer.add_image(np.linspace(0, 1, 300))
+    line = viewer.add_image(np.linspace(0, 1, 300)[None], name="profile")
+    widget = open_widget(viewer, TRAIN)
+    start = len(notification_manager.records)
+    widget.start()
+    qtbot.waitUntil(lambda: not widget.runner.running, timeout=60_000)
+    assert "1x300 pixels" in errors_since(start)[0]
+    assert [lay.name for lay in viewer.layers] == ["profile"] and line.data.shape == (1, 300)
