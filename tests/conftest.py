@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pytest
 
@@ -41,3 +43,48 @@ def tiny_config() -> DualSRConfig:
         lr_step=100,
         reg_update_every=20,
     )
+
+
+@contextlib.contextmanager
+def one_thread():
+    """Train with one torch thread: on a shared 2-core machine two threads wait on each other."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _onnx_image(kind: str) -> tuple[np.ndarray, str]:
+    t = textured((96, 100), seed=5)
+    if kind == "grey16":
+        return (t * 40000 + 1000).astype(np.uint16), "YX"
+    if kind == "rgb8":
+        return (np.stack([t, t[::-1], t[:, ::-1]], -1) * 255).astype(np.uint8), "YXC"
+    return np.stack([t, t[:, ::-1] * 3]).astype(np.float32), "CYX"  # "two": independent channels
+
+
+@pytest.fixture(scope="session")
+def onnx_model(tmp_path_factory):
+    """``onnx_model(kind)`` -> (DualSRResult, exported .onnx path) of a 2-step toy training, cached.
+
+    Kinds: ``grey16`` (uint16 YX, percentile normalisation), ``rgb8`` (uint8 RGB, joint,
+    8-bit range), ``two`` (float32 CYX, channels trained and normalised independently).
+    """
+    import dualsr
+
+    cache = {}
+
+    def get(kind: str):
+        if kind not in cache:
+            image, axes = _onnx_image(kind)
+            config = DualSRConfig(iterations=2, hr_crop=64, lr_crop=32, up_features=16, dn_features=16, d_features=16)
+            with one_thread():
+                result = dualsr.train(image, axes=axes, config=config, seed=3)
+            cache[kind] = (result, result.export_onnx(tmp_path_factory.mktemp(kind) / f"{kind}.onnx"))
+        return cache[kind]
+
+    return get

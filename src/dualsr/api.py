@@ -6,9 +6,11 @@ training loop, which works on one normalised ``(C, H, W)`` plane.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -95,6 +97,12 @@ class DualSRResult:
             tile=tile,
             progress=progress,
         )
+
+    def export_onnx(self, path: str | os.PathLike, opset: int = 17) -> Path:
+        """Write the upsampler as a self-describing ONNX file (see :mod:`dualsr.onnx_export`)."""
+        from .onnx_export import export_onnx
+
+        return export_onnx(self, path, opset=opset)
 
     def summary(self) -> dict[str, Any]:
         """JSON-able description: config, axes, plane, normalisation, timing."""

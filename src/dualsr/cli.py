@@ -1,4 +1,4 @@
-"""The ``dualsr`` command line: train, demo (and more subcommands as they land).
+"""The ``dualsr`` command line: train, apply (a saved ONNX model), export-bioimageio, demo.
 
 Errors a user can fix exit with status 2 and one line on stderr; nothing is written
 unless the whole run succeeds (Ctrl-C once: training stops and the result so far is
@@ -12,6 +12,7 @@ import csv
 import json
 import signal
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,6 +20,7 @@ import numpy as np
 
 from . import __version__
 from .api import DualSRResult, train
+from .axes import Layout
 from .config import PRESETS, preset
 from .device import DEVICES
 from .errors import DualSRInputError
@@ -118,7 +120,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     g.add_argument("--kernel-out", metavar="K", help="write the estimated kernel (.npy or .tif; sums to 1)")
     g.add_argument("--history-out", metavar="H.csv", help="write the per-step losses as CSV")
+    g.add_argument(
+        "--onnx",
+        metavar="MODEL.onnx",
+        help="also save the trained upsampler as one ONNX file; apply it to other images with `dualsr apply`",
+    )
     t.set_defaults(func=cmd_train)
+    _add_apply(sub)
+    _add_export_bioimageio(sub)
 
     d = sub.add_parser(
         "demo",
@@ -136,6 +145,51 @@ def build_parser() -> argparse.ArgumentParser:
     _add_training_options(d)
     d.set_defaults(func=cmd_demo, preset="fast")
     return parser
+
+
+def _add_apply(sub: argparse._SubParsersAction) -> None:
+    a = sub.add_parser(
+        "apply",
+        help="super-resolve an image with a saved ONNX model (no training)",
+        description="Apply MODEL.onnx (from `dualsr train --onnx`) to every plane of INPUT and write the x2 "
+        "result to OUTPUT: for other images from the instrument the model was trained on.",
+    )
+    a.add_argument("model", metavar="MODEL.onnx", help="ONNX file written by `dualsr train --onnx`")
+    a.add_argument("input", metavar="INPUT", help="image: .tif/.tiff, .png, .jpg or .npy")
+    a.add_argument("-o", "--output", required=True, metavar="OUTPUT", help="x2 result: .tif/.tiff, .png, .jpg or .npy")
+    a.add_argument(
+        "--tile",
+        type=int,
+        default=512,
+        metavar="N",
+        help="LR tile side; 0 = one piece; results are equal (default: 512)",
+    )
+    a.add_argument(
+        "--device", choices=DEVICES, default="auto", help="auto uses CUDA when onnxruntime can (default: auto)"
+    )
+    a.add_argument("--axes", help="axis letters of INPUT, e.g. YX, YXC, CYX, ZYX (default: from the file)")
+    a.add_argument(
+        "--allow-foreign",
+        action="store_true",
+        help="run an ONNX upsampler not made by dualsr (one float32 (N, C, H, W) input in [0, 1])",
+    )
+    a.set_defaults(func=cmd_apply)
+
+
+def _add_export_bioimageio(sub: argparse._SubParsersAction) -> None:
+    b = sub.add_parser(
+        "export-bioimageio",
+        help="package a saved ONNX model for the BioImage Model Zoo (deepImageJ, ilastik, QuPath ...)",
+        description="Write OUT.zip: a bioimage.io model package (spec 0.5) with MODEL.onnx as weights, test "
+        "tensors, a cover, documentation and the estimated kernel.",
+    )
+    b.add_argument("model", metavar="MODEL.onnx", help="ONNX file written by `dualsr train --onnx`")
+    b.add_argument("output", metavar="OUT.zip", help="the package to write")
+    b.add_argument("--sample", metavar="IMAGE", help="image to take the test input from (default: a synthetic one)")
+    b.add_argument("--axes", help="axis letters of --sample (default: from the file)")
+    b.add_argument("--name", help="model name shown in the zoo (letters, digits, spaces, _+-(); default: from MODEL)")
+    b.add_argument("--author", action="append", metavar="NAME", help="author name; repeat for several")
+    b.set_defaults(func=cmd_export_bioimageio)
 
 
 def _progress_callbacks() -> tuple[Callable[[StepInfo], None], Callable[[int, int], None]]:
@@ -200,10 +254,15 @@ def _run_training(image: ImageFile, args: argparse.Namespace, known: np.ndarray 
 
 
 def _output_image(result: DualSRResult, source: ImageFile) -> ImageFile:
+    return _x2_image(result.image, result.axes, source, result.summary())
+
+
+def _x2_image(image: np.ndarray, axes: str, source: ImageFile, info: dict) -> ImageFile:
+    """The x2 result with the source's metadata; pixels are half the source's size."""
     pixel = tuple(p / 2 for p in source.pixel_size) if source.pixel_size else None
     extra = dict(source.extra)
-    extra["Info"] = json.dumps({"dualsr": __version__, **result.summary()})
-    return ImageFile(result.image, result.axes, pixel, source.unit, extra)
+    extra["Info"] = json.dumps({"dualsr": __version__, **info})
+    return ImageFile(image, axes, pixel, source.unit, extra)
 
 
 def write_history(path: Path, result: DualSRResult) -> None:
@@ -231,6 +290,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         check_output(args.kernel_out, inputs + [args.output], suffixes=(".npy", ".tif", ".tiff"))
     if args.history_out:
         check_output(args.history_out, inputs + [args.output], suffixes=(".csv",))
+    if args.onnx:
+        check_output(args.onnx, inputs + [args.output], suffixes=(".onnx",))
     source = read_image(args.input)
     known = read_kernel(args.known_kernel) if args.known_kernel else None
     result = _run_training(source, args, known)
@@ -242,6 +303,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.history_out:
         write_history(Path(args.history_out), result)
         written.append(args.history_out)
+    if args.onnx:
+        result.export_onnx(args.onnx)
+        written.append(args.onnx)
     return _report(result, written)
 
 
@@ -249,6 +313,41 @@ def _report(result: DualSRResult, written: list[str]) -> int:
     status = f"stopped at step {result.steps}" if result.stopped else f"{result.steps} steps"
     print(f"dualsr: {status} in {result.seconds:.1f} s on {result.device}; wrote {', '.join(written)}")
     return EXIT_INTERRUPTED if result.stopped else 0
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    from .onnx_runtime import OnnxUpsampler
+
+    out = check_output(args.output, [args.input, args.model])
+    source = read_image(args.input)
+    model = OnnxUpsampler(args.model, args.device, allow_foreign=args.allow_foreign)
+    axes = args.axes or source.axes
+    bar = ProgressBar("applying")
+    start = time.perf_counter()
+    image = model.upsample(source.data, axes=axes, tile=args.tile, progress=bar.update)
+    seconds = time.perf_counter() - start
+    resolved = Layout.of(source.data.shape, axes).axes
+    info = {"model": Path(args.model).name, "providers": model.providers, "tile": args.tile}
+    write_image(out, _x2_image(image, resolved, source, info))
+    print(f"dualsr: applied {Path(args.model).name} in {seconds:.1f} s on {model.providers[0]}; wrote {out}")
+    return 0
+
+
+def cmd_export_bioimageio(args: argparse.Namespace) -> int:
+    from .model_zoo import export_bioimageio
+
+    out = check_output(args.output, [args.model] + ([args.sample] if args.sample else []), suffixes=(".zip",))
+    sample = read_image(args.sample) if args.sample else None
+    export_bioimageio(
+        args.model,
+        out,
+        sample=sample.data if sample else None,
+        axes=args.axes or (sample.axes if sample else None),
+        name=args.name,
+        authors=args.author,
+    )
+    print(f"dualsr: wrote {out} (bioimage.io model package; check it with `bioimageio test {out}`)")
+    return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
