@@ -147,3 +147,61 @@ def test_a_line_profile_is_refused(make_napari_viewer, qtbot):
     qtbot.waitUntil(lambda: not widget.runner.running, timeout=60_000)
     assert "1x300 pixels" in errors_since(start)[0]
     assert [lay.name for lay in viewer.layers] == ["profile"] and line.data.shape == (1, 300)
+
+
+def test_stack_training_exports_onnx_and_the_apply_widget_reuses_it(make_napari_viewer, qtbot, tmp_path):
+    viewer = make_napari_viewer()
+    data = np.stack([textured((96, 100), seed=s) for s in range(3)]).astype(np.float32)
+    stack = viewer.add_image(data, name="stack", scale=(3.0, 0.5, 0.5), translate=(1.0, 0.0, 0.0))
+    viewer.dims.set_current_step(0, 2)  # plane z=2 on screen
+    train = open_widget(viewer, TRAIN)
+    train.config_overrides = TINY
+    train.iterations.value = 10
+    train.onnx.value = tmp_path / "stack.onnx"
+    assert train.axes.value == "ZYX" and train.plane.value.startswith("Z=2")
+    train.start()
+    qtbot.waitUntil(lambda: not train.runner.running, timeout=120_000)
+
+    sr, kernel = viewer.layers["stack ×2 (DualSR)"], viewer.layers["stack kernel (DualSR)"]
+    assert sr.data.shape == (3, 192, 200) and np.allclose(sr.scale, (3.0, 0.25, 0.25))
+    assert np.allclose(sr.translate, (1.0, -0.125, -0.125))
+    assert sr.metadata["dualsr"]["plane"] == 2 and sr.metadata["dualsr"]["axes"] == "ZYX"
+    assert sr.metadata["dualsr"]["onnx_path"] == str(tmp_path / "stack.onnx") == kernel.metadata["dualsr"]["onnx_path"]
+    assert (tmp_path / "stack.onnx").is_file()
+
+    apply = open_widget(viewer, APPLY)
+    apply.model.value = tmp_path / "stack.onnx"
+    apply.image.value = stack
+    apply.tile.value = 64  # several tiles per plane
+    apply.start()
+    qtbot.waitUntil(lambda: not apply.runner.running, timeout=60_000)
+    again = viewer.layers[-1]
+    assert again.name.startswith("stack ×2 (DualSR)") and again is not sr
+    assert again.data.shape == sr.data.shape and again.data.dtype == np.float32
+    assert np.allclose(again.scale, sr.scale) and np.allclose(again.translate, sr.translate)
+    assert np.abs(again.data - sr.data).max() < 1e-3  # onnxruntime reproduces the torch result
+    assert again.metadata["dualsr"]["onnx_path"] == str(tmp_path / "stack.onnx")
+    assert "CPUExecutionProvider" in again.metadata["dualsr"]["providers"]
+    assert np.array_equal(stack.data, data)
+
+    count = len(viewer.layers)
+    apply.start()
+    apply.cancel_button.clicked.emit()  # cancelled before the first tile
+    qtbot.waitUntil(lambda: not apply.runner.running, timeout=60_000)
+    assert len(viewer.layers) == count and apply.status.value == "cancelled"
+
+
+def test_a_broken_onnx_file_gives_a_notification(make_napari_viewer, qtbot, tmp_path):
+    viewer = make_napari_viewer()
+    image = viewer.add_image(textured((64, 64)), name="img")
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(b"this is not an onnx model")
+    apply = open_widget(viewer, APPLY)
+    start = len(notification_manager.records)
+    apply.start()  # no model chosen yet
+    apply.model.value = broken
+    apply.start()
+    qtbot.waitUntil(lambda: not apply.runner.running, timeout=60_000)
+    errors = errors_since(start)
+    assert len(errors) == 2 and "choose an .onnx model" in errors[0] and "broken.onnx" in errors[1]
+    assert [lay.name for lay in viewer.layers] == ["img"] and image.data.shape == (64, 64)

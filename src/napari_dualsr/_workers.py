@@ -17,17 +17,9 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from dualsr.errors import DualSRInputError
+from dualsr.errors import Cancelled, DualSRInputError
 
 from ._jobs import Applied, ApplyJob, Trained, TrainJob, run_apply, run_train
-
-try:
-    from dualsr.errors import Cancelled
-except ImportError:  # the core without ONNX support
-
-    class Cancelled(Exception):  # type: ignore[no-redef]
-        """A run was cancelled on request."""
-
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
