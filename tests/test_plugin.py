@@ -75,7 +75,7 @@ def test_training_adds_placed_layers_and_the_ui_stays_responsive(make_napari_vie
     layer.metadata["origin"] = "test"
     widget = open_widget(viewer, TRAIN)
     widget.config_overrides = TINY
-    widget.iterations.value = 30
+    widget.iterations.value = 20
     assert widget.image.value is layer and widget.axes.value == "YX"
 
     gap = train_watching_the_event_loop(qtbot, widget)
@@ -88,14 +88,14 @@ def test_training_adds_placed_layers_and_the_ui_stays_responsive(make_napari_vie
     assert np.allclose(sr.scale, (0.25, 0.25)) and np.allclose(sr.translate, (10 - 0.125, 20 - 0.125))
     assert sr.colormap.name == "magma" and np.allclose(sr.contrast_limits, (0.1, 0.9))
     info = sr.metadata["dualsr"]
-    assert info["steps"] == 30 and not info["stopped"] and info["source_layer"] == "cells"
+    assert info["steps"] == 20 and not info["stopped"] and info["source_layer"] == "cells"
     assert info["config"]["hr_crop"] == 64 and info["onnx_path"] is None
     assert kernel.data.shape == (13, 13) and np.isclose(kernel.data.sum(), 1, atol=1e-4)
     assert kernel.colormap.name == "inferno" and kernel.translate[1] > 20 + 100 * 0.5  # right of the image
     # the input layer is untouched
     assert layer.data is not None and viewer.layers["cells"].data is layer.data
     assert np.array_equal(layer.data, data) and layer.metadata == {"origin": "test"}
-    assert widget.run_button.enabled and "done: 30/30 steps" in widget.status.value
+    assert widget.run_button.enabled and "done: 20/20 steps" in widget.status.value
 
 
 def test_stop_ends_training_and_keeps_the_result_so_far(make_napari_viewer, qtbot):
@@ -105,7 +105,7 @@ def test_stop_ends_training_and_keeps_the_result_so_far(make_napari_viewer, qtbo
     widget.config_overrides = TINY
     widget.iterations.value = 100_000
     widget.start()
-    qtbot.waitUntil(lambda: widget.status.value.startswith("step"), timeout=60_000)
+    qtbot.waitUntil(lambda: len(widget.loss_plot.steps) > 0, timeout=60_000)  # the first losses (step 10)
     assert widget.stop_button.enabled and not widget.run_button.enabled
     widget.stop_button.clicked.emit()
     qtbot.waitUntil(lambda: not widget.runner.running, timeout=60_000)
@@ -114,6 +114,20 @@ def test_stop_ends_training_and_keeps_the_result_so_far(make_napari_viewer, qtbo
     assert info["stopped"] and 10 <= info["steps"] < 100
     assert "stopped early" in widget.status.value
     assert widget.run_button.enabled and not widget.stop_button.enabled  # usable again
+
+
+def test_closing_the_viewer_ends_a_running_training(make_napari_viewer, qtbot):
+    viewer = make_napari_viewer()
+    viewer.add_image(textured((96, 100), seed=2), name="img")
+    widget = open_widget(viewer, TRAIN)
+    widget.config_overrides = TINY
+    widget.iterations.value = 100_000
+    widget.start()
+    runner = widget.runner
+    qtbot.waitUntil(lambda: runner.phase == "training", timeout=60_000)
+    viewer.close()
+    qtbot.waitUntil(lambda: not runner.running, timeout=60_000)
+    assert runner.controls.cancel.is_set()
 
 
 def test_bad_input_gives_a_notification_and_changes_nothing(make_napari_viewer, qtbot):

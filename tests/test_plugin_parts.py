@@ -10,6 +10,7 @@ from napari.layers import Image, Labels
 
 from dualsr.errors import DualSRInputError
 from napari_dualsr._jobs import axes_choices, describe_plane, plane_on_screen, source_of, train_job
+from napari_dualsr._layers import kernel_layer, upscaled_layer
 from napari_dualsr._placement import beside_placement, upscaled_placement
 from napari_dualsr._workers import Cancelled, Update, relay
 
@@ -49,6 +50,25 @@ def test_axes_and_plane_of_layers():
     assert plane_on_screen(stack, (99.0, 0, 0), "ZYX") == (4,)  # clipped to the stack
     assert plane_on_screen(stack, (8.0, 0, 0), "CYX") is None
     assert describe_plane("TZYX", (1, 3)) == "T=1, Z=3"
+
+
+def test_rgb_layers_scale_y_and_x_and_stay_rgb():
+    rgb = Image(np.zeros((40, 50, 3), np.uint8), scale=(2.0, 2.0), blending="additive", name="slide")
+    source = source_of(rgb)
+    assert source.axes == "YXC" and source.spatial == (0, 1) and "colormap" not in source.style
+    data, kwargs, kind = upscaled_layer(source, np.zeros((80, 100, 3), np.uint8), {"steps": 1})
+    assert kwargs["rgb"] and kwargs["scale"] == (1.0, 1.0) and kwargs["translate"] == (-0.5, -0.5)
+    assert kwargs["blending"] == "additive" and kwargs["name"] == "slide ×2 (DualSR)" and kind == "image"
+    Image(data, **kwargs)  # napari accepts the keyword arguments
+
+
+def test_per_channel_kernels_line_up_with_the_channel_axis():
+    layer = Image(np.zeros((4, 2, 40, 50)), scale=(5.0, 1.0, 0.5, 0.5), translate=(0, 3.0, 0, 0))
+    source = source_of(layer, "ZCYX")
+    _, kwargs, _ = kernel_layer(source, np.full((2, 13, 13), 1 / 169), {})
+    assert kwargs["scale"][0] == 1.0 and kwargs["translate"][0] == 3.0 and len(kwargs["scale"]) == 3
+    assert kwargs["translate"][2] > 50 * 0.5  # right of the image
+    Image(np.zeros((2, 13, 13)), **kwargs)
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from dualsr.device import available_devices
 from dualsr.errors import DualSRInputError
 
 from ._jobs import Applied, ApplyJob, apply_job, axes_choices
-from ._layers import add_layers, applied_layers, image_layers
+from ._layers import add_layers, applied_layers, follow_active, image_layers
 from ._runner import Runner
 from ._workers import Outcome, Update, apply_updates
 
@@ -42,6 +42,14 @@ class ApplyWidget(Container):
         self.image.changed.connect(self.axes.reset_choices)
         self.run_button.changed.connect(self.start)
         self.cancel_button.changed.connect(self.runner.cancel)
+        self.viewer.layers.selection.events.active.connect(self._follow_active)
+        runner = self.runner
+        self.native.destroyed.connect(lambda *_: runner.close())  # closing the viewer ends the run
+        self._follow_active()
+
+    def _follow_active(self, *_: Any) -> None:
+        self.reset_choices()
+        follow_active(self.viewer, self.image)
 
     def job(self) -> ApplyJob:
         """The job the form describes; DualSRInputError if it cannot run."""

@@ -73,6 +73,15 @@ def image_layers(viewer: Any) -> list[tuple[str, Any]]:
     return [(layer.name, layer) for layer in viewer.layers if isinstance(layer, Image)]
 
 
+def follow_active(viewer: Any, chooser: Any) -> None:
+    """Point a layer chooser at the active layer, unless that is one this plugin added."""
+    from napari.layers import Image
+
+    active = viewer.layers.selection.active
+    if isinstance(active, Image) and "dualsr" not in active.metadata:
+        chooser.value = active
+
+
 def add_layers(viewer: Any, layers: list[LayerData]) -> list[Any]:
     """Add layer-data tuples to ``viewer``; returns the new layers."""
     from napari.layers import Layer

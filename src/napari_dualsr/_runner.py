@@ -55,6 +55,11 @@ class Runner:
     def cancel(self) -> None:
         self.controls.cancel.set()
 
+    def close(self) -> None:
+        """The widget is gone: cancel the run and stop calling back into it."""
+        self.cancel()
+        self.on_update, self.on_done, self.on_idle = _ignore, _ignore, _ignore
+
     def _update(self, update: Update) -> None:
         if self.ended:
             return
@@ -88,3 +93,7 @@ class Runner:
         for bar in self.bars.values():
             bar.close()
         self.bars.clear()
+
+
+def _ignore(*_: Any) -> None:
+    pass

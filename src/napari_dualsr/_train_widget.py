@@ -17,7 +17,7 @@ from dualsr.device import available_devices
 from dualsr.errors import DualSRInputError
 
 from ._jobs import Trained, TrainJob, axes_choices, describe_plane, plane_on_screen, train_job
-from ._layers import add_layers, image_layers, trained_layers
+from ._layers import add_layers, follow_active, image_layers, trained_layers
 from ._loss_plot import SERIES, LossPlot
 from ._runner import Runner
 from ._workers import Outcome, Update, train_updates, warm_up
@@ -50,6 +50,8 @@ class TrainWidget(Container):
         self._job: TrainJob | None = None
         self.warm_up = warm_up()
         self._connect()
+        runner = self.runner
+        self.native.destroyed.connect(lambda *_: runner.close())  # closing the viewer ends the run
         self._follow_active()
 
     def _form(self) -> list[Any]:
@@ -80,11 +82,8 @@ class TrainWidget(Container):
         self._show_plane()
 
     def _follow_active(self, *_: Any) -> None:
-        """Select the active layer, except the layers this plugin just added."""
         self.reset_choices()
-        active = self.viewer.layers.selection.active
-        if isinstance(active, Image) and "dualsr" not in active.metadata:
-            self.image.value = active
+        follow_active(self.viewer, self.image)
 
     def _image_changed(self, *_: Any) -> None:
         self.axes.reset_choices()
@@ -130,10 +129,12 @@ class TrainWidget(Container):
         self.runner.start(train_updates, self._job)
 
     def _update(self, update: Update) -> None:
-        if update.phase == "training":
+        if update.phase == "training" and update.losses:
             self.loss_plot.add(update.done, update.losses)
             losses = "  ".join(f"{SERIES[k][0]} {update.losses[k]:.3g}" for k in ("cycle_forward", "interp"))
             self.status.value = f"step {update.done}/{update.total}  {update.seconds:.0f} s  {losses}"
+        elif update.phase == "training":
+            self.status.value = "training… (losses every 10 steps)"
         else:
             self.status.value = f"{update.phase} {update.done}/{update.total}"
             self.stop_button.text = "Cancel"

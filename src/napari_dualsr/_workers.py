@@ -76,6 +76,7 @@ def train_updates(job: TrainJob, controls: Controls, interval: float = 0.05) -> 
             export_progress=lambda done, total: report(Update("exporting", done, total)),
         )
 
+    yield Update("training", 0, job.config.iterations)  # a bar at once; the core reports every 10 steps
     outcome = yield from relay(work, interval)
     if controls.cancel.is_set() and outcome.error is None:
         return Outcome(cancelled=True)
