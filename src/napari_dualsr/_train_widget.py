@@ -110,7 +110,7 @@ class TrainWidget(Container):
             plane=plane,
             known_kernel=self.kernel.value if self.kernel.value is not None else self.kernel_file.value,
             onnx_path=self.onnx.value,
-            **self.config_overrides,
+            **{"scale": self.scale.value, **self.config_overrides},
         )
 
     def start(self, *_: Any) -> None:
