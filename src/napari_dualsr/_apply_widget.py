@@ -10,6 +10,7 @@ from typing import Any
 
 from magicgui.widgets import ComboBox, Container, FileEdit, Label, PushButton, SpinBox
 from napari.utils.notifications import show_error, show_info
+from napari.viewer import Viewer
 
 from dualsr.device import available_devices
 from dualsr.errors import DualSRInputError
@@ -23,7 +24,7 @@ from ._workers import Outcome, Update, apply_updates
 class ApplyWidget(Container):
     """x2 every plane of an image layer with a DualSR model exported to ONNX."""
 
-    def __init__(self, napari_viewer: Any) -> None:
+    def __init__(self, napari_viewer: Viewer) -> None:
         self.viewer = napari_viewer
         self.model = FileEdit(label="model", filter="*.onnx", nullable=True)
         self.image = ComboBox(label="image", choices=lambda _: image_layers(self.viewer))

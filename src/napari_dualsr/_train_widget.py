@@ -11,6 +11,7 @@ from typing import Any
 from magicgui.widgets import ComboBox, Container, FileEdit, Label, PushButton, SpinBox
 from napari.layers import Image
 from napari.utils.notifications import show_error, show_info
+from napari.viewer import Viewer
 
 from dualsr.config import PRESETS
 from dualsr.device import available_devices
@@ -26,7 +27,7 @@ from ._workers import Outcome, Update, train_updates, warm_up
 class TrainWidget(Container):
     """Train DualSR on one plane of an image layer; add the x2 image and the kernel as layers."""
 
-    def __init__(self, napari_viewer: Any) -> None:
+    def __init__(self, napari_viewer: Viewer) -> None:
         self.viewer = napari_viewer
         self.config_overrides: dict[str, Any] = {}  # DualSRConfig fields, e.g. smaller patches (scripts, tests)
         self.image = ComboBox(label="image", choices=lambda _: image_layers(self.viewer))
