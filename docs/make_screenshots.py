@@ -1,0 +1,88 @@
+"""Regenerate the README's screenshots: the train widget on the bundled sample, then its result.
+
+    xvfb-run -a -s "-screen 0 1600x1000x24" python docs/make_screenshots.py --iterations 300
+
+Clicks the widget like a user would (File > Open Sample, Plugins > DualSR, Train) and
+saves ``docs/images/train_widget.png`` while training, ``docs/images/result.png`` and
+``docs/images/side_by_side.png`` (input | DualSR x2 | the hidden HR original) afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+from pathlib import Path
+
+import napari
+import torch
+from napari._qt.dialogs.qt_notification import NapariQtNotification
+from qtpy.QtWidgets import QApplication
+
+OUT = Path(__file__).parent / "images"
+
+
+def wait(condition, timeout: float = 3600.0) -> None:
+    end = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > end:
+            raise TimeoutError("gave up waiting")
+        QApplication.processEvents()
+        time.sleep(0.02)
+
+
+def save(viewer: napari.Viewer, name: str) -> None:
+    for toast in viewer.window._qt_window.findChildren(NapariQtNotification):
+        toast.close()  # pop-up notifications would cover the canvas
+    QApplication.processEvents()
+    viewer.screenshot(str(OUT / name), canvas_only=False, flash=False)
+    print("saved", OUT / name)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--iterations", type=int, default=300)
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    warnings.filterwarnings("ignore", message="napari support for the PyQt5")
+    OUT.mkdir(parents=True, exist_ok=True)
+
+    viewer = napari.Viewer(title="napari-dualsr")
+    viewer.window._qt_window.resize(1400, 860)
+    viewer.open_sample("napari-dualsr", "degraded_cell")
+    viewer.layers.selection.active = viewer.layers["degraded cell"]
+    _, widget = viewer.window.add_plugin_dock_widget("napari-dualsr", "DualSR: train & super-resolve")
+    widget.iterations.value = args.iterations
+    wait(lambda: not widget.warm_up.is_alive())
+
+    widget.start()
+    viewer.window._status_bar._toggle_activity_dock(True)  # show napari's progress bar
+    wait(lambda: widget.loss_plot.steps and widget.loss_plot.steps[-1] >= args.iterations * 0.6)
+    save(viewer, "train_widget.png")
+    wait(lambda: not widget.runner.running)
+    viewer.window._status_bar._toggle_activity_dock(False)
+
+    layers = viewer.layers
+    lr, hr, kernel = layers["degraded cell"], layers["cell HR original"], layers["degraded cell kernel (DualSR)"]
+    lr.visible = False
+    viewer.reset_view()
+    save(viewer, "result.png")
+
+    for layer in (layers["true kernel"], kernel):  # three panes: input | DualSR x2 | HR original
+        layers.remove(layer)
+    layers.move(layers.index(hr), len(layers))
+    lr.visible = hr.visible = True
+    viewer.grid.enabled = True
+    viewer.grid.stride = 1
+    viewer.grid.shape = (1, 3)
+    viewer.reset_view()
+    viewer.camera.zoom *= 2.5
+    viewer.camera.center = (0.0, 30.0, 22.0)
+    save(viewer, "side_by_side.png")
+    viewer.close()
+
+
+if __name__ == "__main__":
+    main()

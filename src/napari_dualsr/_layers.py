@@ -1,0 +1,89 @@
+"""Results as napari layers: the x2 image on the input's grid, the kernel beside it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._jobs import Applied, Source, Trained
+from ._placement import beside_placement, upscaled_placement
+
+LayerData = tuple[Any, dict[str, Any], str]
+
+
+def upscaled_layer(source: Source, image: np.ndarray, metadata: dict[str, Any], factor: int = 2) -> LayerData:
+    """``<name> ×2 (DualSR)``: pixel centres on the input's, the input's look."""
+    scale, translate = upscaled_placement(source.scale, source.translate, source.spatial, factor)
+    kwargs = {
+        **source.style,
+        "name": f"{source.name} ×{factor} (DualSR)",
+        "scale": scale,
+        "translate": translate,
+        "rgb": source.rgb,
+        "metadata": {"dualsr": metadata},
+    }
+    return image, kwargs, "image"
+
+
+def kernel_layer(source: Source, kernel: np.ndarray, metadata: dict[str, Any]) -> LayerData:
+    """``<name> kernel (DualSR)``: the estimated kernel, magnified, right of the data.
+
+    A per-channel estimate ``(G, n, n)`` stays a small stack whose first dim lines up
+    with the channel slider for the usual ``CYX``/``ZCYX`` orders.
+    """
+    scale, translate = beside_placement(source.shape_yx, source.scale[-2:], source.translate[-2:], kernel.shape[-1])
+    lead = slice(len(source.scale) - kernel.ndim, -2)  # the dims a (G, n, n) estimate lines up with
+    kwargs = {
+        "name": f"{source.name} kernel (DualSR)",
+        "scale": source.scale[lead] + scale,
+        "translate": source.translate[lead] + translate,
+        "colormap": "inferno",
+        "contrast_limits": (0.0, float(kernel.max()) or 1.0),
+        "blending": "translucent_no_depth",
+        "metadata": {"dualsr": {**metadata, "kernel_pixel": "HR pixel (input pixel / 2)"}},
+    }
+    return kernel.astype(np.float32), kwargs, "image"
+
+
+def trained_layers(source: Source, trained: Trained) -> list[LayerData]:
+    """The two layers a training adds, both recording the run in their metadata."""
+    result = trained.result
+    metadata = {
+        **result.summary(),
+        "source_layer": source.name,
+        "onnx_path": str(trained.onnx_path) if trained.onnx_path else None,
+    }
+    return [
+        upscaled_layer(source, result.image, {**metadata, "role": "x2 image"}),
+        kernel_layer(source, np.asarray(result.kernel), {**metadata, "role": "estimated kernel"}),
+    ]
+
+
+def applied_layers(source: Source, applied: Applied) -> list[LayerData]:
+    """The layer an applied model adds, recording the model in its metadata."""
+    metadata = {**applied.metadata, "source_layer": source.name, "role": "x2 image"}
+    return [upscaled_layer(source, applied.image, metadata)]
+
+
+def image_layers(viewer: Any) -> list[tuple[str, Any]]:
+    """(name, layer) of the viewer's Image layers, for the widgets' layer choosers."""
+    from napari.layers import Image
+
+    return [(layer.name, layer) for layer in viewer.layers if isinstance(layer, Image)]
+
+
+def follow_active(viewer: Any, chooser: Any) -> None:
+    """Point a layer chooser at the active layer, unless that is one this plugin added."""
+    from napari.layers import Image
+
+    active = viewer.layers.selection.active
+    if isinstance(active, Image) and "dualsr" not in active.metadata:
+        chooser.value = active
+
+
+def add_layers(viewer: Any, layers: list[LayerData]) -> list[Any]:
+    """Add layer-data tuples to ``viewer``; returns the new layers."""
+    from napari.layers import Layer
+
+    return [viewer.add_layer(Layer.create(data, kwargs, kind)) for data, kwargs, kind in layers]

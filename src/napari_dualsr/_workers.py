@@ -1,0 +1,160 @@
+"""Worker generators: run a job, yield progress updates, return an outcome. No Qt here.
+
+napari's ``thread_worker`` turns these generators into threads whose yields reach the
+widget on the main thread. The core reports progress through callbacks deep inside
+its loops, which cannot ``yield``; so the job runs on a helper thread and its reports
+travel through a queue, coalesced to a few per second so a fast training cannot flood
+the event loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from dualsr.errors import Cancelled, DualSRInputError
+
+from ._jobs import Applied, ApplyJob, Trained, TrainJob, run_apply, run_train
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Update:
+    """One progress report: ``phase`` ("training", "super-resolving", "exporting"), done of total."""
+
+    phase: str
+    done: int
+    total: int
+    losses: dict[str, float] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+@dataclass
+class Outcome(Generic[T]):
+    """How a run ended: a value, a one-line error for the user, or cancelled."""
+
+    value: T | None = None
+    error: str | None = None
+    cancelled: bool = False
+
+
+@dataclass
+class Controls:
+    """Flags the widget sets and the run polls: stop training (keep it), or cancel everything."""
+
+    stop: threading.Event = field(default_factory=threading.Event)
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+    def check_cancel(self) -> None:
+        if self.cancel.is_set():
+            raise Cancelled("cancelled on request")
+
+
+Report = Callable[[Update], None]
+
+
+def train_updates(job: TrainJob, controls: Controls, interval: float = 0.05) -> Generator[Update, None, Outcome]:
+    """Train ``job``; ``controls.stop`` ends training with the result so far, ``cancel`` drops it."""
+
+    def work(report: Report) -> Trained:
+        def applied(done: int, total: int) -> None:
+            controls.check_cancel()
+            report(Update("super-resolving", done, total))
+
+        return run_train(
+            job,
+            progress=lambda s: report(Update("training", s.step, s.iterations, dict(s.losses), s.seconds)),
+            should_stop=lambda: controls.stop.is_set() or controls.cancel.is_set(),
+            apply_progress=applied,
+            export_progress=lambda done, total: report(Update("exporting", done, total)),
+        )
+
+    yield Update("training", 0, job.config.iterations)  # a bar at once; the core reports every 10 steps
+    outcome = yield from relay(work, interval)
+    if controls.cancel.is_set() and outcome.error is None:
+        return Outcome(cancelled=True)
+    return outcome
+
+
+def apply_updates(job: ApplyJob, controls: Controls, interval: float = 0.05) -> Generator[Update, None, Outcome]:
+    """x2 every plane of ``job`` with its ONNX model; ``controls.cancel`` stops between tiles."""
+
+    def work(report: Report) -> Applied:
+        return run_apply(
+            job,
+            progress=lambda done, total: report(Update("super-resolving", done, total)),
+            should_stop=controls.cancel.is_set,
+        )
+
+    return (yield from relay(work, interval))
+
+
+def warm_up() -> threading.Thread:
+    """Pay torch's one-time lazy imports on a background thread while the form is filled in.
+
+    The first ``torch.optim.Adam`` imports ``torch._dynamo`` and sympy: seconds of work
+    that holds the GIL for hundreds of milliseconds at a time. Inside the first training
+    that would freeze the viewer; here it overlaps with the user choosing options.
+    """
+
+    def run() -> None:
+        import torch
+
+        torch.optim.Adam([torch.zeros(1, requires_grad=True)])
+
+    thread = threading.Thread(target=run, name="dualsr-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+def relay(work: Callable[[Report], Any], interval: float = 0.05) -> Generator[Update, None, Outcome]:
+    """Run ``work(report)`` on a helper thread, yield the newest report per phase, return its outcome.
+
+    Errors never escape: the user's mistakes come back as their one-line message,
+    anything else as ``Type: message`` with the traceback in the log.
+    """
+    reports: queue.SimpleQueue = queue.SimpleQueue()
+    outcome: Outcome = Outcome()
+
+    def target() -> None:
+        try:
+            outcome.value = work(reports.put)
+        except Cancelled:
+            outcome.cancelled = True
+        except DualSRInputError as exc:
+            outcome.error = str(exc)
+        except Exception as exc:
+            log.exception("DualSR run failed")
+            outcome.error = f"{type(exc).__name__}: {exc}"
+        finally:
+            reports.put(None)
+
+    thread = threading.Thread(target=target, name="dualsr-run", daemon=True)
+    thread.start()
+    finished = False
+    while not finished:
+        batch = [reports.get()]
+        if batch[0] is not None:
+            time.sleep(interval)  # let reports pile up; only the newest matter
+        batch += _drain(reports)
+        finished = None in batch
+        newest = {u.phase: u for u in batch if u is not None}
+        yield from newest.values()
+    thread.join()
+    return outcome
+
+
+def _drain(reports: queue.SimpleQueue) -> list[Any]:
+    items = []
+    while True:
+        try:
+            items.append(reports.get_nowait())
+        except queue.Empty:
+            return items

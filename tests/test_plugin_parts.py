@@ -1,0 +1,145 @@
+"""The plugin's pure parts: placement, jobs from layers, the update relay, the manifest. No viewer."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+from napari.layers import Image, Labels
+
+from dualsr.errors import DualSRInputError
+from napari_dualsr._jobs import axes_choices, describe_plane, plane_on_screen, source_of, train_job
+from napari_dualsr._layers import kernel_layer, upscaled_layer
+from napari_dualsr._placement import beside_placement, upscaled_placement
+from napari_dualsr._workers import Cancelled, Update, relay
+
+
+def run_relay(work, interval=0.01):
+    """Drive a relay generator to its end: (updates, outcome)."""
+    updates, gen = [], relay(work, interval)
+    while True:
+        try:
+            updates.append(next(gen))
+        except StopIteration as end:
+            return updates, end.value
+
+
+def test_upscaled_placement_lines_up_pixel_centres_and_edges():
+    s, t, f = 0.4, 3.0, 2
+    scale, translate = upscaled_placement((5.0, s, s), (7.0, t, -t), spatial=(1, 2), factor=f)
+    assert scale == (5.0, s / f, s / f) and translate[0] == 7.0  # Z untouched
+    for i in range(4):  # LR centre i == mean of HR centres 2i, 2i+1
+        hr = [translate[1] + j * scale[1] for j in (2 * i, 2 * i + 1)]
+        assert np.isclose(np.mean(hr), t + i * s)
+    assert np.isclose(translate[2] - scale[2] / 2, -t - s / 2)  # same left edge
+
+
+def test_beside_placement_is_right_of_the_image_and_top_aligned():
+    scale, translate = beside_placement((100, 200), (0.5, 0.5), (10.0, 20.0), size=13)
+    image_right = 20.0 + 199.5 * 0.5
+    assert translate[1] - scale[1] / 2 > image_right
+    assert np.isclose(translate[0] - scale[0] / 2, 10.0 - 0.25)
+    assert np.isclose(13 * scale[0], 0.25 * 50)
+
+
+def test_axes_and_plane_of_layers():
+    stack = Image(np.zeros((5, 40, 30)), scale=(2.0, 1.0, 1.0), translate=(4.0, 0, 0))
+    assert axes_choices(stack)[0] == "ZYX" and axes_choices(Image(np.zeros((40, 40, 3), np.uint8)))[0] == "YXC"
+    assert plane_on_screen(stack, (8.0, 0, 0), "ZYX") == (2,)  # world z 8 -> (8 - 4) / 2
+    assert plane_on_screen(stack, (99.0, 0, 0), "ZYX") == (4,)  # clipped to the stack
+    assert plane_on_screen(stack, (8.0, 0, 0), "CYX") is None
+    assert describe_plane("TZYX", (1, 3)) == "T=1, Z=3"
+
+
+def test_rgb_layers_scale_y_and_x_and_stay_rgb():
+    rgb = Image(np.zeros((40, 50, 3), np.uint8), scale=(2.0, 2.0), blending="additive", name="slide")
+    source = source_of(rgb)
+    assert source.axes == "YXC" and source.spatial == (0, 1) and "colormap" not in source.style
+    data, kwargs, kind = upscaled_layer(source, np.zeros((80, 100, 3), np.uint8), {"steps": 1})
+    assert kwargs["rgb"] and kwargs["scale"] == (1.0, 1.0) and kwargs["translate"] == (-0.5, -0.5)
+    assert kwargs["blending"] == "additive" and kwargs["name"] == "slide ×2 (DualSR)" and kind == "image"
+    Image(data, **kwargs)  # napari accepts the keyword arguments
+
+
+def test_per_channel_kernels_line_up_with_the_channel_axis():
+    layer = Image(np.zeros((4, 2, 40, 50)), scale=(5.0, 1.0, 0.5, 0.5), translate=(0, 3.0, 0, 0))
+    source = source_of(layer, "ZCYX")
+    _, kwargs, _ = kernel_layer(source, np.full((2, 13, 13), 1 / 169), {})
+    assert kwargs["scale"][0] == 1.0 and kwargs["translate"][0] == 3.0 and len(kwargs["scale"]) == 3
+    assert kwargs["translate"][2] > 50 * 0.5  # right of the image
+    Image(np.zeros((2, 13, 13)), **kwargs)
+
+
+@pytest.mark.parametrize(
+    "layer, message",
+    [
+        (None, "no image layer"),
+        (Labels(np.zeros((64, 64), dtype=np.uint8), name="mask"), "Labels layer"),
+        (Image(np.zeros((2, 2, 2, 2, 2, 2))), "is 6D"),
+    ],
+)
+def test_source_of_rejects_what_dualsr_cannot_use(layer, message):
+    with pytest.raises(DualSRInputError, match=message):
+        source_of(layer)
+
+
+def test_train_job_checks_paths_and_axes(tmp_path):
+    layer = Image(np.zeros((200, 200), dtype=np.uint16))
+    with pytest.raises(DualSRInputError, match="must end in .onnx"):
+        train_job(layer, onnx_path=tmp_path / "model.txt")
+    with pytest.raises(DualSRInputError, match="does not exist"):
+        train_job(layer, onnx_path=tmp_path / "missing" / "model.onnx")
+    with pytest.raises(DualSRInputError, match="do not fit"):
+        train_job(layer, axes="ZYX")
+    job = train_job(layer, preset_name="fast", iterations=30, seed=3, known_kernel=np.ones((5, 5)))
+    assert job.config.iterations == 30 and job.config.seed == 3 and job.known_kernel.shape == (5, 5)
+    assert job.source.data is layer.data  # the layer's array, not a copy (and never written)
+
+
+def test_relay_yields_newest_updates_and_returns_the_value():
+    def work(report):
+        for i in range(1, 201):
+            report(Update("training", i, 200))
+        report(Update("super-resolving", 1, 1))
+        return "done"
+
+    updates, outcome = run_relay(work, interval=0.05)
+    assert outcome.value == "done" and outcome.error is None
+    assert updates[-2:] == [Update("training", 200, 200), Update("super-resolving", 1, 1)]
+    assert len(updates) < 100  # coalesced
+
+
+@pytest.mark.parametrize(
+    "error, field, expected",
+    [
+        (
+            DualSRInputError("the image is too small; use a bigger one"),
+            "error",
+            "the image is too small; use a bigger one",
+        ),
+        (RuntimeError("boom"), "error", "RuntimeError: boom"),
+        (Cancelled("stop"), "cancelled", True),
+    ],
+)
+def test_relay_turns_exceptions_into_outcomes(error, field, expected):
+    def work(report):
+        raise error
+
+    _, outcome = run_relay(work)
+    assert getattr(outcome, field) == expected and outcome.value is None
+
+
+def test_relay_worker_thread_is_not_the_caller():
+    seen = []
+    _, outcome = run_relay(lambda report: seen.append(threading.current_thread().name))
+    assert seen == ["dualsr-run"] and outcome.error is None
+
+
+def test_manifest_validates_and_imports():
+    from npe2 import PluginManifest
+
+    manifest = PluginManifest._from_package_or_name("napari-dualsr")
+    manifest.validate_imports()
+    names = {w.display_name for w in manifest.contributions.widgets}
+    assert names == {"DualSR: train & super-resolve", "DualSR: apply ONNX model"}
