@@ -25,7 +25,7 @@ from .kernel import final_kernel, prepare_known_kernel
 from .networks import GeneratorUp
 from .normalize import Normalization, fit_normalization
 from .resize import bicubic_resize, bilinear_up2
-from .tiling import tiled_upsample
+from .tiling import upsample_planes
 from .trainer import PlaneTraining, StepInfo, train_plane
 
 CHANNEL_MODES = ("auto", "joint", "independent")
@@ -269,13 +269,8 @@ def upsample(
         with torch.inference_mode():
             return model(torch.from_numpy(batch).to(torch_device)).float().cpu().numpy()
 
-    out = np.empty((layout.planes, layout.channels, 2 * layout.height, 2 * layout.width), dtype=np.float32)
-    for p in range(layout.planes):
-        normalised = norm.apply(planes[p : p + 1], channel_axis=1 if per_channel else None)
-        report = (lambda d, t, p=p: progress(p * t + d, layout.planes * t)) if progress else None
-        tiled_upsample(run, normalised, tile=tile, out=out[p : p + 1], progress=report)
-    restored = norm.invert(out, channel_axis=1 if per_channel else None)
-    return layout.restore(restored)
+    out = upsample_planes(run, planes, norm, 1 if per_channel else None, tile=tile, progress=progress)
+    return layout.restore(out)
 
 
 __all__ = ["DualSRResult", "GroupedUpsampler", "train", "upsample", "check_image", "bicubic_resize"]

@@ -28,6 +28,7 @@ from .imageio import ImageFile, atomic_write, check_output, read_image, read_ker
 from .progress import ProgressBar
 from .trainer import StepInfo
 
+EXIT_IO = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
@@ -391,6 +392,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("dualsr: interrupted; nothing was written", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except OSError as exc:  # disk full, permissions: say which file, never a traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"dualsr: error: {where}{exc.strerror or exc}; check the disk and the permissions", file=sys.stderr)
+        return EXIT_IO
 
 
 if __name__ == "__main__":

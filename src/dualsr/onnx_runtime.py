@@ -25,7 +25,7 @@ from .axes import Layout
 from .errors import Cancelled, DualSRInputError
 from .normalize import Normalization, fit_normalization
 from .onnx_export import FORMAT_KEY, FORMAT_VERSION
-from .tiling import MARGIN, tiled_upsample
+from .tiling import upsample_planes
 
 DEVICES = ("auto", "cpu", "cuda")
 CUDA, CPU = "CUDAExecutionProvider", "CPUExecutionProvider"
@@ -148,28 +148,15 @@ class OnnxUpsampler:
         norm = self._fit(data, layout)
         c_axis = 1 if self.per_channel else None
         planes = layout.canonical(data)
-        out = np.empty(
-            (layout.planes, layout.channels, self.scale * layout.height, self.scale * layout.width), norm.dtype
-        )
-        run = self._tile_fn(norm, c_axis, should_stop)
-        step = _planes_per_call(layout, tile)
-        batches = range(0, layout.planes, step)
-        for b, start in enumerate(batches):
-            stop = min(start + step, layout.planes)
-            report = _batch_progress(progress, b, len(batches))
-            writer = _Restoring(out[start:stop], norm, c_axis)
-            tiled_upsample(
-                run, planes[start:stop], tile=tile, scale=self.scale, margin=MARGIN, progress=report, out=writer
-            )
+        run = self._tile_fn(should_stop)
+        out = upsample_planes(run, planes, norm, c_axis, tile=tile, scale=self.scale, progress=progress)
         return layout.restore(out)
 
-    def _tile_fn(
-        self, norm: Normalization, c_axis: int | None, should_stop: Callable[[], bool] | None
-    ) -> Callable[[np.ndarray], np.ndarray]:
-        def run(raw: np.ndarray) -> np.ndarray:
+    def _tile_fn(self, should_stop: Callable[[], bool] | None) -> Callable[[np.ndarray], np.ndarray]:
+        def run(batch: np.ndarray) -> np.ndarray:
             if should_stop is not None and should_stop():
                 raise Cancelled("stopped on request before the next tile")
-            return self._run(norm.apply(raw, channel_axis=c_axis))
+            return self._run(batch)
 
         return run
 
@@ -192,34 +179,6 @@ class OnnxUpsampler:
             mode = "percentile"
         c_axis = layout.axes.index("C") if self.per_channel and "C" in layout.axes else None
         return fit_normalization(data, mode, channel_axis=c_axis)
-
-
-def _planes_per_call(layout: Layout, tile: int | None) -> int:
-    """Small planes go through together (one call for many), large ones one by one."""
-    budget = (tile or 512) ** 2
-    return max(1, min(layout.planes, budget // max(1, layout.height * layout.width)))
-
-
-def _batch_progress(
-    progress: Callable[[int, int], None] | None, batch: int, batches: int
-) -> Callable[[int, int], None] | None:
-    if progress is None:
-        return None
-    return lambda done, total: progress(batch * total + done, batches * total)
-
-
-class _Restoring:
-    """An ``out=`` target for :func:`tiled_upsample` that undoes the normalisation per tile.
-
-    Writing tiles straight into the output dtype keeps the peak memory at input + output,
-    where a float32 buffer and a float64 inversion would cost 3-6x the output again.
-    """
-
-    def __init__(self, target: np.ndarray, norm: Normalization, channel_axis: int | None) -> None:
-        self.target, self.norm, self.channel_axis = target, norm, channel_axis
-
-    def __setitem__(self, key: Any, value: np.ndarray) -> None:
-        self.target[key] = self.norm.invert(value, channel_axis=self.channel_axis)
 
 
 def _providers(device: str) -> list[str]:

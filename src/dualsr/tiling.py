@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
+from .normalize import Normalization
+
 MARGIN = 8
 
 
@@ -53,4 +55,49 @@ def tiled_upsample(
         ]
         if progress:
             progress(i + 1, len(boxes))
+    return out
+
+
+class _Restoring:
+    """An ``out=`` target for :func:`tiled_upsample` that undoes the normalisation per tile.
+
+    Writing tiles straight into the output dtype keeps the peak memory at input + output,
+    where a float32 buffer and a float64 inversion would cost 3-6x the output again.
+    """
+
+    def __init__(self, target: np.ndarray, norm: Normalization, channel_axis: int | None) -> None:
+        self.target, self.norm, self.channel_axis = target, norm, channel_axis
+
+    def __setitem__(self, key: tuple[slice, ...], value: np.ndarray) -> None:
+        self.target[key] = self.norm.invert(value, channel_axis=self.channel_axis)
+
+
+def upsample_planes(
+    fn: Callable[[np.ndarray], np.ndarray],
+    planes: np.ndarray,
+    norm: Normalization,
+    channel_axis: int | None,
+    tile: int | None = 512,
+    scale: int = 2,
+    progress: Callable[[int, int], None] | None = None,
+) -> np.ndarray:
+    """Normalise, upsample in exact tiles and restore ``(P, C, H, W)`` raw planes.
+
+    ``fn`` maps normalised float32 ``(N, C, h, w)`` to ``(N, C, s*h, s*w)``. Small planes
+    go through together, large ones one by one; tiles are normalised on the fly and
+    written back in the input's dtype, so the only full-size arrays are input and output.
+    """
+    p, c, h, w = planes.shape
+    out = np.empty((p, c, scale * h, scale * w), np.dtype(norm.dtype))
+    step = max(1, min(p, (tile or 512) ** 2 // max(1, h * w)))
+    batches = range(0, p, step)
+
+    def run(raw: np.ndarray) -> np.ndarray:
+        return fn(norm.apply(raw, channel_axis=channel_axis))
+
+    for b, start in enumerate(batches):
+        stop = min(start + step, p)
+        report = None if progress is None else (lambda d, t, b=b: progress(b * t + d, len(batches) * t))
+        writer = _Restoring(out[start:stop], norm, channel_axis)
+        tiled_upsample(run, planes[start:stop], tile=tile, scale=scale, progress=report, out=writer)
     return out
