@@ -16,7 +16,7 @@ from dualsr.bench import (
     write_summary,
 )
 from dualsr.cli import main
-from dualsr.imageio import read_image, write_image, ImageFile
+from dualsr.imageio import ImageFile, read_image, write_image
 
 TINY = {"hr_crop": 64, "lr_crop": 32, "up_features": 8, "dn_features": 8, "d_features": 8}
 

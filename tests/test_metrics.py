@@ -117,3 +117,15 @@ def test_kernel_error_after_alignment():
     assert e["kernel_max_rel"] == pytest.approx(e["kernel_max"] / b.max())
     with pytest.raises(ValueError):
         kernel_error(np.zeros((3, 3)), k)
+
+
+def test_ssim_matches_scikit_image_gaussian_protocol():
+    """An independent implementation: scikit-image with Wang et al.'s settings."""
+    metrics = pytest.importorskip("skimage.metrics")
+    rng = np.random.default_rng(0)
+    a = rng.random((48, 53)) * 255
+    b = np.clip(a + rng.normal(0, 25, a.shape), 0, 255)
+    ref = metrics.structural_similarity(
+        a, b, gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=255
+    )
+    assert ssim(a, b) == pytest.approx(ref, rel=1e-9)

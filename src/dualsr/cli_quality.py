@@ -60,7 +60,13 @@ def add_degrade_command(sub: argparse._SubParsersAction) -> None:
     d.add_argument("-o", "--output-dir", required=True, metavar="OUTDIR", help="folder for the set")
     d.add_argument("--scale", type=int, choices=(2, 4), default=2, help="x2 (default) or x4 (two x2 steps)")
     d.add_argument("--seed", type=int, default=0, help="random seed; kernels depend on it and the file name")
-    d.add_argument("--size", type=_positive_int, metavar="N", help="centre-crop HR images to NxN first")
+    d.add_argument("--size", type=_positive_int, metavar="N", help="crop HR images to NxN first")
+    d.add_argument(
+        "--crop",
+        choices=("centre", "detail"),
+        default="centre",
+        help="with --size: the centre, or the window with the most gradient energy (default: centre)",
+    )
     d.add_argument(
         "--noise-gaussian",
         type=_non_negative_float,
@@ -102,6 +108,7 @@ def cmd_degrade(args: argparse.Namespace) -> int:
                 size=args.size,
                 noise_gaussian=args.noise_gaussian,
                 noise_poisson=args.noise_poisson,
+                crop=args.crop,
             )
         )
     out.mkdir(parents=True, exist_ok=True)
@@ -152,7 +159,12 @@ def add_bench_command(sub: argparse._SubParsersAction) -> None:
     )
     b.add_argument("--fast-iterations", type=_positive_int, metavar="N", help="steps of the fast preset")
     b.add_argument("--seed", type=int, default=0, help="training seed (and, for 'skimage', the kernels' seed)")
-    b.add_argument("--size", type=_positive_int, metavar="N", help="'skimage' only: centre-crop HR images to NxN")
+    b.add_argument(
+        "--size",
+        type=_positive_int,
+        metavar="N",
+        help="'skimage' only: crop HR images to the NxN window with the most detail",
+    )
     b.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="where to train")
     b.add_argument("--threads", type=_positive_int, metavar="N", help="torch CPU threads (default: torch's)")
     b.add_argument(
