@@ -21,6 +21,7 @@ import numpy as np
 from . import __version__
 from .api import DualSRResult, train
 from .axes import Layout
+from .cli_quality import add_bench_command, add_degrade_command
 from .config import PRESETS, preset
 from .device import DEVICES
 from .errors import DualSRInputError
@@ -145,6 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_training_options(d)
     d.set_defaults(func=cmd_demo, preset="fast")
+    add_degrade_command(sub)
+    add_bench_command(sub)
     return parser
 
 

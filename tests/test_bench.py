@@ -1,0 +1,167 @@
+import json
+
+import numpy as np
+import pytest
+
+from conftest import textured
+from dualsr.bench import (
+    BenchSettings,
+    case_figure,
+    degrade_image,
+    load_cases,
+    overshoot,
+    run_bench,
+    write_case,
+    write_figures,
+    write_summary,
+)
+from dualsr.cli import main
+from dualsr.imageio import ImageFile, read_image, write_image
+
+TINY = {"hr_crop": 64, "lr_crop": 32, "up_features": 8, "dn_features": 8, "d_features": 8}
+
+
+@pytest.fixture
+def tiny_set(tmp_path):
+    hr = (np.stack([textured((192, 200), s) for s in (0, 1, 2)], -1) * 255).astype(np.uint8)
+    hr_, lr, k, info = degrade_image(hr, "tex", seed=0)
+    write_case(tmp_path / "set", "tex", hr_, lr, k)
+    return tmp_path / "set"
+
+
+def test_set_layout_and_loading(tiny_set):
+    assert (tiny_set / "gt" / "tex.png").is_file() and (tiny_set / "lr_x2" / "tex.png").is_file()
+    assert (tiny_set / "gt_k_x2" / "tex.npy").is_file()
+    (case,) = load_cases(tiny_set)
+    assert case.hr.shape == (192, 200, 3) and case.lr.shape == (96, 100, 3) and case.lr.dtype == np.uint8
+    assert case.kernel.shape == (13, 13) and case.data_range == 255.0
+
+
+def test_runner_resumes_and_writes_tables(tiny_set, tmp_path):
+    cases = load_cases(tiny_set)
+    out = tmp_path / "out"
+    settings = BenchSettings(iterations=2, seed=0, overrides=TINY)
+    logs: list[str] = []
+    methods = ["bicubic", "dualsr", "known_kernel"]
+    entries = run_bench(cases, methods, out, settings, log=logs.append)
+    assert [e["method"] for e in entries] == methods
+    for m in methods:
+        assert (out / "runs" / "tex" / f"{m}.json").is_file() and (out / "runs" / "tex" / f"{m}.png").is_file()
+    assert (out / "runs" / "tex" / "dualsr_kernel.npy").is_file()
+    dual = json.loads((out / "runs" / "tex" / "dualsr.json").read_text())
+    assert dual["steps"] == 2 and dual["settings"]["iterations"] == 2 and "kernel_max_rel" in dual
+    assert "kernel_mse" not in json.loads((out / "runs" / "tex" / "known_kernel.json").read_text())
+    bic = entries[0]
+    assert 15 < bic["psnr"] < 50 and 0 < bic["ssim"] < 1
+
+    stamp = (out / "runs" / "tex" / "dualsr.json").stat().st_mtime_ns
+    logs.clear()
+    again = run_bench(cases, methods, out, settings, log=logs.append)
+    assert all("skipped" in line for line in logs) and len(logs) == 3
+    assert again == entries
+    assert (out / "runs" / "tex" / "dualsr.json").stat().st_mtime_ns == stamp
+    # other settings: that method is redone, the rest kept
+    logs.clear()
+    run_bench(cases, ["bicubic", "dualsr"], out, BenchSettings(iterations=3, overrides=TINY), log=logs.append)
+    assert "skipped" in logs[0] and not any("skipped" in line for line in logs[1:])
+
+    tables = write_summary(out, methods)
+    md = (out / "results.md").read_text()
+    assert "| DualSR | 1 | 3 |" in md and "true kernel + DualSR" in md and "| tex |" in md
+    assert tables["means"]["bicubic"]["psnr"] == pytest.approx(bic["psnr"])
+    rows = (out / "results.csv").read_text().splitlines()
+    assert rows[0].startswith("case,method,psnr,ssim") and len(rows) == 4
+    assert set(json.loads((out / "results.json").read_text())) == {"machine", "means", "entries"}
+    (fig,) = write_figures(out, cases, methods, crop=32)
+    assert read_image(fig).data.shape[1] >= 5 * 32 * 4
+
+
+def test_overshoot_sees_halos_not_blur():
+    hr = np.zeros((40, 40))
+    hr[:, 20:] = 200.0
+    blurred = hr.copy()
+    blurred[:, 19:21] = 100.0
+    assert overshoot(hr, hr, 255.0) == 0 and overshoot(blurred, hr, 255.0) == 0
+    halo = hr.copy()
+    halo[:, 18] = -30
+    halo[:, 21] = 240
+    assert overshoot(halo, hr, 255.0) > 1
+
+
+def test_case_figure_grey(tmp_path):
+    hr = (textured((96, 96)) * 255).astype(np.uint8)
+    hr_, lr, k, _ = degrade_image(hr, "g")
+    write_case(tmp_path, "g", hr_, lr, k)
+    (case,) = load_cases(tmp_path)
+    fig = case_figure(case, {"bicubic": hr_}, {"true": k}, crop=32, zoom=2)
+    assert fig.size[0] >= 3 * 64
+
+
+def test_cli_degrade_happy_path(tmp_path, capsys):
+    src = tmp_path / "photo.png"
+    write_image(src, ImageFile((textured((100, 121)) * 255).astype(np.uint8), "YX"))
+    out = tmp_path / "set"
+    assert main(["degrade", str(src), "-o", str(out), "--seed", "3", "--noise-gaussian", "0.01"]) == 0
+    hr = read_image(out / "gt" / "photo.png").data
+    lr = read_image(out / "lr_x2" / "photo.png").data
+    k = np.load(out / "gt_k_x2" / "photo.npy")
+    assert hr.shape == (100, 120) and lr.shape == (50, 60) and lr.dtype == np.uint8
+    assert k.shape == (13, 13) and k.sum() == pytest.approx(1.0)
+    info = json.loads((out / "degradation.json").read_text())
+    assert info["images"][0]["noise_gaussian"] == 0.01 and info["images"][0]["seed"] == 3
+    assert "photo: HR 120x100 -> LR 60x50" in capsys.readouterr().out
+    assert main(["degrade", str(src), "-o", str(tmp_path / "x4"), "--scale", "4", "--noise-poisson", "500"]) == 0
+    assert read_image(tmp_path / "x4" / "lr_x4" / "photo.png").data.shape == (25, 30)
+    assert np.load(tmp_path / "x4" / "gt_k_x4" / "photo.npy").shape == (37, 37)
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["degrade", "{tmp}/missing.png", "-o", "{tmp}/o"], "no such file"),
+        (["degrade", "{src}", "-o", "{tmp}/o", "--scale", "3"], "invalid choice"),
+        (["degrade", "{src}", "-o", "{tmp}/o", "--noise-poisson", "-1"], "must be positive"),
+        (["degrade", "{src}", "-o", "{tmp}/o", "--noise-gaussian", "x"], "expected a number"),
+        (["degrade", "{src}", "-o", "{src}"], "not a folder"),
+        (["degrade", "{tmp}/stack.npy", "-o", "{tmp}/o"], "grey or RGB"),
+        (["bench", "{tmp}/nowhere", "-o", "{tmp}/o"], "no such folder"),
+        (["bench", "{tmp}", "-o", "{tmp}/o"], "DIV2KRK's layout"),
+        (["bench", "skimage", "-o", "{tmp}/o", "--methods", "magic"], "unknown method"),
+        (["bench", "skimage", "-o", "{tmp}/o", "--images", "lena"], "unknown image"),
+    ],
+)
+def test_cli_errors_exit_2_with_one_line(tmp_path, capsys, argv, words):
+    src = tmp_path / "photo.png"
+    write_image(src, ImageFile(np.zeros((40, 40), np.uint8), "YX"))
+    np.save(tmp_path / "stack.npy", np.zeros((3, 40, 40, 2), np.uint8))
+    argv = [a.format(tmp=tmp_path, src=src) for a in argv]
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse usage errors
+        code = exc.code
+    err = capsys.readouterr().err
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1 and words in err
+    assert not (tmp_path / "o" / "gt").exists()
+
+
+def test_cli_bench_on_a_set(tiny_set, tmp_path, capsys):
+    out = tmp_path / "b"
+    assert main(["bench", str(tiny_set), "-o", str(out), "--methods", "bicubic"]) == 0
+    assert "| bicubic | 1 |" in capsys.readouterr().out
+    assert (out / "results.md").is_file() and (out / "figures" / "tex.png").is_file()
+    assert main(["bench", str(tiny_set), "-o", str(out), "--methods", "bicubic", "--summary-only"]) == 0
+
+
+def test_cli_bench_skimage_set(tmp_path, capsys):
+    pytest.importorskip("skimage")
+    out = tmp_path / "sk"
+    argv = ["bench", "skimage", "-o", str(out), "--images", "camera", "--size", "200", "--methods", "bicubic"]
+    assert main(argv) == 0
+    assert read_image(out / "set" / "lr_x2" / "camera.png").data.shape == (100, 100)
+    assert main([*argv[:-4], "--images", "moon", "--size", "200", "--methods", "bicubic"]) == 0  # adds moon
+    made = json.loads((out / "set" / "degradation.json").read_text())
+    assert [i["name"] for i in made["images"]] == ["camera", "moon"]
+    capsys.readouterr()
+    assert main([*argv[:-4], "--size", "256"]) == 2
+    assert "--size 200" in capsys.readouterr().err
