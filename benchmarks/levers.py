@@ -8,6 +8,9 @@ reference and one of every variant in turn; medians are compared. The numbers re
 ``docs/performance.md`` come from this script.
 
 - ``threads``: the engine's full training step with ``torch.set_num_threads(1)`` vs all cores.
+- ``openmp``: the engine's step in fresh processes: libgomp's default wait policy (threads
+  spin before they sleep) vs ``OMP_WAIT_POLICY=PASSIVE`` (what ``import dualsr`` sets) vs one
+  thread; rounds alternate between the variants.
 - ``layout``: G_UP forward+backward on the training shapes (x: 2x64^2, G_DN(y): 2x58^2),
   NCHW (default) vs channels-last vs oneDNN disabled (im2col + BLAS).
 - ``bf16``: one 64->64 3x3 convolution forward+backward (2x128^2), float32 vs bfloat16.
@@ -21,11 +24,23 @@ reference and one of every variant in turn; medians are compared. The numbers re
 
 from __future__ import annotations
 
+import os
+import sys
+
+if __name__ == "__main__" and sys.argv[1:2] == ["_openmp_child"]:
+    # ``openmp`` lever child, before torch loads libgomp: "default" is libgomp's own wait
+    # policy (spin, then sleep), "passive" what ``import dualsr`` sets
+    os.environ.pop("OMP_WAIT_POLICY", None)
+    if sys.argv[2] == "passive":
+        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    else:
+        import torch  # noqa: F401  -- loaded before dualsr could set the policy
+
 import argparse
 import contextlib
 import json
 import statistics
-import sys
+import subprocess
 import time
 from collections.abc import Callable
 
@@ -113,6 +128,38 @@ def lever_threads(repeats: int) -> dict:
     out = interleaved({f"{cores} threads": stepper(a, ca, cores), "1 thread": stepper(b, cb, 1)}, repeats)
     torch.set_num_threads(cores)
     return report("threads (engine step)", out, f"{cores} threads")
+
+
+def openmp_child(policy: str, threads: int, steps: int) -> None:
+    torch.set_num_threads(threads)
+    loop, counter = engine_loop()
+    run = stepper(loop, counter)
+    run()
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    print(json.dumps({"policy": policy, "threads": threads, "median_s": statistics.median(times)}))
+
+
+def lever_openmp(repeats: int) -> dict:
+    cores = os.cpu_count() or 1
+    variants = {
+        f"{cores} threads, libgomp default": ("default", cores),
+        f"{cores} threads, PASSIVE": ("passive", cores),
+        "1 thread": ("passive", 1),
+    }
+    times: dict[str, list[float]] = {k: [] for k in variants}
+    env = dict(os.environ)
+    env.pop("OMP_WAIT_POLICY", None)
+    for _ in range(max(2, repeats // 2)):
+        for name, (policy, threads) in variants.items():
+            cmd = [sys.executable, __file__, "_openmp_child", policy, str(threads)]
+            out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env)
+            times[name].append(json.loads(out.stdout.strip().splitlines()[-1])["median_s"])
+    medians = {k: statistics.median(v) for k, v in times.items()}
+    return report("OpenMP wait policy / threads (engine step, fresh processes)", medians, next(iter(variants)))
 
 
 def lever_layout(repeats: int) -> dict:
@@ -281,6 +328,7 @@ def lever_tiling(repeats: int) -> dict:
 
 
 LEVERS = {
+    "openmp": lever_openmp,
     "threads": lever_threads,
     "layout": lever_layout,
     "bf16": lever_bf16,
@@ -292,6 +340,9 @@ LEVERS = {
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["_openmp_child"]:
+        openmp_child(sys.argv[2], int(sys.argv[3]), 3)
+        return
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("levers", nargs="+", choices=list(LEVERS))
     p.add_argument("--repeats", type=int, default=5)
