@@ -1,6 +1,6 @@
 import pytest
 
-from dualsr.config import DualSRConfig, preset, scheduled
+from dualsr.config import PRESET_SETTINGS, PRESETS, DualSRConfig, preset, scheduled
 from dualsr.errors import DualSRInputError
 from dualsr.schedule import Schedule
 
@@ -42,7 +42,12 @@ def test_presets_and_compressed_schedules():
     assert (paper.lr_up, paper.lr_dn, paper.lr_d, paper.beta1) == (1e-3, 2e-4, 2e-4, 0.5)
     short = scheduled(300)
     assert (short.lr_step, short.reg_update_every) == (75, 20)
-    assert preset("fast").iterations < 3000
+    fast = preset("fast")
+    assert fast.iterations == PRESETS["fast"] < 3000
+    assert (fast.up_features, fast.batch_size) == (PRESET_SETTINGS["fast"]["up_features"], 1)
+    assert fast.lr_step == round(750 * fast.iterations / 3000)  # the paper's schedule, compressed
+    assert preset("fast", up_features=64, batch_size=2) == scheduled(fast.iterations)  # overrides win
+    assert preset("fast", iterations=3000, up_features=64, batch_size=2) == paper
     with pytest.raises(DualSRInputError, match="preset"):
         preset("slow")
     with pytest.raises(DualSRInputError, match="x2"):

@@ -6,6 +6,7 @@ Super-Resolution", WACV 2021. The core library: no Qt or napari import anywhere.
 
 from importlib.metadata import PackageNotFoundError, version
 
+from . import _openmp  # noqa: F401  -- first: it configures OpenMP before torch is loaded
 from .api import DualSRResult, GroupedUpsampler, train, upsample
 from .config import PRESETS, DualSRConfig, preset
 from .errors import DualSRInputError

@@ -55,7 +55,8 @@ def _add_training_options(p: argparse.ArgumentParser) -> None:
         "--preset",
         choices=list(PRESETS),
         default="paper",
-        help="paper: the paper's 3000 steps; fast: fewer steps, same schedule compressed (default: paper)",
+        help="paper: the paper's 3000 steps; fast: fewer steps, schedule compressed, narrower G_UP "
+        "(quality cost: docs/performance.md) (default: paper)",
     )
     g.add_argument(
         "--iterations", type=int, metavar="N", help="training steps; the preset's schedule is compressed to N steps"

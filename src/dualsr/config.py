@@ -2,7 +2,9 @@
 
 Defaults are the paper's values (DualSR, WACV 2021, sections 3-4) and the reference
 implementation's (memad73/DualSR, which inherits the kernel prior from KernelGAN).
-Presets only change how long and how precisely we train, never what is trained.
+The ``paper`` preset is exactly the paper; ``fast`` trains fewer steps with named cheaper
+settings (a narrower G_UP, one patch pair per step), its quality cost measured and recorded
+in docs/performance.md.
 """
 
 from __future__ import annotations
@@ -74,7 +76,9 @@ class DualSRConfig:
     kernel_keep_top: int = 40  # keep the N largest values, zero the rest; 0 keeps all
 
     # --- engine settings (same maths, different speed) ---
-    precision: str = "float32"  # float32 | bfloat16 (autocast of G_UP)
+    # float32 | bfloat16 (autocast of G_UP). bfloat16 pays only with native support
+    # (CUDA, CPUs with AVX-512-BF16/AMX); emulated on other CPUs it is ~100x slower.
+    precision: str = "float32"
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -115,9 +119,15 @@ class DualSRConfig:
 PRESETS: dict[str, int] = {
     # Exactly the paper: 3000 steps.
     "paper": 3000,
-    # Fewer steps, the same schedule compressed; chosen by measurement, its cost in
-    # quality is recorded in docs/benchmarks.md.
-    "fast": 1000,
+    # A short run with the schedule compressed and a narrower, single-patch G_UP step:
+    # about 1/30 of the paper's work; its measured cost in PSNR is in docs/performance.md.
+    "fast": 500,
+}
+
+# Named cheaper settings a preset applies on top of the paper's (explicit overrides win).
+PRESET_SETTINGS: dict[str, dict[str, Any]] = {
+    "paper": {},
+    "fast": {"up_features": 32, "batch_size": 1},
 }
 
 
@@ -140,10 +150,15 @@ def scheduled(iterations: int, base: DualSRConfig | None = None) -> DualSRConfig
 
 
 def preset(name: str, iterations: int | None = None, **overrides: Any) -> DualSRConfig:
-    """The config of a named preset; ``iterations`` compresses its schedule."""
+    """The config of a named preset; ``iterations`` compresses its schedule.
+
+    ``overrides`` replace the preset's own settings (``PRESET_SETTINGS``), e.g.
+    ``preset("fast", up_features=64)`` is the fast schedule with the paper's G_UP width.
+    """
     if name not in PRESETS:
         raise DualSRInputError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
-    return scheduled(PRESETS[name] if iterations is None else iterations, DualSRConfig().with_(**overrides))
+    settings = {**PRESET_SETTINGS.get(name, {}), **overrides}
+    return scheduled(PRESETS[name] if iterations is None else iterations, DualSRConfig().with_(**settings))
 
 
-__all__ = ["DualSRConfig", "PRESETS", "preset", "scheduled", "replace"]
+__all__ = ["DualSRConfig", "PRESETS", "PRESET_SETTINGS", "preset", "scheduled", "replace"]

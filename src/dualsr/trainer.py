@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -49,6 +50,19 @@ class PlaneTraining:
     seconds: float = 0.0
 
 
+def native_bf16_cpu() -> bool:
+    """Whether this CPU computes bfloat16 natively (AVX-512-BF16 or AMX), as oneDNN sees it."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def _adam(params, lr: float, c: DualSRConfig, device: torch.device) -> torch.optim.Adam:  # noqa: ANN001
+    """The paper's Adam; on CUDA the fused kernel (one launch per step, same update rule)."""
+    return torch.optim.Adam(params, lr, betas=(c.beta1, c.beta2), fused=device.type == "cuda" or None)
+
+
 class _Loop:
     """State of one run; ``step()`` performs one DualSR iteration."""
 
@@ -63,13 +77,13 @@ class _Loop:
         if self.learn_kernel:
             self.g_dn = GeneratorDown(c.dn_features).to(device)
             self.d_dn = DiscriminatorDown(channels, c.d_layers, c.d_features, c.d_kernel_size).to(device)
-            self.opt_dn = torch.optim.Adam(self.g_dn.parameters(), c.lr_dn, betas=(c.beta1, c.beta2))
-            self.opt_d = torch.optim.Adam(self.d_dn.parameters(), c.lr_d, betas=(c.beta1, c.beta2))
+            self.opt_dn = _adam(self.g_dn.parameters(), c.lr_dn, c, device)
+            self.opt_d = _adam(self.d_dn.parameters(), c.lr_d, c, device)
             self.mask = torch.as_tensor(penalty_mask(13, c.reg_boundary_scale), dtype=torch.float32, device=device)
             self.bicubic_k = torch.as_tensor(bicubic_down_kernel(0.5), dtype=torch.float32, device=device)
         else:
             self.g_dn = FixedDown(torch.as_tensor(known_kernel)).to(device)
-        self.opt_up = torch.optim.Adam(self.g_up.parameters(), c.lr_up, betas=(c.beta1, c.beta2))
+        self.opt_up = _adam(self.g_up.parameters(), c.lr_up, c, device)
         self.schedule = Schedule(c)
         self.sampler = PatchSampler(
             image,
@@ -83,9 +97,17 @@ class _Loop:
             c.grad_map_percentile,
         ).to(device)
         use_bf16 = c.precision == "bfloat16"
+        if use_bf16 and device.type == "cpu" and not native_bf16_cpu():
+            warnings.warn(
+                "precision bfloat16 on a CPU without AVX-512-BF16/AMX runs emulated, about 100x slower than "
+                "float32 (docs/performance.md); use precision float32",
+                RuntimeWarning,
+                stacklevel=3,
+            )
         self.autocast = (
             (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if use_bf16 else contextlib.nullcontext
         )
+        self.zero = torch.zeros((), device=device)
 
     def _set_lrs(self, step: int) -> None:
         c, s = self.config, self.schedule
@@ -110,7 +132,7 @@ class _Loop:
             x_bicubic = bicubic_resize(x, 2)
             mask = losses.interp_mask(x_bicubic)
         self._set_lrs(step)
-        zero = torch.zeros((), device=self.device)
+        zero = self.zero
 
         # --- generators: one backward for G_UP and G_DN together (eq. 2) ---
         if self.learn_kernel:
@@ -147,7 +169,10 @@ class _Loop:
             self.opt_d.zero_grad(set_to_none=True)
             fake = fake_lr.detach()
             real = losses.shave_to(x, fake)
-            d_loss = 0.5 * (losses.lsgan(self.d_dn(real), True) + losses.lsgan(self.d_dn(fake), False))
+            # fake first, then real: each spectral-norm forward advances its power iteration,
+            # so the order is part of the reference's computation
+            loss_fake = losses.lsgan(self.d_dn(fake), False)
+            d_loss = 0.5 * (losses.lsgan(self.d_dn(real), True) + loss_fake)
             d_loss.backward()
             self.opt_d.step()
             # The bicubic loss is read back only until the schedule stops needing it.
@@ -188,6 +213,32 @@ def train_plane(
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(config.seed)
         loop = _Loop(image, config, device, known_kernel)
+    with _device_settings(device):
+        return _run(loop, config, progress, should_stop, report_every)
+
+
+@contextlib.contextmanager
+def _device_settings(device: torch.device) -> Iterator[None]:
+    """Per-run backend settings: on CUDA let cuDNN pick the fastest algorithms for the
+    fixed patch shapes (results equal to float tolerance, not bit for bit)."""
+    if device.type != "cuda":
+        yield
+        return
+    old = torch.backends.cudnn.benchmark
+    torch.backends.cudnn.benchmark = True
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.benchmark = old
+
+
+def _run(
+    loop: _Loop,
+    config: DualSRConfig,
+    progress: Callable[[StepInfo], None] | None,
+    should_stop: Callable[[], bool] | None,
+    report_every: int,
+) -> PlaneTraining:
     start = time.perf_counter()
     rows: list[torch.Tensor] = []
     history = np.zeros((0, len(LOSS_NAMES)))

@@ -1,0 +1,254 @@
+"""Check and time the CUDA training path (called by ``benchmarks/gpu_check.sh``).
+
+    PYTHONPATH=src python benchmarks/gpu_check.py                # on a CUDA machine
+    PYTHONPATH=src python benchmarks/gpu_check.py --cpu-only     # test this script anywhere
+
+1. Correctness: the same seeded steps on CPU and on CUDA (TF32 off) give the same losses
+   and the same trained G_UP within float tolerance; two CUDA runs agree with each other.
+2. Timing: ``dualsr.train`` with the ``paper`` preset (3000 steps, then inference) on the
+   bundled sample, end to end, float32 (cuDNN's default TF32 convolutions); then the same
+   with ``precision=bfloat16`` and the ``fast`` preset, with PSNR vs the HR original, so the
+   bf16 quality check (within 0.1 dB of float32?) is part of the record.
+3. Levers (unmeasured so far, reported here): G_UP forward+backward on the training shapes,
+   eager vs channels-last vs bf16 autocast vs ``torch.compile(mode="reduce-overhead")``
+   (CUDA graphs), each only while the time budget allows.
+
+Installs nothing; everything is skipped that would run past ``--budget`` seconds.
+``--cpu-only`` runs the same code with CUDA replaced by the CPU and few iterations.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+import dualsr
+from dualsr.config import preset
+from dualsr.metrics import psnr
+from dualsr.normalize import fit_normalization
+from dualsr.sample import sample_hr, sample_lr
+from dualsr.trainer import _Loop, native_bf16_cpu
+
+START = time.perf_counter()
+
+
+def elapsed() -> float:
+    return time.perf_counter() - START
+
+
+def log(*parts: object) -> None:
+    print(f"[{elapsed():6.1f} s]", *parts, flush=True)
+
+
+def sample_plane() -> np.ndarray:
+    lr = sample_lr().data
+    return fit_normalization(lr).apply(lr)[None]
+
+
+def seeded_steps(device: torch.device, steps: int) -> tuple[np.ndarray, torch.Tensor]:
+    """Losses of ``steps`` seeded paper steps and G_UP's output on a fixed probe image."""
+    config = preset("paper")
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(config.seed)
+        loop = _Loop(sample_plane(), config, device, None)
+    rows = [loop.step(i) for i in range(steps)]
+    probe = torch.as_tensor(sample_plane()[None, :, :64, :64], device=device)
+    with torch.no_grad():
+        out = loop.g_up(probe).cpu()
+    return torch.stack(rows).cpu().numpy(), out
+
+
+def check_correctness(device: torch.device, steps: int) -> dict:
+    tf32 = (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        cpu_losses, cpu_out = seeded_steps(torch.device("cpu"), steps)
+        dev_losses, dev_out = seeded_steps(device, steps)
+        again_losses, again_out = seeded_steps(device, steps)
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = tf32
+    rel = np.abs(dev_losses - cpu_losses) / np.maximum(np.abs(cpu_losses), 1e-6)
+    row = {
+        "steps": steps,
+        "loss_max_rel_diff_cpu_vs_device": float(rel.max()),
+        "loss_max_rel_diff_first_step": float(rel[0].max()),
+        "g_up_max_abs_diff_cpu_vs_device": float((dev_out - cpu_out).abs().max()),
+        "device_run_to_run_loss_diff": float(np.abs(again_losses - dev_losses).max()),
+        "device_run_to_run_g_up_diff": float((again_out - dev_out).abs().max()),
+    }
+    # the losses drift apart a little with every step (chaotic training), so the first
+    # step is held to float tolerance and the rest to a looser bound
+    row["ok"] = bool(
+        row["loss_max_rel_diff_first_step"] < 1e-4
+        and row["loss_max_rel_diff_cpu_vs_device"] < 1e-2
+        and row["g_up_max_abs_diff_cpu_vs_device"] < 1e-2
+    )
+    return row
+
+
+def timed_train(device: str, iterations: int | None, name: str = "paper", **overrides: object) -> dict:
+    lr, hr = sample_lr().data, sample_hr().data.astype(np.float64)
+    config = preset(name, iterations=iterations, **overrides)
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    result = dualsr.train(lr, config=config, device=device)
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+    seconds = time.perf_counter() - start
+    row = {
+        "preset": name,
+        "iterations": config.iterations,
+        "overrides": overrides,
+        "seconds_end_to_end": round(seconds, 2),
+        "seconds_training": round(result.seconds, 2),
+        "psnr_vs_hr": round(psnr(result.image, hr, float(hr.max() - hr.min()), shave=4), 3),
+    }
+    if device.startswith("cuda"):
+        row["peak_gpu_mib"] = round(torch.cuda.max_memory_allocated() / 2**20)
+        torch.cuda.reset_peak_memory_stats()
+    return row
+
+
+def gup_levers(device: torch.device, repeats: int, inner: int, budget_left: Callable[[], float]) -> dict:
+    from dualsr.networks import GeneratorUp
+
+    torch.manual_seed(0)
+    x = torch.rand(2, 1, 64, 64, device=device)
+    z = torch.rand(2, 1, 58, 58, device=device, requires_grad=True)
+
+    def pair(model: torch.nn.Module, fwd: Callable, bf16: bool = False, cl: bool = False) -> Callable[[], None]:
+        xs, zs = (x, z)
+        if cl:
+            xs = x.contiguous(memory_format=torch.channels_last)
+            zs = z.detach().contiguous(memory_format=torch.channels_last).requires_grad_()
+
+        def run() -> None:
+            torch.compiler.cudagraph_mark_step_begin()  # a new training step for CUDA-graph trees
+            model.zero_grad(set_to_none=True)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+                loss = fwd(xs).float().abs().mean() + fwd(zs).float().abs().mean()
+            loss.backward()
+
+        return run
+
+    def timeit(fn: Callable[[], None]) -> float:
+        for _ in range(3 if device.type == "cuda" else 1):
+            fn()
+        sync()
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            for _ in range(inner):
+                fn()
+            sync()
+            times.append((time.perf_counter() - start) / inner)
+        return float(np.median(times))
+
+    def sync() -> None:
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+
+    g = GeneratorUp(1).to(device)
+    g_cl = GeneratorUp(1).to(device).to(memory_format=torch.channels_last)
+    out: dict[str, object] = {
+        "eager_ms": timeit(pair(g, g)) * 1e3,
+        "channels_last_ms": timeit(pair(g_cl, g_cl, cl=True)) * 1e3,
+    }
+    if device.type == "cuda" or native_bf16_cpu():
+        out["bf16_autocast_ms"] = timeit(pair(g, g, bf16=True)) * 1e3
+    if budget_left() > 150:
+        g_c = GeneratorUp(1).to(device)
+        try:
+            mode = "reduce-overhead" if device.type == "cuda" else "default"
+            compiled = torch.compile(g_c, mode=mode)
+            start = time.perf_counter()
+            pair(g_c, compiled)()
+            sync()
+            out["compile_first_call_s"] = round(time.perf_counter() - start, 1)
+            out[f"compiled_{mode}_ms"] = timeit(pair(g_c, compiled)) * 1e3
+        except Exception as exc:  # noqa: BLE001 -- a failing compile is a result, not a crash
+            out["compile_error"] = f"{type(exc).__name__}: {exc}"[:300]
+    else:
+        out["compile_skipped"] = "time budget"
+    return {k: round(v, 3) if isinstance(v, float) else v for k, v in out.items()}
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--cpu-only", action="store_true", help="use the CPU in place of CUDA (tests this script)")
+    p.add_argument("--steps", type=int, default=5, help="seeded steps compared CPU vs device")
+    p.add_argument("--iterations", type=int, help="override the paper preset's 3000 steps (--cpu-only: 6)")
+    p.add_argument("--budget", type=float, default=480, help="seconds; later parts are skipped past it")
+    p.add_argument("--json", help="write the results here")
+    args = p.parse_args()
+
+    if args.cpu_only:
+        device, iterations = torch.device("cpu"), args.iterations or 6
+    else:
+        if not torch.cuda.is_available():
+            print("gpu_check: no CUDA device visible to torch; run with --cpu-only to test the script", file=sys.stderr)
+            return 2
+        device, iterations = torch.device("cuda"), args.iterations
+    budget_left = lambda: args.budget - elapsed()  # noqa: E731
+    report: dict[str, object] = {
+        "torch": torch.__version__,
+        "cuda": torch.version.cuda,
+        "device": torch.cuda.get_device_name(0) if device.type == "cuda" else platform.processor() or "cpu",
+        "python": platform.python_version(),
+    }
+    log("environment", json.dumps(report))
+
+    report["correctness"] = check_correctness(device, args.steps)
+    log("correctness", json.dumps(report["correctness"]))
+
+    runs = []
+    first = timed_train(str(device), iterations)
+    runs.append(first)
+    log("paper float32", json.dumps(first))
+    # a further run costs about as long as the first; only start it if it fits
+    for name, overrides in (("paper", {"precision": "bfloat16"}), ("fast", {})):
+        if budget_left() < 1.3 * first["seconds_end_to_end"] + 60:
+            log(f"skipped {name} {overrides}: time budget")
+            continue
+        if overrides.get("precision") == "bfloat16" and device.type == "cpu" and not native_bf16_cpu():
+            log("skipped bfloat16: this CPU has no native bfloat16 (emulated, ~100x slower)")
+            continue
+        its = iterations if name == "paper" else (None if device.type == "cuda" else iterations)
+        row = timed_train(str(device), its, name, **overrides)
+        runs.append(row)
+        log(f"{name} {overrides}", json.dumps(row))
+    report["training"] = runs
+
+    if budget_left() > 60:
+        repeats, inner = (5, 10) if device.type == "cuda" else (1, 1)
+        report["g_up_levers"] = gup_levers(device, repeats, inner, budget_left)
+        log("G_UP levers (fwd+bwd of the two training inputs)", json.dumps(report["g_up_levers"]))
+
+    print()
+    print(f"device: {report['device']}  torch {report['torch']}  cuda {report['cuda']}")
+    ok = report["correctness"]["ok"]  # type: ignore[index]
+    print(f"correctness CPU vs {device.type}: {'OK' if ok else 'MISMATCH'}  {json.dumps(report['correctness'])}")
+    print("| preset | steps | settings | end to end (s) | training (s) | PSNR vs HR (dB) |")
+    print("|---|---|---|---|---|---|")
+    for r in runs:
+        print(
+            f"| {r['preset']} | {r['iterations']} | {r['overrides'] or 'float32'} | {r['seconds_end_to_end']} | "
+            f"{r['seconds_training']} | {r['psnr_vs_hr']} |"
+        )
+    print(f"total {elapsed():.0f} s")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(report, f, indent=1)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Check and time DualSR's CUDA path on a machine with an NVIDIA GPU. Installs nothing.
+#
+#   benchmarks/gpu_check.sh                 # correctness CPU vs CUDA, paper preset timed, levers
+#   benchmarks/gpu_check.sh --cpu-only      # the same script with the CPU standing in (tests it)
+#
+# Uses the Python that has torch (the project's .venv if there is one, else python3), with
+# this checkout's src/ first on PYTHONPATH. Stops itself after 9 minutes; the Python part
+# skips what would not fit in its --budget (default 480 s). Extra arguments go to
+# benchmarks/gpu_check.py (see --help there). Exit status 0: checks passed; 1: mismatch;
+# 2: no CUDA device (without --cpu-only); 124: timed out.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(dirname "$here")"
+py="${PYTHON:-}"
+if [[ -z "$py" ]]; then
+  if [[ -x "$root/.venv/bin/python" ]]; then py="$root/.venv/bin/python"; else py="python3"; fi
+fi
+if ! "$py" -c "import torch" 2>/dev/null; then
+  echo "gpu_check: $py cannot import torch; set PYTHON=/path/to/python with torch installed" >&2
+  exit 2
+fi
+if [[ " $* " != *" --cpu-only "* ]]; then
+  command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
+fi
+export PYTHONPATH="$root/src${PYTHONPATH:+:$PYTHONPATH}"
+exec timeout 540 "$py" "$here/gpu_check.py" "$@"
