@@ -52,7 +52,7 @@ def main() -> None:
     viewer = napari.Viewer(title="napari-dualsr")
     viewer.window._qt_window.resize(1400, 860)
     viewer.open_sample("napari-dualsr", "degraded_cell")
-    viewer.layers.selection.active = viewer.layers["degraded cell"]
+    viewer.layers.selection.active = viewer.layers["degraded tissue"]
     _, widget = viewer.window.add_plugin_dock_widget("napari-dualsr", "DualSR: train & super-resolve")
     widget.iterations.value = args.iterations
     wait(lambda: not widget.warm_up.is_alive())
@@ -65,7 +65,7 @@ def main() -> None:
     viewer.window._status_bar._toggle_activity_dock(False)
 
     layers = viewer.layers
-    lr, hr, kernel = layers["degraded cell"], layers["cell HR original"], layers["degraded cell kernel (DualSR)"]
+    lr, hr, kernel = layers["degraded tissue"], layers["tissue HR original"], layers["degraded tissue kernel (DualSR)"]
     lr.visible = False
     viewer.reset_view()
     save(viewer, "result.png")

@@ -26,7 +26,7 @@ def main() -> None:
 
     viewer = napari.Viewer()
     lr = sample_lr()
-    layer = viewer.add_image(lr.data, name="degraded cell", scale=lr.pixel_size or (1.0, 1.0))
+    layer = viewer.add_image(lr.data, name="degraded tissue", scale=lr.pixel_size or (1.0, 1.0))
 
     job = train_job(layer, preset_name="fast", iterations=args.iterations, seed=0, onnx_path=args.onnx)
     trained = run_train(job, progress=lambda s: print(f"step {s.step}/{s.iterations}  {s.losses['total']:.4f}"))

@@ -10,11 +10,11 @@ def make_sample() -> list[tuple]:
     lr, hr = sample_lr(), sample_hr()
     scale = lr.pixel_size or (1.0, 1.0)
     return [
-        (lr.data, {"name": "degraded cell", "scale": scale, "colormap": "gray"}, "image"),
+        (lr.data, {"name": "degraded tissue", "scale": scale, "colormap": "gray"}, "image"),
         (
             hr.data,
             {
-                "name": "cell HR original",
+                "name": "tissue HR original",
                 "scale": (scale[0] / 2, scale[1] / 2),
                 "translate": (-scale[0] / 4, -scale[1] / 4),
                 "visible": False,
