@@ -77,7 +77,7 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     overrides = dict(kv.split("=", 1) for kv in args.set)
     overrides = {k: value(v) for k, v in overrides.items()}
-    config = preset(args.preset, iterations=args.iterations, seed=args.seed, **overrides)
+    config = preset(args.preset, iterations=args.iterations, seed=args.seed).with_(**overrides)
     lr, hr, data_range = load(args.image)
     start = time.perf_counter()
 

@@ -48,6 +48,7 @@ def test_presets_and_compressed_schedules():
     assert fast.lr_step == round(750 * fast.iterations / 3000)  # the paper's schedule, compressed
     assert preset("fast", up_features=64, batch_size=2) == scheduled(fast.iterations)  # overrides win
     assert preset("fast", iterations=3000, up_features=64, batch_size=2) == paper
+    assert preset("paper", iterations=500, lr_step=750).lr_step == 750  # explicit schedule fields are kept
     with pytest.raises(DualSRInputError, match="preset"):
         preset("slow")
     with pytest.raises(DualSRInputError, match="x2"):

@@ -131,6 +131,9 @@ PRESET_SETTINGS: dict[str, dict[str, Any]] = {
 }
 
 
+_SCHEDULE_FIELDS = ("lr_step", "reg_update_every")  # what ``scheduled`` compresses
+
+
 def scheduled(iterations: int, base: DualSRConfig | None = None) -> DualSRConfig:
     """``base`` trained for ``iterations`` steps with the paper's schedule compressed.
 
@@ -158,7 +161,10 @@ def preset(name: str, iterations: int | None = None, **overrides: Any) -> DualSR
     if name not in PRESETS:
         raise DualSRInputError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
     settings = {**PRESET_SETTINGS.get(name, {}), **overrides}
-    return scheduled(PRESETS[name] if iterations is None else iterations, DualSRConfig().with_(**settings))
+    config = scheduled(PRESETS[name] if iterations is None else iterations, DualSRConfig().with_(**settings))
+    # schedule fields given explicitly are kept as given, not compressed
+    explicit = {k: v for k, v in settings.items() if k in _SCHEDULE_FIELDS}
+    return config.with_(**explicit) if explicit else config
 
 
 __all__ = ["DualSRConfig", "PRESETS", "PRESET_SETTINGS", "preset", "scheduled", "replace"]
