@@ -27,6 +27,8 @@ from __future__ import annotations
 import os
 import sys
 
+if __name__ == "__main__" and sys.argv[1:2] != ["_openmp_child"]:
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as ``import dualsr`` does, before torch loads
 if __name__ == "__main__" and sys.argv[1:2] == ["_openmp_child"]:
     # ``openmp`` lever child, before torch loads libgomp: "default" is libgomp's own wait
     # policy (spin, then sleep), "passive" what ``import dualsr`` sets

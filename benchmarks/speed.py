@@ -21,9 +21,12 @@ steps, unless ``--full-paper`` asks for the whole run.
 
 from __future__ import annotations
 
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as ``import dualsr`` does, before torch loads
+
 import argparse
 import json
-import os
 import platform
 import resource
 import shutil
@@ -123,15 +126,27 @@ def time_steps(candidates: list[tuple[str, dict]], image: np.ndarray, steps: int
     return {name: t for name, t in times.items()}
 
 
+def peak_rss_mib() -> float:
+    """This process's peak resident set (VmHWM). Unlike ``getrusage``'s ``ru_maxrss``, which
+    Linux carries over ``execve`` from the parent, it starts afresh in a new program."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def memory_probe(name: str, overrides: dict, kind: str, steps: int) -> dict:
-    """Run in a fresh process: maxrss growth (MiB) over setup + ``steps`` steps."""
+    """Run in a fresh process: peak RSS growth (MiB) over setup + ``steps`` steps."""
     image = load_image(kind)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    before = peak_rss_mib()
     step = make_stepper(name, overrides, image)
     for i in range(steps):
         step(i)
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"peak_rss_mib": round(after / 1024, 1), "growth_mib": round((after - before) / 1024, 1)}
+    after = peak_rss_mib()
+    return {"peak_rss_mib": round(after, 1), "growth_mib": round(after - before, 1)}
 
 
 def measure_memory(name: str, overrides: dict, kind: str, threads: int) -> dict:
