@@ -13,8 +13,8 @@ def open_widget(viewer, name):
     return widget
 
 
-def errors_since(start: int) -> list[str]:
-    """The error notifications shown since ``start`` (an index into the records)."""
+def errors_since(start: int, severity: str = "error") -> list[str]:
+    """The notifications of ``severity`` shown since ``start`` (an index into the records)."""
     from napari.utils.notifications import notification_manager
 
-    return [str(n.message) for n in notification_manager.records[start:] if n.severity == "error"]
+    return [str(n.message) for n in notification_manager.records[start:] if n.severity == severity]

@@ -27,7 +27,7 @@ from dualsr.errors import Cancelled, DualSRInputError
 from dualsr.networks import GeneratorUp
 from dualsr.onnx_runtime import OnnxUpsampler
 from dualsr.tiling import cpu_fallback, tiled_upsample
-from plugin_helpers import TINY, TRAIN, open_widget
+from plugin_helpers import TINY, TRAIN, errors_since, open_widget
 
 
 def _start(tmp_path, texture):
@@ -225,6 +225,29 @@ def test_the_cli_saves_what_training_did_before_memory_ran_out(monkeypatch, tmp_
         "to train fully, close other programs to free memory"
     )
     assert np.load(out).shape == (384, 400) and sorted(p.name for p in tmp_path.iterdir()) == ["in.npy", "out.npy"]
+
+
+@pytest.mark.gui
+@pytest.mark.usefixtures("single_torch_thread")
+def test_the_widget_keeps_the_last_step_and_warns_when_memory_runs_out(make_napari_viewer, qtbot, monkeypatch):
+    """The injected out-of-memory error in step 3: the layers of step 2 and one warning."""
+    from napari.utils.notifications import notification_manager
+
+    viewer = make_napari_viewer()
+    viewer.add_image(textured((96, 100), seed=3), name="img")
+    widget = open_widget(viewer, TRAIN)
+    widget.config_overrides = TINY
+    widget.iterations.value = 20
+    _lsgan_failing_at(monkeypatch, 2 * 3 + 1)
+    start = len(notification_manager.records)
+    widget.start()
+    qtbot.waitUntil(lambda: not widget.runner.running, timeout=60_000)
+    reason = "CPU ran out of memory in training step 3; kept the result of step 2; to train fully, close other programs"
+    assert errors_since(start, "warning") == [f"DualSR: {reason} to free memory"]
+    assert errors_since(start) == []
+    info = viewer.layers["img ×2 (DualSR)"].metadata["dualsr"]
+    assert info["stopped"] and info["steps"] == 2 and info["stop_reason"].startswith(reason)
+    assert len(viewer.layers) == 3 and "stopped early" in widget.status.value
 
 
 _MODEL = GeneratorUp(channels=1, layers=8, features=4).eval()
