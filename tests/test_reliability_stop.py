@@ -15,10 +15,13 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import dualsr
 import dualsr.trainer
@@ -273,6 +276,36 @@ def test_out_of_memory_on_a_tile_retries_smaller_and_the_result_is_unchanged(pla
     with pytest.warns(RuntimeWarning, match="out of memory") if planes == 1 else _no_warning():
         split = tiled_upsample(_small_memory(64 * 64), data, tile=tile)
     assert np.abs(split - whole).max() <= 1e-5
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(33, 120), st.integers(33, 120), st.integers(1, 3), st.integers(48, 90))
+def test_splitting_on_out_of_memory_never_changes_a_pixel(h, w, planes, side):
+    """Whatever the size, with memory (injected) for a 32-pixel tile and its 8-pixel
+    margins (48^2) or more, split tiles give exactly the one-piece result."""
+    data = np.random.default_rng(h * w).random((planes, 1, h, w), dtype=np.float32)
+    whole = tiled_upsample(_small_memory(10**9), data, tile=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        split = tiled_upsample(_small_memory(side * side), data, tile=None)
+    assert np.abs(split - whole).max() <= 1e-5
+
+
+def test_the_cli_explains_when_even_small_tiles_do_not_fit(monkeypatch, tmp_path, onnx_model, capsys):
+    """onnxruntime failing every allocation (injected): warnings and the error, one line each."""
+    _, model = onnx_model("grey16")
+    src, out = tmp_path / "in.npy", tmp_path / "out.tif"
+    np.save(src, textured((40, 40)).astype(np.float32))
+
+    def fail(self, batch):
+        raise RuntimeError("Failed to allocate memory for requested buffer of size 123456789")
+
+    monkeypatch.setattr(OnnxUpsampler, "_run", fail)
+    code, _, err = run_cli(["apply", model, src, "-o", out, "--device", "cpu"], capsys)
+    lines = err.strip().splitlines()
+    assert code == 2 and lines[-1].startswith("dualsr: error: out of memory while super-resolving, even in 32-pixel")
+    assert all(line.startswith("dualsr: warning: out of memory on a") for line in lines[:-1] if "applying" not in line)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.npy"]
 
 
 def _no_warning():

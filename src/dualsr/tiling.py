@@ -21,7 +21,7 @@ from .errors import DualSRInputError
 from .normalize import Normalization
 
 MARGIN = 8
-MIN_TILE = 32  # > 2 * MARGIN, so splitting a tile always makes smaller pieces
+MIN_TILE = 32  # > 2 * MARGIN, so splitting a tile always makes smaller pieces (down to 48 px)
 T = TypeVar("T")
 
 
@@ -36,11 +36,11 @@ def is_out_of_memory(exc: BaseException) -> bool:
 def _piece(fn: Callable[[np.ndarray], np.ndarray], piece: np.ndarray, scale: int, margin: int) -> np.ndarray:
     """``fn(piece)``; out of memory, the batch is halved, then the tile, and each part retried."""
     n, _, h, w = piece.shape
-    side = max(h, w) // 2
+    side = max(max(h, w) // 2, MIN_TILE)  # tiles of side + 2 * margin < max(h, w): always smaller
     try:
         return fn(piece)
     except Exception as exc:
-        if not is_out_of_memory(exc) or (n == 1 and side < MIN_TILE):
+        if not is_out_of_memory(exc) or (n == 1 and max(h, w) <= MIN_TILE + 2 * margin):
             raise
     if n > 1:
         return np.concatenate([_piece(fn, part, scale, margin) for part in (piece[: n // 2], piece[n // 2 :])])
