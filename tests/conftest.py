@@ -88,3 +88,42 @@ def onnx_model(tmp_path_factory):
         return cache[kind]
 
     return get
+
+
+@pytest.fixture
+def single_torch_thread():
+    """The same as ``one_thread`` for a whole test (widgets train on their own threads)."""
+    with one_thread():
+        yield
+
+
+def imagej_tif(path, data, pixel=0.2, axes="YX"):
+    """An ImageJ TIFF with a pixel size in um, as microscopes write them."""
+    import tifffile
+
+    tifffile.imwrite(path, data, imagej=True, resolution=(1 / pixel, 1 / pixel), metadata={"axes": axes, "unit": "um"})
+    return path
+
+
+@pytest.fixture
+def grey16(tmp_path, texture):
+    """A 16-bit ImageJ TIFF (0.4 um pixels) and its data."""
+    data = (texture * 30000 + 2000).astype(np.uint16)
+    return imagej_tif(tmp_path / "grey.tif", data, pixel=0.4), data
+
+
+def run_cli(args, capsys):
+    """``dualsr ARGS`` in this process: (exit status, stdout, stderr)."""
+    from dualsr.cli import main
+
+    code = main([str(a) for a in args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def cli_fails(capsys, argv, output, match):
+    """``dualsr ARGV`` exits 2 with one line naming ``match`` and leaves no ``output`` (not even a temp)."""
+    code, _, err = run_cli(argv, capsys)
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("dualsr: error:") and match in err, err
+    assert not output.exists() and not list(output.parent.glob(f".{output.name}*"))

@@ -1,8 +1,7 @@
 import numpy as np
 import pytest
 
-from dualsr.axes import Layout, default_axes
-from dualsr.errors import DualSRInputError
+from dualsr.axes import Layout
 from dualsr.normalize import fit_normalization, to_dtype
 
 
@@ -26,32 +25,6 @@ def test_layout_round_trip(shape, axes, planes, channels):
     restored = layout.restore(up)
     assert restored.shape == layout.scaled_shape(2)
     assert np.array_equal(layout.restore(canon), data)
-
-
-def test_axes_are_never_guessed_silently():
-    assert default_axes((10, 10)) == "YX"
-    assert default_axes((10, 10, 3)) == "YXC"
-    with pytest.raises(DualSRInputError, match="--axes"):
-        default_axes((5, 10, 10))
-    for shape, axes, words in [
-        ((10, 10), "YXZ", "name 3"),
-        ((10, 10), "YY", "distinct"),
-        ((10, 10, 2), "ZCY", "Y and X"),
-        ((10,), None, "2 to 5"),
-        ((2,) * 6, None, "2 to 5"),
-    ]:
-        with pytest.raises(DualSRInputError, match=words):
-            Layout.of(shape, axes)
-
-
-def test_plane_index():
-    layout = Layout.of((3, 4, 10, 10), "TZYX")
-    assert layout.plane_index(None) == 6
-    assert layout.plane_index((1, 2)) == 6
-    with pytest.raises(DualSRInputError, match="12 planes"):
-        layout.plane_index(12)
-    with pytest.raises(DualSRInputError, match="outside"):
-        layout.plane_index((3, 0))
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int16, np.float32, np.float64])

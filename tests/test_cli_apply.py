@@ -1,12 +1,10 @@
 """`dualsr apply` / `train --onnx`: real files in, real files out, one-line errors."""
 
 import numpy as np
-import onnx
 import pytest
-import tifffile
 
 import dualsr
-from conftest import one_thread, textured
+from conftest import cli_fails, imagej_tif, one_thread, textured
 from dualsr.cli import main
 from dualsr.config import scheduled
 from dualsr.degrade import degrade
@@ -18,23 +16,11 @@ from dualsr.resize import bicubic_resize_np
 from dualsr.sample import sample_hr
 
 
-def _tif(path, data, pixel=0.2):
-    tifffile.imwrite(path, data, imagej=True, resolution=(1 / pixel, 1 / pixel), metadata={"axes": "YX", "unit": "um"})
-    return path
-
-
-def _fails(capsys, argv, output, match):
-    assert main([str(a) for a in argv]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("dualsr: error:") and match in err, err
-    assert not output.exists() and not list(output.parent.glob(f".{output.name}*"))
-
-
 def test_apply_writes_the_x2_image_with_half_the_pixel_size(tmp_path, onnx_model, capsys):
     _, model = onnx_model("grey16")
     image = (textured((60, 70), seed=8) * 30000 + 100).astype(np.uint16)
     out = tmp_path / "out.tif"
-    assert main(["apply", str(model), str(_tif(tmp_path / "in.tif", image)), "-o", str(out), "--tile", "32"]) == 0
+    assert main(["apply", str(model), str(imagej_tif(tmp_path / "in.tif", image)), "-o", str(out), "--tile", "32"]) == 0
     assert "applied grey16.onnx" in capsys.readouterr().out
     written = read_image(out)
     assert written.data.shape == (120, 140) and written.data.dtype == np.uint16
@@ -42,30 +28,9 @@ def test_apply_writes_the_x2_image_with_half_the_pixel_size(tmp_path, onnx_model
     assert np.array_equal(written.data, OnnxUpsampler(model).upsample(image, tile=0))
 
 
-def test_apply_errors_exit_2_with_one_line_and_write_nothing(tmp_path, onnx_model, capsys):
-    _, model = onnx_model("grey16")
-    grey = _tif(tmp_path / "grey.tif", np.zeros((40, 40), np.uint16))
-    out = tmp_path / "out.tif"
-    _fails(capsys, ["apply", tmp_path / "none.onnx", grey, "-o", out], out, "no such model file")
-    broken = tmp_path / "broken.onnx"
-    broken.write_bytes(model.read_bytes()[:3000])
-    _fails(capsys, ["apply", broken, grey, "-o", out], out, "not a readable ONNX model")
-    foreign = onnx.load(model)
-    del foreign.metadata_props[:]
-    onnx.save(foreign, tmp_path / "foreign.onnx")
-    _fails(capsys, ["apply", tmp_path / "foreign.onnx", grey, "-o", out], out, "--allow-foreign")
-    rgb = tmp_path / "rgb.tif"
-    tifffile.imwrite(rgb, np.zeros((40, 40, 3), np.uint8), photometric="rgb")
-    _fails(capsys, ["apply", model, rgb, "-o", out], out, "takes 1-channel images")
-    np.save(tmp_path / "complex.npy", np.zeros((40, 40), complex))
-    _fails(capsys, ["apply", model, tmp_path / "complex.npy", "-o", out], out, "not supported")
-    _fails(capsys, ["apply", model, tmp_path / "none.tif", "-o", out], out, "no such file")
-    _fails(capsys, ["apply", model, grey, "-o", grey], grey.with_name("never"), "overwrite an input")
-
-
 def test_train_onnx_option_saves_a_model_that_reproduces_the_result(tmp_path, capsys):
     image = (textured((150, 150), seed=1) * 50000).astype(np.uint16)
-    src, out, model = _tif(tmp_path / "in.tif", image), tmp_path / "x2.tif", tmp_path / "m.onnx"
+    src, out, model = imagej_tif(tmp_path / "in.tif", image), tmp_path / "x2.tif", tmp_path / "m.onnx"
     with one_thread():
         assert main(["train", str(src), "-o", str(out), "--iterations", "1", "--onnx", str(model)]) == 0
     assert "m.onnx" in capsys.readouterr().out
@@ -73,7 +38,8 @@ def test_train_onnx_option_saves_a_model_that_reproduces_the_result(tmp_path, ca
     assert meta["steps"] == 1 and meta["config"]["iterations"] == 1
     again = OnnxUpsampler(model).upsample(image)
     assert np.abs(again.astype(int) - read_image(out).data.astype(int)).max() <= 1
-    _fails(capsys, ["train", src, "-o", tmp_path / "y.tif", "--onnx", tmp_path / "m.txt"], tmp_path / "y.tif", ".onnx")
+    other = tmp_path / "y.tif"
+    cli_fails(capsys, ["train", src, "-o", other, "--onnx", tmp_path / "m.txt"], other, ".onnx")
 
 
 def test_same_instrument_model_beats_bicubic_on_another_image(tmp_path, capsys):

@@ -1,8 +1,6 @@
 """ONNX export and the onnxruntime upsampler: real files, real sessions."""
 
-import io
 import json
-import warnings
 
 import numpy as np
 import onnx
@@ -11,8 +9,7 @@ import pytest
 import torch
 
 from conftest import textured
-from dualsr.errors import Cancelled, DualSRInputError
-from dualsr.networks import GeneratorUp
+from dualsr.errors import DualSRInputError
 from dualsr.onnx_runtime import OnnxUpsampler, _nvidia_driver_present
 
 
@@ -82,89 +79,6 @@ def test_dtypes_stacks_and_independent_channels(onnx_model):
     assert np.abs(got - two_result.upsample(channels, axes="CYX")).max() <= 1e-3 * 100
     moved = OnnxUpsampler(two).upsample(np.moveaxis(channels, 0, -1), axes="YXC")
     assert np.allclose(np.moveaxis(moved, -1, 0), got, atol=1e-5)
-
-
-def test_tiled_equals_untiled(onnx_model):
-    _, path = onnx_model("grey16")
-    up = OnnxUpsampler(path)
-    image = (textured((70, 83), seed=2) * 7 - 3).astype(np.float32)
-    whole = up.upsample(image, tile=None)
-    for tile in (16, 40):
-        assert np.abs(up.upsample(image, tile=tile) - whole).max() <= 1e-5
-    ints = (textured((70, 83), seed=2) * 50000).astype(np.uint16)
-    assert np.abs(up.upsample(ints, tile=20).astype(int) - up.upsample(ints, tile=0).astype(int)).max() <= 1
-
-
-def test_progress_and_cancellation_between_tiles(onnx_model):
-    _, path = onnx_model("grey16")
-    up = OnnxUpsampler(path)
-    image = textured((64, 64)).astype(np.float32)
-    seen = []
-    up.upsample(np.stack([image, image]), axes="ZYX", tile=32, progress=lambda d, t: seen.append((d, t)))
-    assert seen[-1] == (8, 8) and [d for d, _ in seen] == list(range(1, 9))
-    calls = []
-    with pytest.raises(Cancelled):
-        up.upsample(image, tile=16, progress=lambda d, t: calls.append(d), should_stop=lambda: len(calls) >= 2)
-    assert len(calls) == 2
-
-
-def _foreign_model(path, channels=1, metadata=None):
-    model = GeneratorUp(channels, 2, 4).eval()
-    buffer = io.BytesIO()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            model,
-            (torch.zeros(1, channels, 16, 16),),
-            buffer,
-            dynamo=False,
-            opset_version=17,
-            input_names=["x"],
-            dynamic_axes={"x": {0: "n", 2: "h", 3: "w"}},
-        )
-    proto = onnx.load_model_from_string(buffer.getvalue())
-    for key, value in (metadata or {}).items():
-        proto.metadata_props.add(key=key, value=value)
-    onnx.save(proto, path)
-    return path
-
-
-def test_foreign_models_are_refused_unless_allowed(tmp_path):
-    path = _foreign_model(tmp_path / "other.onnx")
-    with pytest.raises(DualSRInputError, match="no dualsr metadata.*allow_foreign"):
-        OnnxUpsampler(path)
-    up = OnnxUpsampler(path, allow_foreign=True)
-    assert up.foreign and up.scale == 2 and up.kernel is None
-    out = up.upsample((textured((40, 30)) * 255).astype(np.uint8))
-    assert out.shape == (80, 60) and out.dtype == np.uint8
-    newer = _foreign_model(tmp_path / "newer.onnx", metadata={"dualsr_format": "99", "scale": "2", "channels": "1"})
-    with pytest.raises(DualSRInputError, match="newer"):
-        OnnxUpsampler(newer)
-
-
-def test_bad_files_and_inputs_say_what_to_do(tmp_path, onnx_model):
-    with pytest.raises(DualSRInputError, match="no such model file"):
-        OnnxUpsampler(tmp_path / "missing.onnx")
-    _, path = onnx_model("grey16")
-    truncated = tmp_path / "truncated.onnx"
-    truncated.write_bytes(path.read_bytes()[:5000])
-    with pytest.raises(DualSRInputError, match="not a readable ONNX model"):
-        OnnxUpsampler(truncated)
-    garbage = tmp_path / "garbage.onnx"
-    garbage.write_bytes(b"this is not a model" * 10)
-    with pytest.raises(DualSRInputError, match="not a readable ONNX model"):
-        OnnxUpsampler(garbage)
-    with pytest.raises(DualSRInputError, match="unknown device"):
-        OnnxUpsampler(path, device="tpu")
-    up = OnnxUpsampler(path)
-    rgb = np.zeros((40, 40, 3), np.uint8)
-    with pytest.raises(DualSRInputError, match="takes 1-channel images but this image has 3"):
-        up.upsample(rgb)
-    for bad in (np.zeros((40, 40), bool), np.zeros((40, 40), complex)):
-        with pytest.raises(DualSRInputError, match="not supported"):
-            up.upsample(bad)
-    with pytest.raises(DualSRInputError, match="tile 4 is too small"):
-        up.upsample(np.zeros((40, 40), np.float32), tile=4)
 
 
 @pytest.mark.skipif(_nvidia_driver_present(), reason="a GPU may be usable here")

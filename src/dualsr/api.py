@@ -25,7 +25,7 @@ from .kernel import final_kernel, prepare_known_kernel
 from .networks import GeneratorUp
 from .normalize import Normalization, fit_normalization
 from .resize import bicubic_resize, bilinear_up2
-from .tiling import upsample_planes
+from .tiling import cpu_fallback, upsample_planes
 from .trainer import PlaneTraining, StepInfo, train_plane
 
 CHANNEL_MODES = ("auto", "joint", "independent")
@@ -79,6 +79,7 @@ class DualSRResult:
     seconds: float
     known_kernel: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    stop_reason: str = ""  # set when training ended early by itself (out of memory)
 
     def upsample(
         self,
@@ -117,6 +118,7 @@ class DualSRResult:
             "seconds": round(self.seconds, 2),
             "known_kernel": self.known_kernel,
             "channel_groups": self.upsampler.groups,
+            **({"stop_reason": self.stop_reason} if self.stop_reason else {}),
         }
 
 
@@ -232,6 +234,7 @@ def train(
         stopped=any(r.stopped for r in runs),
         seconds=time.perf_counter() - start,
         known_kernel=known_kernel is not None,
+        stop_reason=next((r.stop_reason for r in runs if r.stop_reason), ""),
     )
 
 
@@ -262,15 +265,18 @@ def upsample(
     c_axis = layout.axes.index("C") if per_channel else None
     norm = norm or fit_normalization(data, mode, channel_axis=c_axis)
     planes = layout.canonical(data)
-    torch_device = torch.device(device)
-    model = model.to(torch_device).eval()
 
-    def run(batch: np.ndarray) -> np.ndarray:
-        with torch.inference_mode():
-            return model(torch.from_numpy(batch).to(torch_device)).float().cpu().numpy()
+    def attempt(where: str) -> np.ndarray:
+        torch_device = torch.device(where)
+        net = model.to(torch_device).eval()
 
-    out = upsample_planes(run, planes, norm, 1 if per_channel else None, tile=tile, progress=progress)
-    return layout.restore(out)
+        def run(batch: np.ndarray) -> np.ndarray:
+            with torch.inference_mode():
+                return net(torch.from_numpy(batch).to(torch_device)).float().cpu().numpy()
+
+        return upsample_planes(run, planes, norm, 1 if per_channel else None, tile=tile, progress=progress)
+
+    return layout.restore(cpu_fallback(attempt, str(device)))
 
 
 __all__ = ["DualSRResult", "GroupedUpsampler", "train", "upsample", "check_image", "bicubic_resize"]

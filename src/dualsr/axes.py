@@ -41,7 +41,8 @@ class Layout:
     def of(cls, shape: tuple[int, ...], axes: str | None = None) -> Layout:
         if len(shape) < 2 or len(shape) > MAX_DIMS:
             raise DualSRInputError(
-                f"images must have 2 to {MAX_DIMS} dimensions, got {len(shape)} (shape {tuple(shape)})"
+                f"images must have 2 to {MAX_DIMS} dimensions, got {len(shape)} (shape {tuple(shape)}); "
+                "pass one 2D image or a stack of them (axes from TZCYX)"
             )
         axes = (axes or default_axes(shape)).upper()
         if len(axes) != len(shape):

@@ -2,7 +2,8 @@
 
 Errors a user can fix exit with status 2 and one line on stderr; nothing is written
 unless the whole run succeeds (Ctrl-C once: training stops and the result so far is
-saved; twice: nothing is saved).
+saved, status 130; twice: nothing is saved). Training that ran out of GPU memory saves
+the result of its last finished step and exits with status 3.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import json
 import signal
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -31,6 +33,7 @@ from .trainer import StepInfo
 
 EXIT_IO = 1
 EXIT_USAGE = 2
+EXIT_INCOMPLETE = 3
 EXIT_INTERRUPTED = 130
 
 
@@ -316,6 +319,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 def _report(result: DualSRResult, written: list[str]) -> int:
     status = f"stopped at step {result.steps}" if result.stopped else f"{result.steps} steps"
     print(f"dualsr: {status} in {result.seconds:.1f} s on {result.device}; wrote {', '.join(written)}")
+    if result.stop_reason:
+        print(f"dualsr: warning: {result.stop_reason}", file=sys.stderr)
+        return EXIT_INCOMPLETE
     return EXIT_INTERRUPTED if result.stopped else 0
 
 
@@ -385,11 +391,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return _report(result, [str(sr_path), str(k_path), str(png_path)])
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+    """Warnings (e.g. a fallback to the CPU) as one line, like errors."""
+    print(f"dualsr: warning: {message}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.func(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            return args.func(args)
     except DualSRInputError as exc:
         print(f"dualsr: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

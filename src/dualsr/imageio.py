@@ -1,5 +1,9 @@
 """Reading and writing images: TIFF (with metadata), PNG/JPEG and NumPy files.
 
+TIFF metadata that still holds after x2 is carried over: ImageJ axes, unit, spacing,
+channel labels; OME axes, channel names and physical sizes (an OME file in gives an
+OME file out). What changes is the caller's to update (the pixel size halves).
+
 Writes are atomic: data goes to a temporary file beside the target, then is renamed,
 so a failure or an interrupt never leaves a partial file.
 """
@@ -24,6 +28,7 @@ TIFF = (".tif", ".tiff")
 PIL_FORMATS = (".png", ".jpg", ".jpeg")
 SUFFIXES = TIFF + PIL_FORMATS + (".npy",)
 IMAGEJ_ORDER = "TZCYXS"
+OME_KEPT = ("PhysicalSizeZ", "PhysicalSizeZUnit", "TimeIncrement", "TimeIncrementUnit")
 
 
 @dataclass
@@ -98,10 +103,29 @@ def _read_tiff(path: Path) -> ImageFile:
             xr, yr = tags["XResolution"].value, tags["YResolution"].value
             if xr[0] and yr[0] and (xr[0], xr[1]) != (1, 1):
                 pixel_size = (yr[1] / yr[0], xr[1] / xr[0])
+        if tif.is_ome:
+            ome_size, ome_unit, ome = _read_ome(tif.ome_metadata)
+            return ImageFile(data, axes, ome_size or pixel_size, ome_unit, {"ome": ome})
         ij = tif.imagej_metadata or {}
         unit = ij.get("unit")
         extra = {k: ij[k] for k in ("spacing", "finterval", "Labels") if k in ij}
     return ImageFile(data, axes, pixel_size, unit, extra)
+
+
+def _read_ome(xml: str) -> tuple[tuple[float, float] | None, str | None, dict[str, Any]]:
+    """Pixel size, its unit and the OME fields worth keeping (channel names, z step, time step)."""
+    image = tifffile.xml2dict(xml)["OME"]["Image"]
+    pixels = (image[0] if isinstance(image, list) else image)["Pixels"]
+    channels = pixels.get("Channel", [])
+    channels = channels if isinstance(channels, list) else [channels]
+    ome: dict[str, Any] = {k: pixels[k] for k in OME_KEPT if k in pixels}
+    names = [c.get("Name") for c in channels]
+    if names and all(isinstance(n, str) for n in names):
+        ome["Channel"] = {"Name": names}
+    size = None
+    if "PhysicalSizeX" in pixels and "PhysicalSizeY" in pixels:
+        size = (float(pixels["PhysicalSizeY"]), float(pixels["PhysicalSizeX"]))
+    return size, pixels.get("PhysicalSizeXUnit", "µm") if size else None, ome
 
 
 def _read_pil(path: Path) -> ImageFile:
@@ -176,8 +200,33 @@ def _imagej_axes(axes: str | None, data: np.ndarray) -> str | None:
     return a if order == sorted(order) else None
 
 
+def _ome_axes(axes: str | None, data: np.ndarray) -> str | None:
+    """OME-TIFF axes (RGB samples are S) when tifffile can write them, else None."""
+    if axes is None:
+        return None
+    rgb = axes.endswith("C") and data.shape[-1] in (3, 4) and data.dtype == np.uint8
+    a = axes[:-1] + "S" if rgb else axes
+    return a if set(a) <= set(IMAGEJ_ORDER) and a.endswith(("YX", "YXS")) else None
+
+
+def _write_ome(tmp: str, image: ImageFile, axes: str) -> None:
+    meta: dict[str, Any] = {"axes": axes, **image.extra["ome"]}
+    if image.pixel_size:
+        unit = image.unit or "µm"
+        meta.update(PhysicalSizeY=image.pixel_size[0], PhysicalSizeX=image.pixel_size[1])
+        meta.update(PhysicalSizeYUnit=unit, PhysicalSizeXUnit=unit)
+    if "Info" in image.extra:
+        meta["Description"] = image.extra["Info"]
+    photometric = "rgb" if axes.endswith("S") else "minisblack"
+    tifffile.imwrite(tmp, image.data, ome=True, metadata=meta, photometric=photometric, compression="zlib")
+
+
 def _write_tiff(tmp: str, image: ImageFile) -> None:
     data, kwargs = image.data, {}
+    ome_axes = _ome_axes(image.axes, data) if "ome" in image.extra else None
+    if ome_axes is not None:
+        _write_ome(tmp, image, ome_axes)
+        return
     if image.pixel_size:
         kwargs["resolution"] = (1.0 / image.pixel_size[1], 1.0 / image.pixel_size[0])
     ij_axes = _imagej_axes(image.axes, data)

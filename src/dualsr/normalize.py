@@ -96,7 +96,7 @@ def fit_normalization(
     )
     lows, highs = [], []
     for ch in channels:
-        lo, hi = np.percentile(_sample(ch).astype(np.float64), percentiles)
+        lo, hi = np.percentile(_sample(ch).astype(np.float64), percentiles, overwrite_input=True)  # no 2nd copy
         if not hi > lo:  # (nearly) constant: fall back to the full extent, then to a unit range
             lo, hi = float(ch.min()), float(ch.max())
             if not hi > lo:

@@ -3,7 +3,8 @@
 ``OnnxUpsampler(path, device).upsample(image, axes=..., tile=..., progress=..., should_stop=...)``
 does what :func:`dualsr.api.upsample` does with the torch model -- refit the file's
 normalisation *mode* on the new image, infer in exact tiles, restore range and dtype,
-every plane -- but needs only numpy and onnxruntime at run time. Memory stays bounded
+every plane -- but needs only numpy and onnxruntime at run time. Out of memory on a
+GPU, tiles shrink, then the image is rerun on the CPU (``dualsr.tiling``). Memory stays bounded
 on very large images: tiles are normalised on the fly and written straight back in the
 image's dtype, so the only full-size arrays are the input and the output.
 """
@@ -25,7 +26,7 @@ from .axes import Layout
 from .errors import Cancelled, DualSRInputError
 from .normalize import Normalization, fit_normalization
 from .onnx_export import FORMAT_KEY, FORMAT_VERSION
-from .tiling import upsample_planes
+from .tiling import cpu_fallback, upsample_planes
 
 DEVICES = ("auto", "cpu", "cuda")
 CUDA, CPU = "CUDAExecutionProvider", "CPUExecutionProvider"
@@ -149,8 +150,18 @@ class OnnxUpsampler:
         c_axis = 1 if self.per_channel else None
         planes = layout.canonical(data)
         run = self._tile_fn(should_stop)
-        out = upsample_planes(run, planes, norm, c_axis, tile=tile, scale=self.scale, progress=progress)
-        return layout.restore(out)
+
+        def attempt(where: str) -> np.ndarray:
+            if where != self.device:
+                self._reopen(where)
+            return upsample_planes(run, planes, norm, c_axis, tile=tile, scale=self.scale, progress=progress)
+
+        return layout.restore(cpu_fallback(attempt, self.device))
+
+    def _reopen(self, device: str) -> None:
+        """A new session on ``device`` (after CUDA ran out of memory: the CPU)."""
+        self.session = _open_session(self.path, device)
+        self.providers = self.session.get_providers()
 
     def _tile_fn(self, should_stop: Callable[[], bool] | None) -> Callable[[np.ndarray], np.ndarray]:
         def run(batch: np.ndarray) -> np.ndarray:

@@ -8,6 +8,8 @@ up front from a seeded generator; cutting them is plain tensor slicing on the de
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import torch
 
@@ -16,17 +18,20 @@ from .resize import bicubic_resize_np
 
 def box_filter(image: np.ndarray, size: int) -> np.ndarray:
     """Mean over a ``size x size`` window, zero outside ('same' as scipy's convolve2d)."""
-    out = image.astype(np.float64)
+    out = np.asarray(image, dtype=np.float64)
     for axis in (0, 1):
         before, after = size // 2, (size - 1) // 2
         pad = [(0, 0), (0, 0)]
         pad[axis] = (before + 1, after)
         c = np.cumsum(np.pad(out, pad), axis=axis)
         n = out.shape[axis]
-        hi = np.take(c, np.arange(size, size + n), axis=axis)
-        lo = np.take(c, np.arange(0, n), axis=axis)
-        out = hi - lo
-    return out / size**2
+        hi = [slice(None)] * 2
+        lo = [slice(None)] * 2
+        hi[axis], lo[axis] = slice(size, size + n), slice(0, n)
+        out = c[tuple(hi)] - c[tuple(lo)]  # views of the cumulative sums: no extra plane-size copies
+        del c
+    out /= size**2
+    return out
 
 
 def zero_border(image: np.ndarray, width: int) -> np.ndarray:
@@ -42,20 +47,32 @@ def clip_extreme(values: np.ndarray, quantile: float) -> np.ndarray:
     pivot = int(quantile * flat.size)
     part = np.partition(flat, [pivot, min(pivot + 1, flat.size - 1)])
     v_min, v_next = part[pivot], part[min(pivot + 1, flat.size - 1)]
+    del part
     v_max = v_next if v_next > v_min else v_min + 1e-5
-    return np.clip(values, v_min, v_max) - v_min
+    out = np.clip(values, v_min, v_max)
+    out -= v_min
+    return out
+
+
+def _magnitudes(gray: np.ndarray) -> Iterator[np.ndarray]:
+    """|d/dy|, |d/dx| and the gradient magnitude, made one at a time."""
+    gy, gx = np.gradient(gray.astype(np.float64))
+    yield np.abs(gy)
+    yield np.abs(gx)
+    yield np.hypot(gy, gx)
 
 
 def gradient_map(gray: np.ndarray, window: int = 5, quantile: float = 0.97) -> np.ndarray:
     """Where the image has edges: normalised, clipped, blurred gradient magnitudes."""
-    gy, gx = np.gradient(gray.astype(np.float64))
-    parts = [np.abs(gy), np.abs(gx), np.hypot(gy, gx)]
     combined = np.zeros_like(gray, dtype=np.float64)
-    for part in parts:
-        clipped = clip_extreme(zero_border(part, window), quantile)
+    # one part at a time, divided in place: on a 20k^2 plane every float64 copy is 3 GB
+    for magnitude in _magnitudes(gray):
+        clipped = clip_extreme(zero_border(magnitude, window), quantile)
         total = clipped.sum()
         if total > 0:
-            combined += clipped / total
+            clipped /= total
+            combined += clipped
+        del clipped
     blurred = box_filter(combined, window)
     mean = blurred.mean()
     return blurred / mean if mean > 0 else np.ones_like(blurred)
@@ -65,7 +82,10 @@ def crop_probabilities(grad_map: np.ndarray, crop: int) -> np.ndarray:
     """Probability of each pixel being a crop centre, favouring edge-rich crops."""
     prob = zero_border(box_filter(grad_map, crop // 2), crop // 2).ravel()
     total = prob.sum()
-    return prob / total if total > 0 else np.full(prob.size, 1.0 / prob.size)
+    if total > 0:
+        prob /= total
+        return prob
+    return np.full(prob.size, 1.0 / prob.size)
 
 
 def crop_corners(
@@ -114,13 +134,13 @@ class PatchSampler:
         h2, w2 = (h - 2 * border) // 2 * 2, (w - 2 * border) // 2 * 2
         self.image = image[:, border : border + h2, border : border + w2]
         gray = to_gray(self.image)
-        small = bicubic_resize_np(gray, 0.5)
-        small_map = gradient_map(small, window, quantile)
-        big_map = np.repeat(np.repeat(small_map, 2, axis=0), 2, axis=1)[:h2, :w2]
+        small_map = gradient_map(bicubic_resize_np(gray, 0.5), window, quantile)
+        hr_prob = crop_probabilities(np.repeat(np.repeat(small_map, 2, axis=0), 2, axis=1)[:h2, :w2], hr_crop)
         rng = np.random.default_rng(seed)
         shape = (h2, w2)
         self.hr_crop, self.lr_crop, self.batch = hr_crop, lr_crop, batch
-        self.hr_corners = crop_corners(crop_probabilities(big_map, hr_crop), shape, hr_crop, steps * batch, rng)
+        self.hr_corners = crop_corners(hr_prob, shape, hr_crop, steps * batch, rng)
+        del hr_prob  # plane-size maps are freed as soon as their crops are drawn
         lr_prob = crop_probabilities(gradient_map(gray, window, quantile), lr_crop)
         self.lr_corners = crop_corners(lr_prob, shape, lr_crop, steps * batch, rng)
         self.tensor: torch.Tensor | None = None

@@ -3,17 +3,69 @@
 G_UP sees 1 LR pixel around each output through its bilinear stage and 8 HR pixels
 (4 LR) through its eight 3x3 convolutions, so a margin of 8 LR pixels around each tile
 makes every kept output pixel exactly what whole-image inference gives.
+
+Out of memory on a tile (a GPU shared with other programs, a too large ``tile``), the
+tile is split and retried, down to ``MIN_TILE``; :func:`cpu_fallback` then reruns the
+whole image on the CPU. Splitting is exact too, so the result never changes.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 import numpy as np
 
+from .errors import DualSRInputError
 from .normalize import Normalization
 
 MARGIN = 8
+MIN_TILE = 32  # > 2 * MARGIN, so splitting a tile always makes smaller pieces (down to 48 px)
+T = TypeVar("T")
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """torch's ``OutOfMemoryError`` (CUDA or CPU) or onnxruntime's failed allocation."""
+    if isinstance(exc, DualSRInputError):
+        return False
+    text = str(exc).lower()
+    return type(exc).__name__ == "OutOfMemoryError" or "out of memory" in text or "failed to allocate memory" in text
+
+
+def _piece(fn: Callable[[np.ndarray], np.ndarray], piece: np.ndarray, scale: int, margin: int) -> np.ndarray:
+    """``fn(piece)``; out of memory, the batch is halved, then the tile, and each part retried."""
+    n, _, h, w = piece.shape
+    side = max(max(h, w) // 2, MIN_TILE)  # tiles of side + 2 * margin < max(h, w): always smaller
+    try:
+        return fn(piece)
+    except Exception as exc:
+        if not is_out_of_memory(exc) or (n == 1 and max(h, w) <= MIN_TILE + 2 * margin):
+            raise
+    if n > 1:
+        return np.concatenate([_piece(fn, part, scale, margin) for part in (piece[: n // 2], piece[n // 2 :])])
+    warnings.warn(f"out of memory on a {h}x{w} tile; retrying in {side}-pixel tiles", RuntimeWarning, stacklevel=2)
+    return tiled_upsample(fn, piece, tile=side, scale=scale, margin=margin)
+
+
+def cpu_fallback(attempt: Callable[[str], T], device: str) -> T:
+    """``attempt(device)``; out of memory on a GPU even in small tiles, once more on the CPU."""
+    try:
+        return attempt(device)
+    except Exception as exc:
+        if not is_out_of_memory(exc):
+            raise
+        if device == "cpu":
+            raise DualSRInputError(
+                f"out of memory while super-resolving, even in {MIN_TILE}-pixel tiles; close other programs "
+                "or process the stack in parts"
+            ) from exc
+    warnings.warn(
+        f"{device} ran out of memory while super-resolving; running on the CPU instead (slower, same result)",
+        RuntimeWarning,
+        stacklevel=2,
+    )
+    return attempt("cpu")
 
 
 def tiles(length: int, tile: int) -> Iterator[tuple[int, int]]:
@@ -40,7 +92,7 @@ def tiled_upsample(
     if out is None:
         out = np.empty((n, c, scale * h, scale * w), dtype=np.float32)
     if not tile or (h <= tile and w <= tile):
-        out[:] = fn(np.ascontiguousarray(planes, dtype=np.float32))
+        out[:] = _piece(fn, np.ascontiguousarray(planes, dtype=np.float32), scale, margin)
         if progress:
             progress(1, 1)
         return out
@@ -48,7 +100,7 @@ def tiled_upsample(
     for i, ((r0, r1), (c0, c1)) in enumerate(boxes):
         pr0, pr1 = max(r0 - margin, 0), min(r1 + margin, h)
         pc0, pc1 = max(c0 - margin, 0), min(c1 + margin, w)
-        piece = fn(np.ascontiguousarray(planes[:, :, pr0:pr1, pc0:pc1], dtype=np.float32))
+        piece = _piece(fn, np.ascontiguousarray(planes[:, :, pr0:pr1, pc0:pc1], dtype=np.float32), scale, margin)
         oy, ox = scale * (r0 - pr0), scale * (c0 - pc0)
         out[:, :, scale * r0 : scale * r1, scale * c0 : scale * c1] = piece[
             :, :, oy : oy + scale * (r1 - r0), ox : ox + scale * (c1 - c0)

@@ -19,6 +19,7 @@ import torch
 
 from . import losses
 from .config import DualSRConfig
+from .errors import DualSRInputError
 from .kernel import aligned_centre, penalty_mask
 from .networks import DiscriminatorDown, FixedDown, GeneratorDown, GeneratorUp, downsample_with_kernel
 from .patches import PatchSampler
@@ -48,6 +49,7 @@ class PlaneTraining:
     steps: int = 0
     stopped: bool = False
     seconds: float = 0.0
+    stop_reason: str = ""  # why training ended early other than on request (out of memory)
 
 
 def native_bf16_cpu() -> bool:
@@ -159,12 +161,10 @@ class _Loop:
             )
         total = gan + c.lambda_cycle * (cyc_f + cyc_b) + c.lambda_interp * interp + c.lambda_reg * prior
         total.backward()
-        self.opt_up.step()
 
         # --- discriminator (eq. 4) ---
         d_loss = zero
         if self.learn_kernel:
-            self.opt_dn.step()
             self.d_dn.requires_grad_(True)
             self.opt_d.zero_grad(set_to_none=True)
             fake = fake_lr.detach()
@@ -174,6 +174,12 @@ class _Loop:
             loss_fake = losses.lsgan(self.d_dn(fake), False)
             d_loss = 0.5 * (losses.lsgan(self.d_dn(real), True) + loss_fake)
             d_loss.backward()
+        # All updates come after all passes (the same arithmetic: D trains on the detached
+        # fake), so a step that fails -- CUDA out of memory -- leaves G_UP and G_DN as the
+        # last finished step left them.
+        self.opt_up.step()
+        if self.learn_kernel:
+            self.opt_dn.step()
             self.opt_d.step()
             # The bicubic loss is read back only until the schedule stops needing it.
             needed = not self.schedule.similar_to_bicubic
@@ -242,12 +248,16 @@ def _run(
     start = time.perf_counter()
     rows: list[torch.Tensor] = []
     history = np.zeros((0, len(LOSS_NAMES)))
-    done, stopped = 0, False
+    done, stopped, reason = 0, False, ""
     for step in range(config.iterations):
         if should_stop is not None and should_stop():
             stopped = True
             break
-        rows.append(loop.step(step))
+        try:
+            rows.append(loop.step(step))
+        except torch.OutOfMemoryError:
+            stopped, reason = True, out_of_memory_stop(loop.device, done)
+            break
         done = step + 1
         if done % report_every == 0 or done in (1, config.iterations):
             history = np.concatenate([history, torch.stack(rows).cpu().numpy()])
@@ -271,4 +281,24 @@ def _run(
         steps=done,
         stopped=stopped,
         seconds=time.perf_counter() - start,
+        stop_reason=reason,
     )
+
+
+def out_of_memory_stop(device: torch.device, done: int) -> str:
+    """What to tell the user when a step ran out of memory after ``done`` finished steps.
+
+    A failed step changed no weights (updates come last in ``_Loop.step``), so the
+    result of step ``done`` is kept; with nothing done there is nothing to keep.
+    """
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+    what = f"{device.type.upper()} ran out of memory in training step {done + 1}"
+    fix = (
+        "close other GPU programs or train on the CPU (--device cpu)"
+        if device.type == "cuda"
+        else "close other programs to free memory"
+    )
+    if done == 0:
+        raise DualSRInputError(f"{what}; {fix}")
+    return f"{what}; kept the result of step {done}; to train fully, {fix}"

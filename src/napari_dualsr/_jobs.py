@@ -139,6 +139,8 @@ def onnx_target(path: str | os.PathLike | None) -> Path | None:
         raise DualSRInputError(f"the ONNX export path {str(target)!r} must end in .onnx")
     if not target.parent.is_dir():
         raise DualSRInputError(f"the folder {str(target.parent)!r} for the ONNX export does not exist; create it first")
+    if not os.access(target.parent, os.W_OK):
+        raise DualSRInputError(f"the folder {str(target.parent)!r} for the ONNX export is not writable; choose another")
     return target
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from magicgui.widgets import ComboBox, Container, FileEdit, Label, PushButton, SpinBox
 from napari.layers import Image
-from napari.utils.notifications import show_error, show_info
+from napari.utils.notifications import show_error, show_info, show_warning
 from napari.viewer import Viewer
 
 from dualsr.config import PRESETS
@@ -158,6 +158,8 @@ class TrainWidget(Container):
         saved = f"; model saved to {trained.onnx_path}" if trained.onnx_path else ""
         self.status.value = f"done: {done}{note}"
         show_info(f"DualSR: {job.source.name} ×2 after {done}{note}{saved}")
+        if result.stop_reason:
+            show_warning(f"DualSR: {result.stop_reason}")
 
     def _idle(self) -> None:
         self.run_button.enabled, self.stop_button.enabled = True, False

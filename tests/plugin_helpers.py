@@ -1,0 +1,20 @@
+"""Helpers for the tests that drive the widgets in a real viewer (under ``xvfb-run -a``)."""
+
+from __future__ import annotations
+
+TINY = dict(hr_crop=64, lr_crop=32, up_features=16, dn_features=16, d_features=16)
+TRAIN = "DualSR: train & super-resolve"
+APPLY = "DualSR: apply ONNX model"
+
+
+def open_widget(viewer, name):
+    """Open one of the plugin's widgets from its manifest, as the Plugins menu does."""
+    _, widget = viewer.window.add_plugin_dock_widget("napari-dualsr", name)
+    return widget
+
+
+def errors_since(start: int, severity: str = "error") -> list[str]:
+    """The notifications of ``severity`` shown since ``start`` (an index into the records)."""
+    from napari.utils.notifications import notification_manager
+
+    return [str(n.message) for n in notification_manager.records[start:] if n.severity == severity]
