@@ -40,9 +40,9 @@ def test_set_layout_and_loading(tiny_set):
 def test_runner_resumes_and_writes_tables(tiny_set, tmp_path):
     cases = load_cases(tiny_set)
     out = tmp_path / "out"
-    settings = BenchSettings(iterations=2, seed=0, overrides=TINY)
+    settings = BenchSettings(iterations=2, fast_iterations=2, seed=0, overrides=TINY)
     logs: list[str] = []
-    methods = ["bicubic", "dualsr", "known_kernel"]
+    methods = ["bicubic", "dualsr", "known_kernel", "fast_known"]
     entries = run_bench(cases, methods, out, settings, log=logs.append)
     assert [e["method"] for e in entries] == methods
     for m in methods:
@@ -51,13 +51,15 @@ def test_runner_resumes_and_writes_tables(tiny_set, tmp_path):
     dual = json.loads((out / "runs" / "tex" / "dualsr.json").read_text())
     assert dual["steps"] == 2 and dual["settings"]["iterations"] == 2 and "kernel_max_rel" in dual
     assert "kernel_mse" not in json.loads((out / "runs" / "tex" / "known_kernel.json").read_text())
+    fast_known = json.loads((out / "runs" / "tex" / "fast_known.json").read_text())
+    assert "kernel_mse" not in fast_known and fast_known["steps"] == 2
     bic = entries[0]
     assert 15 < bic["psnr"] < 50 and 0 < bic["ssim"] < 1
 
     stamp = (out / "runs" / "tex" / "dualsr.json").stat().st_mtime_ns
     logs.clear()
     again = run_bench(cases, methods, out, settings, log=logs.append)
-    assert all("skipped" in line for line in logs) and len(logs) == 3
+    assert all("skipped" in line for line in logs) and len(logs) == 4
     assert again == entries
     assert (out / "runs" / "tex" / "dualsr.json").stat().st_mtime_ns == stamp
     # other settings: that method is redone, the rest kept
@@ -70,7 +72,7 @@ def test_runner_resumes_and_writes_tables(tiny_set, tmp_path):
     assert "| DualSR | 1 | 3 |" in md and "true kernel + DualSR" in md and "| tex |" in md
     assert tables["means"]["bicubic"]["psnr"] == pytest.approx(bic["psnr"])
     rows = (out / "results.csv").read_text().splitlines()
-    assert rows[0].startswith("case,method,psnr,ssim") and len(rows) == 4
+    assert rows[0].startswith("case,method,psnr,ssim") and len(rows) == 5
     assert set(json.loads((out / "results.json").read_text())) == {"machine", "means", "entries"}
     (fig,) = write_figures(out, cases, methods, crop=32)
     assert read_image(fig).data.shape[1] >= 5 * 32 * 4

@@ -56,6 +56,7 @@ METHODS: dict[str, tuple[str | None, dict[str, Any], bool]] = {
     "dualsr": ("paper", {}, False),
     "fast": ("fast", {}, False),
     "known_kernel": ("paper", {}, True),
+    "fast_known": ("fast", {}, True),  # the fast preset with the true kernel: G_UP's side alone
     "no_interp": ("paper", {"use_interp_loss": False}, False),
     "no_forward": ("paper", {"use_forward_cycle": False}, False),
     "no_backward": ("paper", {"use_backward_cycle": False}, False),
@@ -65,6 +66,7 @@ METHOD_LABELS = {
     "dualsr": "DualSR",
     "fast": "DualSR fast",
     "known_kernel": "true kernel + DualSR",
+    "fast_known": "true kernel + DualSR fast",
     "no_interp": "w/o masked interp",
     "no_forward": "w/o forward cycle",
     "no_backward": "w/o backward cycle",

@@ -146,7 +146,7 @@ def add_bench_command(sub: argparse._SubParsersAction) -> None:
     b.add_argument(
         "--methods",
         type=_names,
-        default=["bicubic", "dualsr", "known_kernel", "no_interp", "no_forward", "no_backward", "fast"],
+        default=["bicubic", "dualsr", "known_kernel", "no_interp", "no_forward", "no_backward", "fast", "fast_known"],
         metavar="M,M",
         help=f"comma-separated, run in this order, from: {', '.join(METHODS)} (default: all)",
     )
