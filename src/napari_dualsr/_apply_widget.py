@@ -13,11 +13,10 @@ from napari.utils.notifications import show_error, show_info
 from napari.viewer import Viewer
 
 from dualsr.device import available_devices
-from dualsr.errors import DualSRInputError
 
 from ._jobs import Applied, ApplyJob, apply_job, axes_choices
 from ._layers import add_layers, applied_layers, follow_active, image_layers
-from ._runner import Runner
+from ._runner import Runner, checked_job
 from ._workers import Outcome, Update, apply_updates
 
 
@@ -60,13 +59,9 @@ class ApplyWidget(Container):
 
     def start(self, *_: Any) -> None:
         """Check the form, then run the model on a worker thread; problems become notifications."""
-        if self.runner.running:
+        if self.runner.running or (job := checked_job(self.job)) is None:
             return
-        try:
-            self._job = self.job()
-        except DualSRInputError as exc:
-            show_error(f"DualSR: {exc}")
-            return
+        self._job = job
         self.status.value = "starting…"
         self.run_button.enabled, self.cancel_button.enabled = False, True
         self.runner.start(apply_updates, self._job)

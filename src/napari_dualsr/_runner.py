@@ -9,12 +9,26 @@ arrive *inside* a progress update: bars are touched last, and late updates are d
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from typing import Any
+from typing import Any, TypeVar
 
 from napari.qt.threading import thread_worker
 from napari.utils import progress
+from napari.utils.notifications import show_error
+
+from dualsr.errors import DualSRInputError
 
 from ._workers import Controls, Outcome, Update
+
+J = TypeVar("J")
+
+
+def checked_job(make_job: Callable[[], J]) -> J | None:
+    """The job a widget's form describes, or None after one notification saying why not."""
+    try:
+        return make_job()
+    except DualSRInputError as exc:
+        show_error(f"DualSR: {exc}")
+        return None
 
 
 class Runner:

@@ -20,7 +20,7 @@ from dualsr.errors import DualSRInputError
 from ._jobs import Trained, TrainJob, axes_choices, describe_plane, plane_on_screen, train_job
 from ._layers import add_layers, follow_active, image_layers, trained_layers
 from ._loss_plot import SERIES, LossPlot
-from ._runner import Runner
+from ._runner import Runner, checked_job
 from ._workers import Outcome, Update, train_updates, warm_up
 
 
@@ -116,13 +116,9 @@ class TrainWidget(Container):
 
     def start(self, *_: Any) -> None:
         """Check the form, then train on a worker thread; problems become notifications."""
-        if self.runner.running:
+        if self.runner.running or (job := checked_job(self.job)) is None:
             return
-        try:
-            self._job = self.job()
-        except DualSRInputError as exc:
-            show_error(f"DualSR: {exc}")
-            return
+        self._job = job
         self.loss_plot.clear()
         self.status.value = "starting…"
         self.run_button.enabled, self.stop_button.enabled = False, True
