@@ -84,3 +84,45 @@ def test_tiled_equals_untiled(onnx_model):
         assert np.abs(up.upsample(image, tile=tile) - whole).max() <= 1e-5
     ints = (textured((70, 83), seed=2) * 50000).astype(np.uint16)
     assert np.abs(up.upsample(ints, tile=20).astype(int) - up.upsample(ints, tile=0).astype(int)).max() <= 1
+
+
+def _half_textured(size: int) -> np.ndarray:
+    """Flat on the left, edges on the right: crops should go right."""
+    image = np.zeros((1, size, size), np.float32)
+    image[0, :, size // 2 :] = textured((size, size - size // 2), seed=3)
+    return image
+
+
+def test_huge_planes_sample_crops_on_a_coarser_grid():
+    """Above MAP_PIXELS the sampling maps live on a block-averaged grid: their memory
+    stops growing with the image, and crops still go where the edges are."""
+    from dualsr.patches import PatchSampler
+
+    image = _half_textured(1044)
+    peaks, samplers = [], []
+    for max_pixels in (None, 128 * 128):  # full resolution (1024^2 fits), then an 8x coarser grid
+        tracemalloc.start()
+        try:
+            samplers.append(PatchSampler(image, 128, 64, 2, 300, seed=0, max_pixels=max_pixels))
+            peaks.append(tracemalloc.get_traced_memory()[1])
+        finally:
+            tracemalloc.stop()
+    print(f"sampling maps: full grid {peaks[0] / MB:.0f} MB, 8x coarser {peaks[1] / MB:.1f} MB")
+    assert peaks[1] < image.nbytes and peaks[1] < peaks[0] / 10
+    for s in samplers:
+        for corners, crop in ((s.hr_corners, 128), (s.lr_corners, 64)):
+            assert (corners % 2 == 0).all() and corners.min() >= 0 and corners.max() <= 1024 - crop
+            assert (corners[:, 1] + crop > 512).mean() > 0.98  # crops reach into the textured half
+        assert len(np.unique(s.lr_corners, axis=0)) > 200  # spread over the edges, not a few cells
+
+
+def test_training_a_huge_plane_costs_little_beyond_the_plane(monkeypatch):
+    """The coarse grid through ``train()``: a 1024^2 uint16 plane treated as "huge"."""
+    import dualsr.patches
+
+    monkeypatch.setattr(dualsr.patches, "MAP_PIXELS", 128 * 128)
+    plane = (_half_textured(1024)[0] * 60000).astype(np.uint16)
+    training_start_peak(plane[:128, :128], "YX")
+    peak = training_start_peak(plane, "YX")
+    print(f"training start, coarse maps: {peak / MB:.0f} MB for a {plane.size * 4 / MB:.0f} MB float32 plane")
+    assert peak < 3 * plane.size * 4

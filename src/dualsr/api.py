@@ -205,9 +205,8 @@ def train(
     start = time.perf_counter()
     runs: list[PlaneTraining] = []
     for group, k in zip(groups, kernels):
-        run = train_plane(
-            train_plane_data[group], config, torch_device, known_kernel=k, progress=progress, should_stop=should_stop
-        )
+        channels = train_plane_data[group[0] : group[-1] + 1]  # groups are runs of channels: a view, not a copy
+        run = train_plane(channels, config, torch_device, known_kernel=k, progress=progress, should_stop=should_stop)
         runs.append(run)
         if run.stopped:
             break

@@ -30,7 +30,10 @@ class Normalization:
 
     def apply(self, data: np.ndarray, channel_axis: int | None = None) -> np.ndarray:
         low, high = self._shaped(data.ndim, channel_axis)
-        return ((data.astype(np.float32) - low) / (high - low)).astype(np.float32)
+        out = data.astype(np.float32)  # the one plane-size copy; the rest is in place
+        out -= low
+        out /= high - low
+        return out
 
     def invert(self, data: np.ndarray, channel_axis: int | None = None) -> np.ndarray:
         low, high = self._shaped(data.ndim, channel_axis)

@@ -4,6 +4,11 @@ Both patch kinds are cut from the one input image. Crop centres are drawn with a
 probability that follows the image's (blurred, clipped) gradient magnitude, so that
 training sees edges more than flat background. All crop positions for a run are drawn
 up front from a seeded generator; cutting them is plain tensor slicing on the device.
+
+The maps cost ~15 float32 planes; above ``MAP_PIXELS`` they are built on a block-averaged
+copy of the image (a grid ``factor`` times coarser, still finer than the crops), and a
+crop centre drawn on that grid lands uniformly inside its cell. Smaller images are
+sampled at full resolution, as the reference does.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ import numpy as np
 import torch
 
 from .resize import bicubic_resize_np
+
+MAP_PIXELS = 2048 * 2048  # largest sampling map (~15 float32 planes of it); bigger images: coarser grid
 
 
 def box_filter(image: np.ndarray, size: int) -> np.ndarray:
@@ -89,13 +96,24 @@ def crop_probabilities(grad_map: np.ndarray, crop: int) -> np.ndarray:
 
 
 def crop_corners(
-    prob: np.ndarray, shape: tuple[int, int], crop: int, count: int, rng: np.random.Generator
+    prob: np.ndarray,
+    shape: tuple[int, int],
+    crop: int,
+    count: int,
+    rng: np.random.Generator,
+    factor: int = 1,
 ) -> np.ndarray:
-    """``(count, 2)`` even top-left corners of crops whose centres follow ``prob``."""
+    """``(count, 2)`` even top-left corners of crops whose centres follow ``prob``.
+
+    ``prob`` covers ``shape`` on a grid ``factor`` times coarser (``shape // factor``).
+    """
     cdf = np.cumsum(prob)
     centres = np.searchsorted(cdf, rng.random(count) * cdf[-1], side="right")
     centres = np.minimum(centres, prob.size - 1)
-    rows, cols = np.divmod(centres, shape[1])
+    rows, cols = np.divmod(centres, shape[1] // factor)
+    if factor > 1:
+        rows = rows * factor + rng.integers(0, factor, count)
+        cols = cols * factor + rng.integers(0, factor, count)
     top = np.clip(rows - crop // 2, 0, shape[0] - crop)
     left = np.clip(cols - crop // 2, 0, shape[1] - crop)
     return np.stack([top - top % 2, left - left % 2], axis=1)
@@ -106,6 +124,27 @@ def to_gray(image: np.ndarray) -> np.ndarray:
     if image.shape[0] == 3:
         return np.tensordot(np.array([0.299, 0.587, 0.114]), image, axes=(0, 0))
     return image.mean(axis=0)
+
+
+def map_factor(shape: tuple[int, int], max_pixels: int = MAP_PIXELS) -> int:
+    """1 up to ``max_pixels``, else the smallest even block size that fits under it."""
+    h, w = shape
+    if h * w <= max_pixels:
+        return 1
+    factor = int(np.ceil(np.sqrt(h * w / max_pixels)))
+    return factor + factor % 2
+
+
+def block_gray(image: np.ndarray, factor: int) -> np.ndarray:
+    """Grey of ``(C, H, W)`` averaged over ``factor`` x ``factor`` blocks, one row of
+    blocks at a time (no full-size temporary)."""
+    _, h, w = image.shape
+    hs, ws = h // factor, w // factor
+    out = np.empty((hs, ws))
+    for i in range(hs):
+        strip = to_gray(image[:, i * factor : (i + 1) * factor, : ws * factor])
+        out[i] = strip.reshape(factor, ws, factor).mean(axis=(0, 2))
+    return out
 
 
 class PatchSampler:
@@ -127,31 +166,38 @@ class PatchSampler:
         border: int = 10,
         window: int = 5,
         quantile: float = 0.97,
+        max_pixels: int | None = None,
     ) -> None:
         c, h, w = image.shape
         if min(h, w) - 2 * border < hr_crop:
             raise ValueError(f"image {h}x{w} is too small for {hr_crop}px patches")
         h2, w2 = (h - 2 * border) // 2 * 2, (w - 2 * border) // 2 * 2
-        self.image = image[:, border : border + h2, border : border + w2]
-        gray = to_gray(self.image)
-        small_map = gradient_map(bicubic_resize_np(gray, 0.5), window, quantile)
-        hr_prob = crop_probabilities(np.repeat(np.repeat(small_map, 2, axis=0), 2, axis=1)[:h2, :w2], hr_crop)
-        rng = np.random.default_rng(seed)
-        shape = (h2, w2)
+        self.image = image[:, border : border + h2, border : border + w2]  # a view: no copy
+        self.full, self.border = image, border
         self.hr_crop, self.lr_crop, self.batch = hr_crop, lr_crop, batch
-        self.hr_corners = crop_corners(hr_prob, shape, hr_crop, steps * batch, rng)
+        shape = (h2, w2)
+        f = map_factor(shape, max_pixels or MAP_PIXELS)
+        gray = to_gray(self.image) if f == 1 else block_gray(self.image, f)
+        hr_c, lr_c = max(2, hr_crop // f), max(2, lr_crop // f)
+        small_map = gradient_map(bicubic_resize_np(gray, 0.5), window, quantile)
+        big_map = np.repeat(np.repeat(small_map, 2, axis=0), 2, axis=1)[: gray.shape[0], : gray.shape[1]]
+        hr_prob = crop_probabilities(big_map, hr_c)
+        del small_map, big_map
+        rng = np.random.default_rng(seed)
+        self.hr_corners = crop_corners(hr_prob, shape, hr_crop, steps * batch, rng, f)
         del hr_prob  # plane-size maps are freed as soon as their crops are drawn
-        lr_prob = crop_probabilities(gradient_map(gray, window, quantile), lr_crop)
-        self.lr_corners = crop_corners(lr_prob, shape, lr_crop, steps * batch, rng)
+        lr_prob = crop_probabilities(gradient_map(gray, window, quantile), lr_c)
+        self.lr_corners = crop_corners(lr_prob, shape, lr_crop, steps * batch, rng, f)
         self.tensor: torch.Tensor | None = None
 
     def to(self, device: torch.device) -> PatchSampler:
-        self.tensor = torch.as_tensor(np.ascontiguousarray(self.image), dtype=torch.float32, device=device)
+        # the whole plane, so that a contiguous float32 plane on the CPU is shared, not copied
+        self.tensor = torch.as_tensor(np.ascontiguousarray(self.full), dtype=torch.float32, device=device)
         return self
 
     def _cut(self, corners: np.ndarray, step: int, size: int) -> torch.Tensor:
         assert self.tensor is not None, "call .to(device) first"
-        rows = corners[step * self.batch : (step + 1) * self.batch]
+        rows = corners[step * self.batch : (step + 1) * self.batch] + self.border
         return torch.stack([self.tensor[:, t : t + size, l : l + size] for t, l in rows])
 
     def patches(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
