@@ -1,6 +1,6 @@
 """Regenerate the README's screenshots: the train widget on the bundled sample, then its result.
 
-    xvfb-run -a -s "-screen 0 1600x1000x24" python docs/make_screenshots.py --iterations 300
+    xvfb-run -a -s "-screen 0 1600x1000x24" python docs/make_screenshots.py --preset fast
 
 Clicks the widget like a user would (File > Open Sample, Plugins > DualSR, Train) and
 saves ``docs/images/train_widget.png`` while training, ``docs/images/result.png`` and
@@ -41,7 +41,8 @@ def save(viewer: napari.Viewer, name: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--iterations", type=int, default=300)
+    parser.add_argument("--preset", default="fast")
+    parser.add_argument("--iterations", type=int, default=0, help="0: the preset's own")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     args = parser.parse_args()
     if args.threads:
@@ -54,12 +55,15 @@ def main() -> None:
     viewer.open_sample("napari-dualsr", "degraded_cell")
     viewer.layers.selection.active = viewer.layers["degraded tissue"]
     _, widget = viewer.window.add_plugin_dock_widget("napari-dualsr", "DualSR: train & super-resolve")
-    widget.iterations.value = args.iterations
+    widget.preset.value = args.preset
+    if args.iterations:
+        widget.iterations.value = args.iterations
+    iterations = widget.iterations.value
     wait(lambda: not widget.warm_up.is_alive())
 
     widget.start()
     viewer.window._status_bar._toggle_activity_dock(True)  # show napari's progress bar
-    wait(lambda: widget.loss_plot.steps and widget.loss_plot.steps[-1] >= args.iterations * 0.6)
+    wait(lambda: widget.loss_plot.steps and widget.loss_plot.steps[-1] >= iterations * 0.6)
     save(viewer, "train_widget.png")
     wait(lambda: not widget.runner.running)
     viewer.window._status_bar._toggle_activity_dock(False)
