@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from .errors import DualSRInputError
@@ -12,34 +13,24 @@ from .errors import DualSRInputError
 EXIT_INTERRUPTED = 130
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-    return value
+def _number(cast: Callable[[str], float], kind: str, ok: Callable[[float], bool], rule: str):  # noqa: ANN202
+    """An argparse ``type``: ``cast`` the text, then require ``ok`` (messages name ``kind``/``rule``)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = cast(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {kind}, got {text!r}") from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"must be {rule}, got {text}")
+        return value
+
+    return parse
 
 
-def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
-    return value
+_positive_float = _number(float, "a number", lambda v: v > 0, "positive")
+_non_negative_float = _number(float, "a number", lambda v: v >= 0, ">= 0")
+_positive_int = _number(int, "a whole number", lambda v: v >= 1, "at least 1")
 
 
 def _names(text: str) -> list[str]:

@@ -9,14 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from magicgui.widgets import ComboBox, Container, FileEdit, Label, PushButton, SpinBox
-from napari.utils.notifications import show_error, show_info
+from napari.utils.notifications import show_info
 from napari.viewer import Viewer
 
 from dualsr.device import available_devices
 
 from ._jobs import Applied, ApplyJob, apply_job, axes_choices
 from ._layers import add_layers, applied_layers, follow_active, image_layers
-from ._runner import Runner, checked_job
+from ._runner import Runner, checked_job, outcome_value
 from ._workers import Outcome, Update, apply_updates
 
 
@@ -70,14 +70,8 @@ class ApplyWidget(Container):
         self.status.value = f"{update.phase} {update.done}/{update.total}"
 
     def _done(self, outcome: Outcome[Applied]) -> None:
-        if outcome.error:
-            self.status.value = "failed"
-            show_error(f"DualSR: {outcome.error}")
-        elif outcome.cancelled or outcome.value is None or self._job is None:
-            self.status.value = "cancelled"
-            show_info("DualSR: cancelled; no layers were added")
-        else:
-            add_layers(self.viewer, applied_layers(self._job.source, outcome.value))
+        if (applied := outcome_value(outcome, self.status, self._job)) is not None:
+            add_layers(self.viewer, applied_layers(self._job.source, applied))
             self.status.value = "done"
             show_info(f"DualSR: {self._job.source.name} ×2 with {self._job.model.name}")
 

@@ -13,13 +13,14 @@ from typing import Any, TypeVar
 
 from napari.qt.threading import thread_worker
 from napari.utils import progress
-from napari.utils.notifications import show_error
+from napari.utils.notifications import show_error, show_info
 
 from dualsr.errors import DualSRInputError
 
 from ._workers import Controls, Outcome, Update
 
 J = TypeVar("J")
+V = TypeVar("V")
 
 
 def checked_job(make_job: Callable[[], J]) -> J | None:
@@ -29,6 +30,19 @@ def checked_job(make_job: Callable[[], J]) -> J | None:
     except DualSRInputError as exc:
         show_error(f"DualSR: {exc}")
         return None
+
+
+def outcome_value(outcome: Outcome[V], status: Any, job: object) -> V | None:
+    """A finished run's value, or None after saying (``status`` label + notification) why not."""
+    if outcome.error:
+        status.value = "failed"
+        show_error(f"DualSR: {outcome.error}")
+        return None
+    if outcome.cancelled or outcome.value is None or job is None:
+        status.value = "cancelled"
+        show_info("DualSR: cancelled; no layers were added")
+        return None
+    return outcome.value
 
 
 class Runner:

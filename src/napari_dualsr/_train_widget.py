@@ -10,7 +10,7 @@ from typing import Any
 
 from magicgui.widgets import ComboBox, Container, FileEdit, Label, PushButton, SpinBox
 from napari.layers import Image
-from napari.utils.notifications import show_error, show_info, show_warning
+from napari.utils.notifications import show_info, show_warning
 from napari.viewer import Viewer
 
 from dualsr.config import PRESETS
@@ -20,7 +20,7 @@ from dualsr.errors import DualSRInputError
 from ._jobs import Trained, TrainJob, axes_choices, describe_plane, plane_on_screen, train_job
 from ._layers import add_layers, follow_active, image_layers, trained_layers
 from ._loss_plot import SERIES, LossPlot
-from ._runner import Runner, checked_job
+from ._runner import Runner, checked_job, outcome_value
 from ._workers import Outcome, Update, train_updates, warm_up
 
 
@@ -137,14 +137,8 @@ class TrainWidget(Container):
             self.stop_button.text = "Cancel"
 
     def _done(self, outcome: Outcome[Trained]) -> None:
-        if outcome.error:
-            self.status.value = "failed"
-            show_error(f"DualSR: {outcome.error}")
-        elif outcome.cancelled or outcome.value is None or self._job is None:
-            self.status.value = "cancelled"
-            show_info("DualSR: cancelled; no layers were added")
-        else:
-            self._add_result(self._job, outcome.value)
+        if (trained := outcome_value(outcome, self.status, self._job)) is not None:
+            self._add_result(self._job, trained)
 
     def _add_result(self, job: TrainJob, trained: Trained) -> None:
         add_layers(self.viewer, trained_layers(job.source, trained))
