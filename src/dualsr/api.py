@@ -19,6 +19,7 @@ from torch import nn
 
 from .axes import Layout
 from .config import DualSRConfig, preset
+from .convergence import KNOWN, NOT_SETTLED, SETTLED
 from .device import resolve_device
 from .errors import DualSRInputError
 from .kernel import final_kernel, prepare_known_kernel
@@ -80,6 +81,19 @@ class DualSRResult:
     known_kernel: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
     stop_reason: str = ""  # set when training ended early by itself (out of memory)
+    kernel_state: str = KNOWN  # known / settled / not settled (dualsr.convergence)
+    kernel_change: float = float("nan")  # the kernel's last measured change, fraction of its peak
+
+    @property
+    def kernel_warning(self) -> str:
+        """One line for the user when the blind kernel had not settled, else ``""``."""
+        if self.kernel_state != NOT_SETTLED:
+            return ""
+        return (
+            f"the blind kernel estimate was still changing after {self.steps} steps "
+            f"({self.kernel_change:.0%} of its peak over the last {self.config.settle_window} steps); the x2 image may be "
+            "over- or under-sharpened: train longer (more iterations) or give a known kernel"
+        )
 
     def upsample(
         self,
@@ -118,6 +132,9 @@ class DualSRResult:
             "seconds": round(self.seconds, 2),
             "known_kernel": self.known_kernel,
             "channel_groups": self.upsampler.groups,
+            "kernel_state": self.kernel_state,
+            **({"kernel_change": round(self.kernel_change, 4)} if np.isfinite(self.kernel_change) else {}),
+            **({"kernel_warning": self.kernel_warning} if self.kernel_warning else {}),
             **({"stop_reason": self.stop_reason} if self.stop_reason else {}),
         }
 
@@ -234,7 +251,17 @@ def train(
         seconds=time.perf_counter() - start,
         known_kernel=known_kernel is not None,
         stop_reason=next((r.stop_reason for r in runs if r.stop_reason), ""),
+        kernel_state=_worst_state([r.kernel_state for r in runs]),
+        kernel_change=max((r.kernel_change for r in runs if np.isfinite(r.kernel_change)), default=float("nan")),
     )
+
+
+def _worst_state(states: list[str]) -> str:
+    """A multi-group run's kernel state: not settled if any group's was not."""
+    for state in (NOT_SETTLED, SETTLED):
+        if state in states:
+            return state
+    return KNOWN
 
 
 def _bilinear_only(channels: int, config: DualSRConfig) -> GeneratorUp:

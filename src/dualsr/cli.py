@@ -319,6 +319,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 def _report(result: DualSRResult, written: list[str]) -> int:
     status = f"stopped at step {result.steps}" if result.stopped else f"{result.steps} steps"
     print(f"dualsr: {status} in {result.seconds:.1f} s on {result.device}; wrote {', '.join(written)}")
+    if result.kernel_warning:
+        print(f"dualsr: warning: {result.kernel_warning}", file=sys.stderr)
     if result.stop_reason:
         print(f"dualsr: warning: {result.stop_reason}", file=sys.stderr)
         return EXIT_INCOMPLETE

@@ -75,6 +75,10 @@ class DualSRConfig:
     # --- the estimated kernel as reported (KernelGAN's final kernel) ---
     kernel_keep_top: int = 40  # keep the N largest values, zero the rest; 0 keeps all
 
+    # --- is the kernel estimate converged? (not in the paper: reported with every result) ---
+    kernel_settle_window: int = 0  # compare the kernel with the one N steps earlier; 0: a tenth of the run (>= 20)
+    kernel_settle_tolerance: float = 0.1  # settled when it moved less than this fraction of its peak
+
     # --- engine settings (same maths, different speed) ---
     # float32 | bfloat16 (autocast of G_UP). bfloat16 pays only with native support
     # (CUDA, CPUs with AVX-512-BF16/AMX); emulated on other CPUs it is ~100x slower.
@@ -94,6 +98,11 @@ class DualSRConfig:
             raise DualSRInputError(f"hr_crop must be even and at least 32, got {self.hr_crop}")
         if self.precision not in ("float32", "bfloat16"):
             raise DualSRInputError(f"precision {self.precision!r} is unknown; use float32 or bfloat16")
+
+    @property
+    def settle_window(self) -> int:
+        """Steps over which the kernel's change is measured (see :mod:`dualsr.convergence`)."""
+        return self.kernel_settle_window or max(20, self.iterations // 10)
 
     @property
     def min_image_size(self) -> int:

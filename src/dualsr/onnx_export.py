@@ -137,6 +137,7 @@ def model_metadata(result: DualSRResult) -> dict[str, str]:
         "normalization": json.dumps(_normalization_doc(norm.to_dict(), per_channel)),
         "kernel": json.dumps(np.asarray(result.kernel, dtype=np.float64).round(10).tolist()),
         "known_kernel": json.dumps(result.known_kernel),
+        "kernel_state": result.kernel_state,
         "config": json.dumps(result.config.to_dict()),
         "seed": str(result.config.seed),
         "trained_axes": result.axes,

@@ -19,8 +19,9 @@ import torch
 
 from . import losses
 from .config import DualSRConfig
+from .convergence import KNOWN, KernelTracker
 from .errors import DualSRInputError
-from .kernel import aligned_centre, penalty_mask
+from .kernel import aligned_centre, final_kernel, penalty_mask
 from .networks import DiscriminatorDown, FixedDown, GeneratorDown, GeneratorUp, downsample_with_kernel
 from .patches import PatchSampler
 from .resize import bicubic_down_kernel, bicubic_resize
@@ -37,6 +38,9 @@ class StepInfo:
     iterations: int
     losses: dict[str, float]
     seconds: float
+    kernel: np.ndarray | None = None  # the kernel as it would be reported now (aligned, sums to 1)
+    kernel_state: str = ""  # see dualsr.convergence: known / settling / settled
+    model: torch.nn.Module | None = None  # the live G_UP (read it on the training thread only)
 
 
 @dataclass
@@ -50,6 +54,8 @@ class PlaneTraining:
     stopped: bool = False
     seconds: float = 0.0
     stop_reason: str = ""  # why training ended early other than on request (out of memory)
+    kernel_state: str = KNOWN  # see dualsr.convergence
+    kernel_change: float = float("nan")  # last measured change of the kernel (fraction of its peak)
 
 
 def native_bf16_cpu() -> bool:
@@ -200,6 +206,11 @@ class _Loop:
         with torch.no_grad():
             return self.g_dn.kernel().double().cpu().numpy()
 
+    def reported_kernel(self) -> np.ndarray:
+        """The kernel as a result would report it now."""
+        raw = self.kernel()
+        return final_kernel(raw, self.config.kernel_keep_top) if self.learn_kernel else raw
+
 
 def train_plane(
     image: np.ndarray,
@@ -249,6 +260,7 @@ def _run(
     rows: list[torch.Tensor] = []
     history = np.zeros((0, len(LOSS_NAMES)))
     done, stopped, reason = 0, False, ""
+    tracker = KernelTracker(config.settle_window, config.kernel_settle_tolerance)
     for step in range(config.iterations):
         if should_stop is not None and should_stop():
             stopped = True
@@ -262,6 +274,8 @@ def _run(
         if done % report_every == 0 or done in (1, config.iterations):
             history = np.concatenate([history, torch.stack(rows).cpu().numpy()])
             rows = []
+            kernel = loop.reported_kernel()
+            state = tracker.update(done, kernel) if loop.learn_kernel else KNOWN
             if progress is not None:
                 progress(
                     StepInfo(
@@ -269,6 +283,9 @@ def _run(
                         config.iterations,
                         dict(zip(LOSS_NAMES, history[-1].tolist())),
                         time.perf_counter() - start,
+                        kernel,
+                        state,
+                        loop.g_up,
                     )
                 )
     if rows:
@@ -282,6 +299,8 @@ def _run(
         stopped=stopped,
         seconds=time.perf_counter() - start,
         stop_reason=reason,
+        kernel_state=tracker.final_state() if loop.learn_kernel else KNOWN,
+        kernel_change=tracker.change,
     )
 
 

@@ -150,6 +150,8 @@ class TrainWidget(Container):
         show_info(f"DualSR: {job.source.name} ×2 after {done}{note}{saved}")
         if result.stop_reason:
             show_warning(f"DualSR: {result.stop_reason}")
+        if result.kernel_warning:
+            show_warning(f"DualSR: {result.kernel_warning}")
 
     def _idle(self) -> None:
         self.run_button.enabled, self.stop_button.enabled = True, False
