@@ -91,8 +91,8 @@ class DualSRResult:
             return ""
         return (
             f"the blind kernel estimate was still changing after {self.steps} steps "
-            f"({self.kernel_change:.0%} of its peak over the last {self.config.settle_window} steps); the x2 image may be "
-            "over- or under-sharpened: train longer (more iterations) or give a known kernel"
+            f"({self.kernel_change:.0%} of its peak over the last {self.config.settle_window} steps); the x2 image "
+            "may be over- or under-sharpened: train longer (more iterations) or give a known kernel"
         )
 
     def upsample(
