@@ -174,17 +174,17 @@ def test_closing_the_viewer_ends_a_running_training(make_napari_viewer, qtbot):
 # (torch.OutOfMemoryError) is injected where a real one would come from ---
 
 
-def _lsgan_failing_at(monkeypatch, call: int) -> None:
-    """Make the ``call``-th LSGAN loss raise torch.OutOfMemoryError, as a full GPU would."""
+def _loss_failing_at(monkeypatch, call: int, name: str = "lsgan") -> None:
+    """Make the ``call``-th ``name`` loss raise torch.OutOfMemoryError, as a full GPU would."""
     calls = itertools.count()
-    real = dualsr.trainer.losses.lsgan
+    real = getattr(dualsr.trainer.losses, name)
 
-    def lsgan(*args, **kwargs):
+    def failing(*args, **kwargs):
         if next(calls) == call:
             raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 MiB")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(dualsr.trainer.losses, "lsgan", lsgan)
+    monkeypatch.setattr(dualsr.trainer.losses, name, failing)
 
 
 def test_out_of_memory_in_a_step_keeps_the_last_finished_step(monkeypatch, texture, tiny_config):
@@ -193,7 +193,7 @@ def test_out_of_memory_in_a_step_keeps_the_last_finished_step(monkeypatch, textu
     image, config = texture.astype(np.float32), tiny_config.with_(iterations=6)
     polls = itertools.count()
     reference = dualsr.train(image, config=config, should_stop=lambda: next(polls) >= 3)
-    _lsgan_failing_at(monkeypatch, 3 * 3 + 1)  # 3 LSGAN losses per step; the 2nd of step 4
+    _loss_failing_at(monkeypatch, 3 * 3 + 1)  # 3 LSGAN losses per step; the 2nd of step 4
     r = dualsr.train(image, config=config)
     assert r.stopped and r.steps == 3 == reference.steps
     assert "out of memory in training step 4; kept the result of step 3" in r.stop_reason
@@ -202,7 +202,7 @@ def test_out_of_memory_in_a_step_keeps_the_last_finished_step(monkeypatch, textu
 
 
 def test_out_of_memory_in_the_first_step_is_a_clear_error(monkeypatch, texture, tiny_config):
-    _lsgan_failing_at(monkeypatch, 0)
+    _loss_failing_at(monkeypatch, 0)
     with pytest.raises(
         DualSRInputError, match="ran out of memory in training step 1; close other programs to free memory"
     ):
@@ -220,7 +220,7 @@ def test_the_gpu_message_names_the_fixes():
 def test_the_cli_saves_what_training_did_before_memory_ran_out(monkeypatch, tmp_path, texture, capsys):
     src, out = tmp_path / "in.npy", tmp_path / "out.npy"
     np.save(src, texture.astype(np.float32))
-    _lsgan_failing_at(monkeypatch, 3 + 1)  # in step 2
+    _loss_failing_at(monkeypatch, 3 + 1)  # in step 2
     code, stdout, err = run_cli(["train", src, "-o", out, "--iterations", "5"], capsys)
     assert code == 3 and "stopped at step 1" in stdout
     assert err.strip().splitlines()[-1] == (
@@ -241,12 +241,15 @@ def test_the_widget_keeps_the_last_step_and_warns_when_memory_runs_out(make_napa
     widget = open_widget(viewer, TRAIN)
     widget.config_overrides = TINY
     widget.iterations.value = 20
-    _lsgan_failing_at(monkeypatch, 2 * 3 + 1)
+    _loss_failing_at(monkeypatch, 2 * 2, "cycle_l1")  # 2 cycle losses per step: step 3
     start = len(notification_manager.records)
     widget.start()
     qtbot.waitUntil(lambda: not widget.runner.running, timeout=60_000)
     reason = "CPU ran out of memory in training step 3; kept the result of step 2; to train fully, close other programs"
-    assert errors_since(start, "warning") == [f"DualSR: {reason} to free memory"]
+    warnings = errors_since(start, "warning")
+    assert warnings[0] == f"DualSR: {reason} to free memory"
+    kernel_warning = viewer.layers["img ×2 (DualSR)"].metadata["dualsr"]["kernel_warning"]
+    assert warnings[1:] == [f"DualSR: {kernel_warning}"]  # this texture's spectrum is not a natural image's
     assert errors_since(start) == []
     info = viewer.layers["img ×2 (DualSR)"].metadata["dualsr"]
     assert info["stopped"] and info["steps"] == 2 and info["stop_reason"].startswith(reason)

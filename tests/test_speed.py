@@ -52,3 +52,46 @@ def test_bfloat16_on_a_cpu_without_native_support_warns(texture, tiny_config):
         warnings.simplefilter("always")
         _Loop(texture[None].astype(np.float32), tiny_config.with_(precision="bfloat16"), torch.device("cpu"), None)
     assert any("100x slower" in str(w.message) for w in caught)
+
+
+# Losses of the paper's method at toy size, as the engine computed them at commit 20fc889,
+# before the spectral kernel path and the convergence tracker were added (one torch thread).
+GOLDEN_TOTAL = [
+    1.15486,
+    2.96257,
+    1.70515,
+    0.80522,
+    0.60036,
+    0.77519,
+    0.55966,
+    0.54787,
+    0.48114,
+    0.52832,
+    4.25988,
+    4.26480,
+]
+GOLDEN_D = [0.27119, 0.27401, 0.26560, 0.26768, 0.26448, 0.26683]
+GOLDEN_D += [0.26321, 0.25781, 0.26413, 0.25841, 0.25937, 0.25529]
+
+
+def test_the_paper_method_is_step_for_step_what_it_was(texture):
+    """12 steps through the bicubic phase and two prior-weight switches give the same losses."""
+    from conftest import one_thread
+    from dualsr import train
+    from dualsr.config import DualSRConfig
+
+    config = DualSRConfig(
+        iterations=12,
+        hr_crop=64,
+        lr_crop=32,
+        up_features=16,
+        dn_features=16,
+        d_features=16,
+        lr_step=5,
+        reg_update_every=3,
+    )
+    assert config.kernel_estimator == "gan"
+    with one_thread():
+        history = train(texture, config=config).history[0]
+    assert np.allclose(history["total"], GOLDEN_TOTAL, rtol=1e-3)
+    assert np.allclose(history["discriminator"], GOLDEN_D, rtol=1e-3)

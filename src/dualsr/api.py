@@ -26,6 +26,7 @@ from .kernel import final_kernel, prepare_known_kernel
 from .networks import GeneratorUp
 from .normalize import Normalization, fit_normalization
 from .resize import bicubic_resize, bilinear_up2
+from .spectral_kernel import SpectralEstimate, estimate_kernel
 from .tiling import cpu_fallback, upsample_planes
 from .trainer import PlaneTraining, StepInfo, train_plane
 
@@ -83,15 +84,27 @@ class DualSRResult:
     stop_reason: str = ""  # set when training ended early by itself (out of memory)
     kernel_state: str = KNOWN  # known / settled / not settled (dualsr.convergence)
     kernel_change: float = float("nan")  # the kernel's last measured change, fraction of its peak
+    kernel_estimates: list[SpectralEstimate] = field(default_factory=list)  # spectral estimator, per group
 
     @property
     def kernel_warning(self) -> str:
         """One line for the user when the blind kernel had not settled, else ``""``."""
         if self.kernel_state != NOT_SETTLED:
             return ""
+        problems = [p for e in self.kernel_estimates for p in e.problems]
+        if problems:
+            return (
+                f"the blind kernel estimate is uncertain: {'; '.join(dict.fromkeys(problems))}; the x2 image may be "
+                "over- or under-sharpened: compare it with bicubic, or give a known kernel (a measured PSF)"
+            )
+        window = self.config.settle_window
+        moved = (
+            f"by {self.kernel_change:.0%} of its peak over the last {window} steps"
+            if np.isfinite(self.kernel_change)
+            else f"(fewer than the {window} steps needed to tell)"
+        )
         return (
-            f"the blind kernel estimate was still changing after {self.steps} steps "
-            f"({self.kernel_change:.0%} of its peak over the last {self.config.settle_window} steps); the x2 image "
+            f"the blind kernel estimate was still changing after {self.steps} steps {moved}; the x2 image "
             "may be over- or under-sharpened: train longer (more iterations) or give a known kernel"
         )
 
@@ -133,6 +146,7 @@ class DualSRResult:
             "known_kernel": self.known_kernel,
             "channel_groups": self.upsampler.groups,
             "kernel_state": self.kernel_state,
+            **({"kernel_estimate": [e.to_dict() for e in self.kernel_estimates]} if self.kernel_estimates else {}),
             **({"kernel_change": round(self.kernel_change, 4)} if np.isfinite(self.kernel_change) else {}),
             **({"kernel_warning": self.kernel_warning} if self.kernel_warning else {}),
             **({"stop_reason": self.stop_reason} if self.stop_reason else {}),
@@ -221,9 +235,24 @@ def train(
 
     start = time.perf_counter()
     runs: list[PlaneTraining] = []
+    estimates: list[SpectralEstimate] = []
+    fixed: list[np.ndarray | None] = []  # per group: the kernel held fixed (known or estimated), or None
     for group, k in zip(groups, kernels):
         channels = train_plane_data[group[0] : group[-1] + 1]  # groups are runs of channels: a view, not a copy
-        run = train_plane(channels, config, torch_device, known_kernel=k, progress=progress, should_stop=should_stop)
+        state = KNOWN
+        if k is None and config.kernel_estimator == "spectral":
+            estimates.append(estimate_kernel(channels))
+            k, state = estimates[-1].kernel, SETTLED if estimates[-1].settled else NOT_SETTLED
+        fixed.append(k)
+        run = train_plane(
+            channels,
+            config,
+            torch_device,
+            known_kernel=k,
+            progress=progress,
+            should_stop=should_stop,
+            fixed_state=state,
+        )
         runs.append(run)
         if run.stopped:
             break
@@ -234,8 +263,8 @@ def train(
     sr = upsample(
         upsampler, data, axes=layout.axes, norm=norm, device=str(torch_device), tile=tile, progress=apply_progress
     )
-    reported = [final_kernel(r.raw_kernel, config.kernel_keep_top) if k is None else k for r, k in zip(runs, kernels)]
-    kernel = reported[0] if len(reported) == 1 else np.stack(reported)
+    reported = [final_kernel(r.raw_kernel, config.kernel_keep_top) if k is None else k for r, k in zip(runs, fixed)]
+    kernel = reported[0] if len(reported) == 1 else np.stack(_same_size(reported))
     return DualSRResult(
         image=sr,
         kernel=kernel,
@@ -253,7 +282,14 @@ def train(
         stop_reason=next((r.stop_reason for r in runs if r.stop_reason), ""),
         kernel_state=_worst_state([r.kernel_state for r in runs]),
         kernel_change=max((r.kernel_change for r in runs if np.isfinite(r.kernel_change)), default=float("nan")),
+        kernel_estimates=estimates,
     )
+
+
+def _same_size(kernels: list[np.ndarray]) -> list[np.ndarray]:
+    """Kernels zero-padded (centred) to the largest one's size, to stack them."""
+    n = max(k.shape[0] for k in kernels)
+    return [np.pad(k, (n - k.shape[0]) // 2) for k in kernels]
 
 
 def _worst_state(states: list[str]) -> str:

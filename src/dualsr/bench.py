@@ -57,6 +57,8 @@ METHODS: dict[str, tuple[str | None, dict[str, Any], bool]] = {
     "fast": ("fast", {}, False),
     "known_kernel": ("paper", {}, True),
     "fast_known": ("fast", {}, True),  # the fast preset with the true kernel: G_UP's side alone
+    "fast_gan": ("fast", {"kernel_estimator": "gan"}, False),  # the fast preset before the spectral kernel
+    "dualsr_spectral": ("paper", {"kernel_estimator": "spectral"}, False),  # the paper with the spectral kernel
     "no_interp": ("paper", {"use_interp_loss": False}, False),
     "no_forward": ("paper", {"use_forward_cycle": False}, False),
     "no_backward": ("paper", {"use_backward_cycle": False}, False),
@@ -67,6 +69,8 @@ METHOD_LABELS = {
     "fast": "DualSR fast",
     "known_kernel": "true kernel + DualSR",
     "fast_known": "true kernel + DualSR fast",
+    "fast_gan": "DualSR fast, GAN kernel",
+    "dualsr_spectral": "DualSR, spectral kernel",
     "no_interp": "w/o masked interp",
     "no_forward": "w/o forward cycle",
     "no_backward": "w/o backward cycle",
@@ -358,6 +362,8 @@ class BenchSettings:
             "use_interp_loss": c.use_interp_loss,
             "use_forward_cycle": c.use_forward_cycle,
             "use_backward_cycle": c.use_backward_cycle,
+            "kernel_estimator": c.kernel_estimator,
+            "up_features": c.up_features,
             "device": self.device,
             **({"overrides": self.overrides} if self.overrides else {}),
         }

@@ -14,6 +14,8 @@ from typing import Any
 
 from .errors import DualSRInputError
 
+KERNEL_ESTIMATORS = ("gan", "spectral")
+
 
 @dataclass(frozen=True)
 class DualSRConfig:
@@ -72,6 +74,12 @@ class DualSRConfig:
     use_forward_cycle: bool = True
     use_backward_cycle: bool = True
 
+    # --- how the blind kernel is estimated (not in the paper: the fast path) ---
+    # "gan": the paper's G_DN trained against D_DN jointly with G_UP (eq. 3).
+    # "spectral": a closed-form estimate from the image's power spectrum before training
+    # (dualsr.spectral_kernel), then held fixed like a known kernel: no G_DN, no D_DN.
+    kernel_estimator: str = "gan"
+
     # --- the estimated kernel as reported (KernelGAN's final kernel) ---
     kernel_keep_top: int = 40  # keep the N largest values, zero the rest; 0 keeps all
 
@@ -96,6 +104,10 @@ class DualSRConfig:
             raise DualSRInputError("hr_crop must be twice lr_crop (x2 patches)")
         if self.hr_crop % 2 or self.hr_crop < 32:
             raise DualSRInputError(f"hr_crop must be even and at least 32, got {self.hr_crop}")
+        if self.kernel_estimator not in KERNEL_ESTIMATORS:
+            raise DualSRInputError(
+                f"kernel estimator {self.kernel_estimator!r} is unknown; use one of {', '.join(KERNEL_ESTIMATORS)}"
+            )
         if self.precision not in ("float32", "bfloat16"):
             raise DualSRInputError(f"precision {self.precision!r} is unknown; use float32 or bfloat16")
 
@@ -136,7 +148,7 @@ PRESETS: dict[str, int] = {
 # Named cheaper settings a preset applies on top of the paper's (explicit overrides win).
 PRESET_SETTINGS: dict[str, dict[str, Any]] = {
     "paper": {},
-    "fast": {"up_features": 32, "batch_size": 1},
+    "fast": {"up_features": 32, "batch_size": 1, "kernel_estimator": "spectral"},
 }
 
 

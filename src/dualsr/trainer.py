@@ -220,18 +220,21 @@ def train_plane(
     progress: Callable[[StepInfo], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     report_every: int = 10,
+    fixed_state: str = KNOWN,
 ) -> PlaneTraining:
     """Train DualSR on ``image``: a normalised ``(C, H, W)`` float array.
 
     ``known_kernel`` (aligned, see :func:`dualsr.kernel.prepare_known_kernel`) fixes
-    G_DN; then the GAN and the kernel prior, which only shape G_DN, are skipped.
+    G_DN; then the GAN and the kernel prior, which only shape G_DN, are skipped, and
+    ``fixed_state`` is what the run reports about that kernel (a user's kernel is
+    "known"; a closed-form estimate is "settled" or "not settled").
     ``should_stop`` is polled every step; a stopped run returns what it has.
     """
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(config.seed)
         loop = _Loop(image, config, device, known_kernel)
     with _device_settings(device):
-        return _run(loop, config, progress, should_stop, report_every)
+        return _run(loop, config, progress, should_stop, report_every, fixed_state)
 
 
 @contextlib.contextmanager
@@ -255,6 +258,7 @@ def _run(
     progress: Callable[[StepInfo], None] | None,
     should_stop: Callable[[], bool] | None,
     report_every: int,
+    fixed_state: str,
 ) -> PlaneTraining:
     start = time.perf_counter()
     rows: list[torch.Tensor] = []
@@ -275,7 +279,7 @@ def _run(
             history = np.concatenate([history, torch.stack(rows).cpu().numpy()])
             rows = []
             kernel = loop.reported_kernel()
-            state = tracker.update(done, kernel) if loop.learn_kernel else KNOWN
+            state = tracker.update(done, kernel) if loop.learn_kernel else fixed_state
             if progress is not None:
                 progress(
                     StepInfo(
@@ -299,7 +303,7 @@ def _run(
         stopped=stopped,
         seconds=time.perf_counter() - start,
         stop_reason=reason,
-        kernel_state=tracker.final_state() if loop.learn_kernel else KNOWN,
+        kernel_state=tracker.final_state() if loop.learn_kernel else fixed_state,
         kernel_change=tracker.change,
     )
 
