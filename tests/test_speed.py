@@ -74,22 +74,12 @@ GOLDEN_D = [0.27119, 0.27401, 0.26560, 0.26768, 0.26448, 0.26683]
 GOLDEN_D += [0.26321, 0.25781, 0.26413, 0.25841, 0.25937, 0.25529]
 
 
-def test_the_paper_method_is_step_for_step_what_it_was(texture):
+def test_the_paper_method_is_step_for_step_what_it_was(texture, tiny_config):
     """12 steps through the bicubic phase and two prior-weight switches give the same losses."""
     from conftest import one_thread
     from dualsr import train
-    from dualsr.config import DualSRConfig
 
-    config = DualSRConfig(
-        iterations=12,
-        hr_crop=64,
-        lr_crop=32,
-        up_features=16,
-        dn_features=16,
-        d_features=16,
-        lr_step=5,
-        reg_update_every=3,
-    )
+    config = tiny_config.with_(iterations=12, lr_step=5, reg_update_every=3)
     assert config.kernel_estimator == "gan"
     with one_thread():
         history = train(texture, config=config).history[0]
