@@ -16,6 +16,7 @@ Their quality and cost side by side are in docs/benchmarks.md ("Noise").
 
 from __future__ import annotations
 
+import importlib
 import math
 from functools import lru_cache
 
@@ -81,12 +82,21 @@ def _gat_parameters(noise: NoiseEstimate) -> tuple[float, float, float]:
     return a, -min(b, 0.0) / a, math.sqrt(max(b, 0.0)) / a
 
 
+def require_denoiser(method: str):  # noqa: ANN201 - the module behind it
+    """The library behind ``method``, or one line saying what to install (checked before long runs)."""
+    if method not in DENOISERS:
+        raise DualSRInputError(f"unknown denoiser {method!r}; use one of {', '.join(DENOISERS)}")
+    try:
+        return importlib.import_module("skimage.restoration" if method == "nlm" else "bm3d")
+    except ImportError:
+        package = "scikit-image" if method == "nlm" else "bm3d (free for non-commercial use only)"
+        raise DualSRInputError(f"the {method!r} denoiser needs {package}: pip install {package.split()[0]}") from None
+
+
 def _gaussian_denoise(image: np.ndarray, sigma: float, method: str, channel_axis: int | None) -> np.ndarray:
     """Denoise float ``image`` (``(H, W)`` or ``(H, W, C)``) with Gaussian noise of std ``sigma``."""
     if method == "nlm":
-        from skimage.restoration import denoise_nl_means
-
-        return denoise_nl_means(
+        return require_denoiser("nlm").denoise_nl_means(
             image,
             patch_size=NLM_PATCH,
             patch_distance=NLM_DISTANCE,
@@ -96,13 +106,7 @@ def _gaussian_denoise(image: np.ndarray, sigma: float, method: str, channel_axis
             preserve_range=True,
             channel_axis=channel_axis,
         )
-    try:
-        import bm3d
-    except ImportError:
-        raise DualSRInputError(
-            "the 'bm3d' denoiser needs the bm3d package (free for non-commercial use only): pip install bm3d, "
-            "or use 'nlm'"
-        ) from None
+    bm3d = require_denoiser("bm3d")
     if channel_axis is not None and image.shape[-1] == 3:
         return np.asarray(bm3d.bm3d_rgb(image, sigma_psd=sigma))
     if channel_axis is not None:
@@ -123,8 +127,7 @@ def denoise(
     Poisson-Gaussian noise is stabilised first (GAT) and brought back by the exact unbiased
     inverse. ``channel_axis`` names the channels of a multi-channel plane (denoised jointly).
     """
-    if method not in DENOISERS:
-        raise DualSRInputError(f"unknown denoiser {method!r}; use one of {', '.join(DENOISERS)}")
+    require_denoiser(method)
     data = np.asarray(image)
     if noise is None:
         noise = estimate_noise(data, channel_axis)
@@ -145,4 +148,4 @@ def denoise(
     return to_dtype(out, data.dtype)
 
 
-__all__ = ["DEFAULT_DENOISER", "DENOISERS", "denoise", "exact_unbiased_inverse", "stabilise"]
+__all__ = ["DEFAULT_DENOISER", "DENOISERS", "denoise", "exact_unbiased_inverse", "require_denoiser", "stabilise"]
