@@ -72,6 +72,9 @@ def test_camera_counts_with_offset_and_read_noise():
     for x in (0.2, 0.7):
         assert unit.std(x) * est.full_scale == pytest.approx(est.std(est.low + x * est.full_scale))
     assert unit.level == pytest.approx(est.level) and unit.photons_full_scale == pytest.approx(est.photons_full_scale)
+    other = est.in_unit_range(low=100.0, high=20100.0)  # another normalisation: ~1000 photons from 0 to 1
+    assert other.photons(1.0) == pytest.approx(est.photons(20000.0))
+    assert other.std(0.0) == pytest.approx(est.std(100) / 2e4)
 
 
 def test_clean_images_read_clean_and_noisy_ones_noisy():

@@ -104,11 +104,15 @@ class NoiseEstimate:
         """Whether the noise is worth acting on: :attr:`level` above ``threshold``."""
         return self.level > threshold
 
-    def in_unit_range(self) -> NoiseEstimate:
-        """The same noise for ``x = (I - low) / (high - low)``: the [0, 1] data the engine trains on."""
-        s = self.full_scale
+    def in_unit_range(self, low: float | None = None, high: float | None = None) -> NoiseEstimate:
+        """The same noise for ``x = (I - low) / (high - low)``: the [0, 1] data the engine trains on.
+
+        ``low``/``high`` default to the estimate's own; give a channel's normalisation for that channel.
+        """
+        low = self.low if low is None else low
+        s = (self.high if high is None else high) - low
         return NoiseEstimate(
-            self.model, self.gain / s, (self.gain * self.low + self.offset_variance) / s**2, self.sigma / s, 0.0, 1.0
+            self.model, self.gain / s, (self.gain * low + self.offset_variance) / s**2, self.sigma / s, 0.0, 1.0
         )
 
     def describe(self) -> str:
