@@ -3,7 +3,9 @@
     python benchmarks/make_sample.py
 
 HR: scikit-image's ``immunohistochemistry`` (512x512, public domain), as grey. LR: blurred with a known
-anisotropic Gaussian, subsampled x2, scaled to 16 bit with mild shot noise.
+anisotropic Gaussian, subsampled x2, scaled to 16 bit with mild shot noise (4000 photons at full
+scale). The noisy LR: the same blurred, subsampled image with 300 photons at full scale
+(``dualsr.sample.NOISY_PHOTONS``), on the same 16-bit scale and camera offset.
 """
 
 from pathlib import Path
@@ -14,8 +16,14 @@ from skimage import data
 
 from dualsr.degrade import degrade
 from dualsr.kernel import gaussian_kernel
+from dualsr.sample import NOISY_PHOTONS, NOISY_SEED
 
 OUT = Path(__file__).resolve().parents[1] / "src" / "dualsr" / "data"
+
+
+def counts_to_16bit(counts: np.ndarray, photons: float) -> np.ndarray:
+    """Photon counts on the sample's 16-bit scale: full scale (``photons``) at 50500, offset 500."""
+    return np.clip(counts * (60000 / photons / 1.2) + 500, 0, 65535).astype(np.uint16)
 
 
 def main() -> None:
@@ -24,17 +32,14 @@ def main() -> None:
     lr = degrade(hr, kernel)
     rng = np.random.default_rng(0)
     photons = 4000.0
-    lr16 = rng.poisson(np.clip(lr, 0, None) * photons) * (60000 / photons / 1.2) + 500
+    lr16 = counts_to_16bit(rng.poisson(np.clip(lr, 0, None) * photons), photons)
+    noisy = np.random.default_rng(NOISY_SEED).poisson(np.clip(lr, 0, None) * NOISY_PHOTONS)
     hr16 = hr * (60000 / 1.2) + 500
     meta = {"axes": "YX", "unit": "um"}
-    tifffile.imwrite(
-        OUT / "sample_lr.tif",
-        np.clip(lr16, 0, 65535).astype(np.uint16),
-        imagej=True,
-        resolution=(1 / 0.2, 1 / 0.2),
-        metadata=meta,
-        compression="zlib",
-    )
+    for name, image in (("sample_lr.tif", lr16), ("sample_noisy_lr.tif", counts_to_16bit(noisy, NOISY_PHOTONS))):
+        tifffile.imwrite(
+            OUT / name, image, imagej=True, resolution=(1 / 0.2, 1 / 0.2), metadata=meta, compression="zlib"
+        )
     tifffile.imwrite(
         OUT / "sample_hr.tif",
         np.clip(hr16, 0, 65535).astype(np.uint16),

@@ -130,6 +130,8 @@ def test_cli_degrade_happy_path(tmp_path, capsys):
         (["bench", "{tmp}", "-o", "{tmp}/o"], "DIV2KRK's layout"),
         (["bench", "skimage", "-o", "{tmp}/o", "--methods", "magic"], "unknown method"),
         (["bench", "skimage", "-o", "{tmp}/o", "--images", "lena"], "unknown image"),
+        (["bench", "{tmp}", "-o", "{tmp}/o", "--noise-poisson", "30"], "'skimage' set only"),
+        (["bench", "skimage", "-o", "{tmp}/o", "--noise-poisson", "0"], "must be positive"),
     ],
 )
 def test_cli_errors_exit_2_with_one_line(tmp_path, capsys, argv, words):
@@ -167,3 +169,32 @@ def test_cli_bench_skimage_set(tmp_path, capsys):
     capsys.readouterr()
     assert main([*argv[:-4], "--size", "256"]) == 2
     assert "--size 200" in capsys.readouterr().err
+
+
+def test_cli_bench_noisy_set_and_denoise_bicubic(tmp_path, capsys):
+    """A generated set with shot noise: recorded, reproducible, denoised blind, scored on the clean HR."""
+    pytest.importorskip("skimage")
+    base = ["bench", "skimage", "--images", "camera", "--size", "160", "--noise-poisson", "30"]
+    methods = ["--methods", "bicubic,denoise_bicubic"]
+    assert main([*base, "-o", str(tmp_path / "a"), *methods]) == 0
+    assert "| denoise + bicubic | 1 |" in capsys.readouterr().out
+    made = json.loads((tmp_path / "a" / "set" / "degradation.json").read_text())
+    assert made["noise_poisson_peak"] == 30 and made["images"][0]["noise_poisson_peak"] == 30
+    assert main([*base, "-o", str(tmp_path / "b"), "--methods", "bicubic"]) == 0
+    lr_a, lr_b = (read_image(tmp_path / d / "set" / "lr_x2" / "camera.png").data for d in "ab")
+    assert np.array_equal(lr_a, lr_b)  # the same seed, the same noise
+    runs = tmp_path / "a" / "runs" / "camera"
+    den, bic = (json.loads((runs / f"{m}.json").read_text()) for m in ("denoise_bicubic", "bicubic"))
+    assert den["settings"]["denoiser"].startswith("nlm (scikit-image")
+    assert den["noise"]["level"] == pytest.approx(np.sqrt(0.5 / 30), rel=0.1)  # std at mid-scale
+    assert den["psnr"] > bic["psnr"] + 1
+    capsys.readouterr()
+    assert main([*base[:-1], "300", "-o", str(tmp_path / "a"), *methods]) == 2  # resuming needs the same noise
+    assert "--noise-poisson 30" in capsys.readouterr().err
+
+
+def test_denoise_fast_trains_on_the_denoised_lr(tiny_set, tmp_path):
+    settings = BenchSettings(fast_iterations=2, overrides=TINY)
+    (entry,) = run_bench(load_cases(tiny_set), ["denoise_fast"], tmp_path / "o", settings, log=lambda s: None)
+    assert entry["steps"] == 2 and entry["settings"]["denoiser"].startswith("nlm") and "level" in entry["noise"]
+    assert (tmp_path / "o" / "runs" / "tex" / "denoise_fast_kernel.npy").is_file()

@@ -24,11 +24,12 @@ import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from .degrade import add_noise, centre_crop, crop_to_scale, degrade, random_kernel
+from .denoise import DEFAULT_DENOISER, denoise, require_denoiser
 from .errors import DualSRInputError
 from .imageio import ImageFile, atomic_write, read_image, write_image
 from .metrics import comparable_kernels, kernel_error, sr_metrics, to_y
@@ -50,18 +51,30 @@ SKIMAGE_IMAGES = (
 )
 DEFAULT_RETINA_CROP = 768  # the retina photo is 1411^2 with a black surround
 
-# method -> (preset, config changes, uses the true kernel)
-METHODS: dict[str, tuple[str | None, dict[str, Any], bool]] = {
-    "bicubic": (None, {}, False),
-    "dualsr": ("paper", {}, False),
-    "fast": ("fast", {}, False),
-    "known_kernel": ("paper", {}, True),
-    "fast_known": ("fast", {}, True),  # the fast preset with the true kernel: G_UP's side alone
-    "fast_gan": ("fast", {"kernel_estimator": "gan"}, False),  # the fast preset before the spectral kernel
-    "dualsr_spectral": ("paper", {"kernel_estimator": "spectral"}, False),  # the paper with the spectral kernel
-    "no_interp": ("paper", {"use_interp_loss": False}, False),
-    "no_forward": ("paper", {"use_forward_cycle": False}, False),
-    "no_backward": ("paper", {"use_backward_cycle": False}, False),
+
+class Method(NamedTuple):
+    """How a benchmark method makes its x2 image from the LR."""
+
+    preset: str | None  # DualSR preset; None = MATLAB-style bicubic
+    changes: dict[str, Any]  # DualSRConfig fields changed from the preset
+    known_kernel: bool  # the true kernel replaces G_DN
+    denoiser: str | None = None  # denoise the LR first (dualsr.denoise, its own noise estimate)
+
+
+METHODS: dict[str, Method] = {
+    "bicubic": Method(None, {}, False),
+    "dualsr": Method("paper", {}, False),
+    "fast": Method("fast", {}, False),
+    "known_kernel": Method("paper", {}, True),
+    "fast_known": Method("fast", {}, True),  # the fast preset with the true kernel: G_UP's side alone
+    "fast_gan": Method("fast", {"kernel_estimator": "gan"}, False),  # the fast preset before the spectral kernel
+    "dualsr_spectral": Method("paper", {"kernel_estimator": "spectral"}, False),  # the paper, spectral kernel
+    "no_interp": Method("paper", {"use_interp_loss": False}, False),
+    "no_forward": Method("paper", {"use_forward_cycle": False}, False),
+    "no_backward": Method("paper", {"use_backward_cycle": False}, False),
+    "denoise_bicubic": Method(None, {}, False, DEFAULT_DENOISER),  # the noisy-image baseline
+    "bm3d_bicubic": Method(None, {}, False, "bm3d"),  # needs the bm3d package (non-commercial licence)
+    "denoise_fast": Method("fast", {}, False, DEFAULT_DENOISER),
 }
 METHOD_LABELS = {
     "bicubic": "bicubic",
@@ -74,6 +87,9 @@ METHOD_LABELS = {
     "no_interp": "w/o masked interp",
     "no_forward": "w/o forward cycle",
     "no_backward": "w/o backward cycle",
+    "denoise_bicubic": "denoise + bicubic",
+    "bm3d_bicubic": "BM3D + bicubic",
+    "denoise_fast": "denoise + DualSR fast",
 }
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff")
 
@@ -237,7 +253,9 @@ def make_set(
 ) -> Path:
     """Write the generated set (scikit-image images, DIV2KRK-style kernels) to ``folder``.
 
-    ``size`` crops each HR image to the ``size``-square window with the most detail.
+    ``size`` crops each HR image to the ``size``-square window with the most detail; the noise
+    (:func:`dualsr.degrade.add_noise`) is drawn after the kernel from the same per-image
+    generator, so a noisy set has the clean set's kernels and the same seed the same noise.
     """
     folder = Path(folder)
     infos = []
@@ -256,7 +274,10 @@ def make_set(
         infos.append(info)
         if log:
             log(f"{name}: HR {hr.shape[1]}x{hr.shape[0]}, LR {lr.shape[1]}x{lr.shape[0]}")
-    write_json(folder / "degradation.json", {"source": "scikit-image", "size": size, "seed": seed, "images": infos})
+    noise = {"noise_gaussian": noise_gaussian, "noise_poisson_peak": noise_poisson}
+    write_json(
+        folder / "degradation.json", {"source": "scikit-image", "size": size, "seed": seed, **noise, "images": infos}
+    )
     return folder
 
 
@@ -345,17 +366,19 @@ class BenchSettings:
     def config(self, method: str):  # noqa: ANN201 - DualSRConfig, imported lazily
         from .config import preset
 
-        preset_name, changes, _ = METHODS[method]
+        preset_name, changes = METHODS[method].preset, METHODS[method].changes
         iters = self.fast_iterations if preset_name == "fast" else self.iterations
         base = preset(preset_name, iterations=iters, seed=self.seed, precision=self.precision, **self.overrides)
         return base.with_(**changes)
 
     def signature(self, method: str) -> dict[str, Any]:
-        if METHODS[method][0] is None:
-            return {"method": method}
+        denoiser = {"denoiser": _denoiser_version(METHODS[method].denoiser)} if METHODS[method].denoiser else {}
+        if METHODS[method].preset is None:
+            return {"method": method, **denoiser}
         c = self.config(method)
         return {
             "method": method,
+            **denoiser,
             "iterations": c.iterations,
             "seed": c.seed,
             "precision": c.precision,
@@ -386,32 +409,55 @@ def _progress_printer(log: Callable[[str], None], label: str) -> Callable:
     return on_step
 
 
+def _denoiser_version(name: str) -> str:
+    """The denoiser and the library behind it, e.g. ``nlm (scikit-image 0.26.0)``: a new version redoes runs."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    package = "scikit-image" if name == "nlm" else name
+    try:
+        return f"{name} ({package} {version(package)})"
+    except PackageNotFoundError:
+        return name
+
+
+def denoised_lr(case: Case, denoiser: str) -> tuple[np.ndarray, dict[str, Any]]:
+    """The LR denoised with its own noise estimate (as a user would, blind), and what was estimated."""
+    from .noise import estimate_noise
+
+    start = time.perf_counter()
+    channel_axis = -1 if case.lr.ndim == 3 else None
+    noise = estimate_noise(case.lr, channel_axis)
+    lr = denoise(case.lr, noise, channel_axis=channel_axis, method=denoiser)
+    return lr, {"noise": noise.to_dict(), "denoise_seconds": time.perf_counter() - start}
+
+
 def run_method(
     case: Case, method: str, settings: BenchSettings, log: Callable[[str], None] | None = None
 ) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]]:
     """The x2 (xscale) image of one case by one method, its kernel and run facts."""
     start = time.perf_counter()
-    if METHODS[method][0] is None:
-        unit, r = to_unit(case.lr)
-        sr = from_unit(bicubic_resize_np(unit, float(case.scale)), case.lr.dtype, r)
-        return sr, None, {"seconds": time.perf_counter() - start, "steps": 0}
+    spec = METHODS[method]
+    lr, facts = denoised_lr(case, spec.denoiser) if spec.denoiser else (case.lr, {})
+    if spec.preset is None:
+        unit, r = to_unit(lr)
+        sr = from_unit(bicubic_resize_np(unit, float(case.scale)), lr.dtype, r)
+        return sr, None, {"seconds": time.perf_counter() - start, "steps": 0, **facts}
     from .api import train
 
     if case.scale != 2:
         raise DualSRInputError(f"DualSR is x2 only; {case.name} is x{case.scale}")
-    _, _, known = METHODS[method]
-    if known and case.kernel is None:
+    if spec.known_kernel and case.kernel is None:
         raise DualSRInputError(f"{case.name}: no true kernel in the set, so '{method}' cannot run")
     config = settings.config(method)
     result = train(
-        case.lr,
+        lr,
         config=config,
-        known_kernel=case.kernel if known else None,
+        known_kernel=case.kernel if spec.known_kernel else None,
         device=settings.device,
         progress=_progress_printer(log, f"{case.name} {method}") if log else None,
     )
-    facts = {"seconds": time.perf_counter() - start, "steps": result.steps, "device": result.device}
-    return result.image, (None if known else result.kernel), facts
+    facts = {"seconds": time.perf_counter() - start, "steps": result.steps, "device": result.device, **facts}
+    return result.image, (None if spec.known_kernel else result.kernel), facts
 
 
 def evaluate(case: Case, sr: np.ndarray, kernel: np.ndarray | None) -> dict[str, Any]:
@@ -470,6 +516,8 @@ def run_bench(
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise DualSRInputError(f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(METHODS)}")
+    for denoiser in {METHODS[m].denoiser for m in methods} - {None}:
+        require_denoiser(denoiser)  # a missing package is said before hours of other methods
     entries = []
     todo = [(m, c) for m in methods for c in cases]
     for i, (method, case) in enumerate(todo, 1):
@@ -479,7 +527,7 @@ def run_bench(
             entries.append(old)
             log(f"[{i}/{len(todo)}] {case.name} {method}: done before, skipped")
             continue
-        if METHODS[method][2] and case.kernel is None:
+        if METHODS[method].known_kernel and case.kernel is None:
             log(f"[{i}/{len(todo)}] {case.name} {method}: no true kernel, skipped")
             continue
         log(f"[{i}/{len(todo)}] {case.name} {method}: running")

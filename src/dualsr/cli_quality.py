@@ -58,20 +58,24 @@ def add_degrade_command(sub: argparse._SubParsersAction) -> None:
         default="centre",
         help="with --size: the centre, or the window with the most gradient energy (default: centre)",
     )
-    d.add_argument(
+    _add_noise_options(d)
+    d.set_defaults(func=cmd_degrade)
+
+
+def _add_noise_options(parser: argparse.ArgumentParser, only: str = "") -> None:
+    parser.add_argument(
         "--noise-gaussian",
         type=_non_negative_float,
         default=0.0,
         metavar="SIGMA",
-        help="add Gaussian noise to LR, sigma as a fraction of full scale (0.01 = 1%%; default 0)",
+        help=f"{only}add Gaussian noise to LR, sigma as a fraction of full scale (0.01 = 1%%; default 0)",
     )
-    d.add_argument(
+    parser.add_argument(
         "--noise-poisson",
         type=_positive_float,
         metavar="PEAK",
-        help="add shot noise to LR: PEAK photons at full scale (e.g. 1000)",
+        help=f"{only}add shot noise to LR: PEAK photons at full scale (e.g. 300); then the Gaussian noise",
     )
-    d.set_defaults(func=cmd_degrade)
 
 
 def cmd_degrade(args: argparse.Namespace) -> int:
@@ -125,7 +129,9 @@ def add_bench_command(sub: argparse._SubParsersAction) -> None:
         help="the paper's evaluation: PSNR/SSIM (Y) of bicubic, DualSR, true kernel and ablations",
         description="Run bicubic, DualSR (paper and fast presets), DualSR with the true kernel and the three "
         "ablations of Table 2 on a set of LR/HR(/kernel) triples; writes OUT/results.md, .csv, .json and "
-        "OUT/figures/NAME.png. Resumable: finished (image, method) pairs are skipped on a rerun.",
+        "OUT/figures/NAME.png. Resumable: finished (image, method) pairs are skipped on a rerun. For noisy sets "
+        "(--noise-poisson, --noise-gaussian) denoise_bicubic, bm3d_bicubic and denoise_fast denoise the LR first "
+        "(its own noise estimate); every method is scored against the clean HR.",
     )
     b.add_argument(
         "data",
@@ -157,6 +163,7 @@ def add_bench_command(sub: argparse._SubParsersAction) -> None:
         metavar="N",
         help="'skimage' only: crop HR images to the NxN window with the most detail",
     )
+    _add_noise_options(b, "'skimage' only: ")
     b.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="where to train")
     b.add_argument("--threads", type=_positive_int, metavar="N", help="torch CPU threads (default: torch's)")
     b.add_argument(
@@ -177,10 +184,18 @@ def _skimage_set(out: Path, args: argparse.Namespace) -> Path:
 
     folder = out / "set"
     stamp = folder / "degradation.json"
-    made = json.loads(stamp.read_text()) if stamp.is_file() else {"size": args.size, "seed": args.seed, "images": []}
-    if made.get("size") != args.size or made.get("seed") != args.seed:
+    wanted = {
+        "size": args.size,
+        "seed": args.seed,
+        "noise_gaussian": args.noise_gaussian,
+        "noise_poisson_peak": args.noise_poisson,
+    }
+    made = json.loads(stamp.read_text()) if stamp.is_file() else {**wanted, "images": []}
+    made = {"noise_gaussian": 0.0, "noise_poisson_peak": None, **made}  # sets from before noise are clean
+    if any(made[k] != v for k, v in wanted.items()):
         raise DualSRInputError(
-            f"{out} holds a set made with --size {made.get('size')} --seed {made.get('seed')}; "
+            f"{out} holds a set made with --size {made['size']} --seed {made['seed']} --noise-gaussian "
+            f"{made['noise_gaussian']} --noise-poisson {made['noise_poisson_peak']}; "
             "use the same options to resume, or another -o"
         )
     unknown = [n for n in args.images or [] if n not in SKIMAGE_IMAGES]
@@ -192,7 +207,15 @@ def _skimage_set(out: Path, args: argparse.Namespace) -> Path:
     missing = [n for n in (args.images or SKIMAGE_IMAGES) if n not in have]
     if missing:
         _log(f"dualsr bench: generating {', '.join(missing)} in {folder}")
-        make_set(folder, missing, seed=args.seed, size=args.size, log=_log)
+        make_set(
+            folder,
+            missing,
+            seed=args.seed,
+            size=args.size,
+            noise_gaussian=args.noise_gaussian,
+            noise_poisson=args.noise_poisson,
+            log=_log,
+        )
         added = json.loads(stamp.read_text())["images"]
         made["images"] = sorted(made["images"] + added, key=lambda i: SKIMAGE_IMAGES.index(i["name"]))
         write_json(stamp, {"source": "scikit-image", **made})
@@ -215,6 +238,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
         folder = Path(args.data)
         if args.size:
             raise DualSRInputError("--size crops the generated 'skimage' set only; crop your own set beforehand")
+        if args.noise_gaussian or args.noise_poisson:
+            raise DualSRInputError(
+                "--noise-gaussian/--noise-poisson add noise to the generated 'skimage' set only; "
+                "make a noisy set with 'dualsr degrade --noise-poisson PEAK'"
+            )
         if not folder.is_dir():
             raise DualSRInputError(f"{folder}: no such folder; give a set folder (gt/, lr_x2/) or 'skimage'")
     cases = load_cases(folder, 2, args.images)

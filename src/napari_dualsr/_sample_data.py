@@ -1,8 +1,8 @@
-"""Sample data: the bundled degraded microscopy image, its HR original and true kernel."""
+"""Sample data: the bundled degraded microscopy image, its HR original and true kernel (clean or noisy)."""
 
 from __future__ import annotations
 
-from dualsr.sample import sample_hr, sample_kernel, sample_lr
+from dualsr.sample import sample_hr, sample_kernel, sample_lr, sample_noisy_lr
 
 
 def make_sample() -> list[tuple]:
@@ -22,4 +22,13 @@ def make_sample() -> list[tuple]:
             "image",
         ),
         (sample_kernel(), {"name": "true kernel", "colormap": "inferno", "visible": False}, "image"),
+    ]
+
+
+def make_noisy_sample() -> list[tuple]:
+    """The same layers with the LR under strong shot noise (300 photons at full scale)."""
+    noisy = sample_noisy_lr().data
+    return [
+        (noisy, {**meta, "name": "noisy tissue"}, kind) if meta["name"] == "degraded tissue" else (data, meta, kind)
+        for data, meta, kind in make_sample()
     ]
