@@ -205,12 +205,12 @@ def test_a_full_disk_is_one_line_and_leaves_only_whole_chunks(tmp_path, onnx_mod
     disk = tmp_path / "disk"
     disk.mkdir()
     script = (
-        f"mount -t tmpfs -o size=32k tmpfs {disk} && {sys.executable} -m dualsr.cli apply {model} {src} "
+        f"mount -t tmpfs -o size=32k tmpfs {disk} || exit 97; {sys.executable} -m dualsr.cli apply {model} {src} "
         f"-o {disk}/x2.zarr --axes ZYX --tile 32 --workers 1; echo rc=$?; ls -R {disk} | grep -c partial"
     )
     run = subprocess.run(["unshare", "-r", "-m", "sh", "-c", script], capture_output=True, text=True, timeout=300)
-    if "mount" in run.stderr and "rc=" not in run.stdout:
-        pytest.skip(f"no private tmpfs here: {run.stderr.strip()}")
+    if "rc=" not in run.stdout:  # unshare or mount refused: no user namespaces on this machine
+        pytest.skip(f"no private tmpfs here: {run.stderr.strip()[:200]}")
     errors = [line for line in run.stderr.splitlines() if not line.startswith(("normalising [", "applying ["))]
     assert "rc=1" in run.stdout and run.stdout.strip().endswith("0"), run.stdout + run.stderr  # no partial files
     assert len(errors) == 1 and "No space left on device" in errors[0] and "x2.zarr" in errors[0], run.stderr

@@ -76,11 +76,6 @@ class InProcess:
 
     data: Any
 
-    @property
-    def chunks(self) -> tuple[int, ...] | None:
-        chunks = getattr(self.data, "chunksize", None) or getattr(self.data, "chunks", None)
-        return tuple(chunks) if chunks and all(isinstance(c, int) for c in chunks) else None
-
     def read(self, slices: tuple[slice, ...]) -> np.ndarray:
         part = self.data[slices]
         if hasattr(part, "compute"):  # dask: this thread computes it, never a cluster's scheduler

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import functools
+import importlib
 import logging
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -102,9 +103,18 @@ def connect(address: str) -> Iterator[Any]:
         client.close()
 
 
-def client(workers: int | None, scheduler: str | None) -> Any:
-    """The cluster the command line asked for: ``--scheduler ADDRESS`` or ``--workers N`` local ones."""
-    return connect(scheduler) if scheduler else local_cluster(workers)
+@contextmanager
+def client(workers: int | None, scheduler: str | None) -> Iterator[Any]:
+    """The cluster the command line asked for (``--scheduler ADDRESS`` or ``--workers N`` local ones),
+    its workers done with their imports (torch comes with dualsr: seconds per process)."""
+    with connect(scheduler) if scheduler else local_cluster(workers) as c:
+        try:
+            c.run(importlib.import_module, "dualsr.batch")
+        except ImportError as exc:
+            raise DualSRInputError(
+                f"the dask workers cannot import dualsr ({exc}); install napari-dualsr where they run"
+            ) from exc
+        yield c
 
 
 def executor(client: Any) -> cf.Executor:
