@@ -18,3 +18,22 @@ def errors_since(start: int, severity: str = "error") -> list[str]:
     from napari.utils.notifications import notification_manager
 
     return [str(n.message) for n in notification_manager.records[start:] if n.severity == severity]
+
+
+def ticks_while(qtbot, start, running, timeout_ms: int = 120_000) -> list[float]:
+    """Call ``start()`` with a 20 ms QTimer ticking; the tick times until ``running()`` turns false.
+
+    A frozen event loop shows as a long gap between ticks (the widgets must stay under 200 ms).
+    """
+    import time
+
+    from qtpy.QtCore import QTimer
+
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer.start(20)
+    start()
+    qtbot.waitUntil(lambda: not running(), timeout=timeout_ms)
+    timer.stop()
+    return ticks

@@ -6,12 +6,11 @@ import time
 
 import numpy as np
 import pytest
-from qtpy.QtCore import QTimer
 
 from conftest import textured
 from napari_dualsr._apply_widget import ApplyWidget
 from napari_dualsr._train_widget import TrainWidget
-from plugin_helpers import APPLY, TINY, TRAIN, open_widget
+from plugin_helpers import APPLY, TINY, TRAIN, open_widget, ticks_while
 
 pytestmark = [pytest.mark.gui, pytest.mark.usefixtures("single_torch_thread")]
 
@@ -23,16 +22,10 @@ def train_watching_the_event_loop(qtbot, widget) -> float:
     the result layers (napari's own work, after the worker returned) is not counted.
     """
     qtbot.waitUntil(lambda: not widget.warm_up.is_alive(), timeout=60_000)
-    ticks: list[float] = []
     returned: list[float] = []
     on_done = widget.runner.on_done
     widget.runner.on_done = lambda outcome: (returned.append(time.perf_counter()), on_done(outcome))
-    timer = QTimer()
-    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
-    timer.start(20)
-    widget.start()
-    qtbot.waitUntil(lambda: not widget.runner.running, timeout=120_000)
-    timer.stop()
+    ticks = ticks_while(qtbot, widget.start, lambda: widget.runner.running)
     running = [t for t in ticks if t <= returned[0]]
     assert len(running) > 20
     return float(np.max(np.diff(running)))

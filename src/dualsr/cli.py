@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import signal
 import sys
-import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -22,12 +20,12 @@ import numpy as np
 
 from . import __version__
 from .api import DualSRResult, train
-from .axes import Layout
+from .cli_apply import add_apply_command
 from .cli_quality import add_bench_command, add_degrade_command
 from .config import PRESETS, preset
 from .device import DEVICES
 from .errors import DualSRInputError
-from .imageio import ImageFile, atomic_write, check_output, read_image, read_kernel, write_image
+from .imageio import ImageFile, atomic_write, check_output, read_image, read_kernel, write_image, x2_file
 from .progress import ProgressBar
 from .trainer import StepInfo
 
@@ -132,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="also save the trained upsampler as one ONNX file; apply it to other images with `dualsr apply`",
     )
     t.set_defaults(func=cmd_train)
-    _add_apply(sub)
+    add_apply_command(sub)
     _add_export_bioimageio(sub)
 
     d = sub.add_parser(
@@ -153,35 +151,6 @@ def build_parser() -> argparse.ArgumentParser:
     add_degrade_command(sub)
     add_bench_command(sub)
     return parser
-
-
-def _add_apply(sub: argparse._SubParsersAction) -> None:
-    a = sub.add_parser(
-        "apply",
-        help="super-resolve an image with a saved ONNX model (no training)",
-        description="Apply MODEL.onnx (from `dualsr train --onnx`) to every plane of INPUT and write the x2 "
-        "result to OUTPUT: for other images from the instrument the model was trained on.",
-    )
-    a.add_argument("model", metavar="MODEL.onnx", help="ONNX file written by `dualsr train --onnx`")
-    a.add_argument("input", metavar="INPUT", help="image: .tif/.tiff, .png, .jpg or .npy")
-    a.add_argument("-o", "--output", required=True, metavar="OUTPUT", help="x2 result: .tif/.tiff, .png, .jpg or .npy")
-    a.add_argument(
-        "--tile",
-        type=int,
-        default=512,
-        metavar="N",
-        help="LR tile side; 0 = one piece; results are equal (default: 512)",
-    )
-    a.add_argument(
-        "--device", choices=DEVICES, default="auto", help="auto uses CUDA when onnxruntime can (default: auto)"
-    )
-    a.add_argument("--axes", help="axis letters of INPUT, e.g. YX, YXC, CYX, ZYX (default: from the file)")
-    a.add_argument(
-        "--allow-foreign",
-        action="store_true",
-        help="run an ONNX upsampler not made by dualsr (one float32 (N, C, H, W) input in [0, 1])",
-    )
-    a.set_defaults(func=cmd_apply)
 
 
 def _add_export_bioimageio(sub: argparse._SubParsersAction) -> None:
@@ -262,15 +231,7 @@ def _run_training(image: ImageFile, args: argparse.Namespace, known: np.ndarray 
 
 
 def _output_image(result: DualSRResult, source: ImageFile) -> ImageFile:
-    return _x2_image(result.image, result.axes, source, result.summary())
-
-
-def _x2_image(image: np.ndarray, axes: str, source: ImageFile, info: dict) -> ImageFile:
-    """The x2 result with the source's metadata; pixels are half the source's size."""
-    pixel = tuple(p / 2 for p in source.pixel_size) if source.pixel_size else None
-    extra = dict(source.extra)
-    extra["Info"] = json.dumps({"dualsr": __version__, **info})
-    return ImageFile(image, axes, pixel, source.unit, extra)
+    return x2_file(source, result.image, result.axes, result.summary())
 
 
 def write_history(path: Path, result: DualSRResult) -> None:
@@ -325,24 +286,6 @@ def _report(result: DualSRResult, written: list[str]) -> int:
         print(f"dualsr: warning: {result.stop_reason}", file=sys.stderr)
         return EXIT_INCOMPLETE
     return EXIT_INTERRUPTED if result.stopped else 0
-
-
-def cmd_apply(args: argparse.Namespace) -> int:
-    from .onnx_runtime import OnnxUpsampler
-
-    out = check_output(args.output, [args.input, args.model])
-    source = read_image(args.input)
-    model = OnnxUpsampler(args.model, args.device, allow_foreign=args.allow_foreign)
-    axes = args.axes or source.axes
-    bar = ProgressBar("applying")
-    start = time.perf_counter()
-    image = model.upsample(source.data, axes=axes, tile=args.tile, progress=bar.update)
-    seconds = time.perf_counter() - start
-    resolved = Layout.of(source.data.shape, axes).axes
-    info = {"model": Path(args.model).name, "providers": model.providers, "tile": args.tile}
-    write_image(out, _x2_image(image, resolved, source, info))
-    print(f"dualsr: applied {Path(args.model).name} in {seconds:.1f} s on {model.providers[0]}; wrote {out}")
-    return 0
 
 
 def cmd_export_bioimageio(args: argparse.Namespace) -> int:

@@ -142,6 +142,18 @@ def _read_pil(path: Path) -> ImageFile:
     return ImageFile(data, "YX" if data.ndim == 2 else "YXC")
 
 
+def x2_file(source: ImageFile, image: np.ndarray, axes: str, info: dict) -> ImageFile:
+    """The x2 result with the source's metadata; pixels are half the source's size, the run in ``Info``."""
+    import json
+
+    from . import __version__
+
+    pixel = tuple(p / 2 for p in source.pixel_size) if source.pixel_size else None
+    extra = dict(source.extra)
+    extra["Info"] = json.dumps({"dualsr": __version__, **info})
+    return ImageFile(image, axes, pixel, source.unit, extra)
+
+
 def check_output(
     path: str | os.PathLike, inputs: list[str | os.PathLike] = (), suffixes: tuple[str, ...] = SUFFIXES
 ) -> Path:

@@ -8,6 +8,7 @@ or float image do not squash the rest. Results go back to the input's range and 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -67,11 +68,59 @@ def to_dtype(data: np.ndarray, dtype: np.dtype) -> np.ndarray:
     return data.astype(dtype)
 
 
+def sample_step(size: int) -> int:
+    """Stride of the percentile sample of ``size`` values (C order): all of them up to 4M."""
+    return size // _MAX_SAMPLES + 1 if size > _MAX_SAMPLES else 1
+
+
 def _sample(values: np.ndarray) -> np.ndarray:
     flat = values.reshape(-1)
-    if flat.size > _MAX_SAMPLES:
-        flat = flat[:: flat.size // _MAX_SAMPLES + 1]
-    return flat
+    return flat[:: sample_step(flat.size)]
+
+
+def _extent(values: np.ndarray) -> tuple[float, float]:
+    return float(values.min()), float(values.max())
+
+
+def robust_range(
+    sample: np.ndarray, extent: Callable[[], tuple[float, float]], percentiles: tuple[float, float] = PERCENTILES
+) -> tuple[float, float]:
+    """``low``/``high`` from a sample's percentiles; ``extent()`` (min, max) when they coincide.
+
+    The percentiles depend only on the sample's values, not their order, so a sample
+    gathered block by block gives the same range as one taken from the whole array.
+    """
+    lo, hi = np.percentile(sample.astype(np.float64), percentiles, overwrite_input=True)  # no 2nd copy
+    if not hi > lo:  # (nearly) constant: fall back to the full extent, then to a unit range
+        lo, hi = extent()
+        if not hi > lo:
+            hi = lo + 1.0
+    return float(lo), float(hi)
+
+
+def dtype_normalization(dtype: np.dtype, channels: int = 1) -> Normalization:
+    """The integer type's full range (8-bit data, as the paper's PNGs): no pixel needs reading."""
+    if not np.issubdtype(dtype, np.integer):
+        raise DualSRInputError("normalisation 'dtype' needs integer data; use 'percentile' for floats")
+    info = np.iinfo(dtype)
+    return Normalization((float(info.min),) * channels, (float(info.max),) * channels, np.dtype(dtype).str, "dtype")
+
+
+def strided_sample(block: np.ndarray, start: tuple[int, ...], shape: tuple[int, ...], step: int) -> np.ndarray:
+    """A block's share of the percentile sample of the whole array of ``shape``.
+
+    ``block`` sits at ``start``; its values whose C-order flat index in the whole array
+    is a multiple of ``step`` are the ones ``_sample`` takes, so the blocks' shares
+    together are exactly the whole array's sample, read one block at a time.
+    """
+    if step == 1:
+        return block.reshape(-1)
+    strides = np.cumprod((*shape[1:], 1)[::-1])[::-1]
+    flat = np.zeros((1,) * block.ndim, dtype=np.int64)
+    for d, (s0, n, stride) in enumerate(zip(start, block.shape, strides)):
+        index = (np.arange(s0, s0 + n, dtype=np.int64) * int(stride)) % step
+        flat = flat + index.reshape((1,) * d + (n,) + (1,) * (block.ndim - d - 1))
+    return block[flat % step == 0]
 
 
 def fit_normalization(
@@ -87,23 +136,11 @@ def fit_normalization(
     if mode == "auto":
         mode = "dtype" if dtype == np.uint8 else "percentile"
     if mode == "dtype":
-        if not np.issubdtype(dtype, np.integer):
-            raise DualSRInputError("normalisation 'dtype' needs integer data; use 'percentile' for floats")
-        info = np.iinfo(dtype)
-        n = 1 if channel_axis is None else data.shape[channel_axis]
-        return Normalization((float(info.min),) * n, (float(info.max),) * n, dtype.str, mode)
+        return dtype_normalization(dtype, 1 if channel_axis is None else data.shape[channel_axis])
     channels = (
         [data]
         if channel_axis is None
         else [np.take(data, i, axis=channel_axis) for i in range(data.shape[channel_axis])]
     )
-    lows, highs = [], []
-    for ch in channels:
-        lo, hi = np.percentile(_sample(ch).astype(np.float64), percentiles, overwrite_input=True)  # no 2nd copy
-        if not hi > lo:  # (nearly) constant: fall back to the full extent, then to a unit range
-            lo, hi = float(ch.min()), float(ch.max())
-            if not hi > lo:
-                hi = lo + 1.0
-        lows.append(float(lo))
-        highs.append(float(hi))
-    return Normalization(tuple(lows), tuple(highs), dtype.str, mode)
+    ranges = [robust_range(_sample(ch), lambda ch=ch: _extent(ch), percentiles) for ch in channels]
+    return Normalization(tuple(r[0] for r in ranges), tuple(r[1] for r in ranges), dtype.str, mode)

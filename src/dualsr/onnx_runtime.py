@@ -47,11 +47,15 @@ class OnnxUpsampler:
     ``device``: ``auto`` (CUDA when onnxruntime can use it, else CPU), ``cpu`` or ``cuda``.
     ``providers`` lists what the session really got -- onnxruntime falls back to the CPU
     silently when CUDA libraries are missing, so ``cuda`` is checked after opening.
+    ``threads`` caps onnxruntime's threads (0: one per core; a dask worker that shares
+    the machine with others takes its share).
     """
 
-    def __init__(self, path: str | os.PathLike, device: str = "auto", *, allow_foreign: bool = False) -> None:
-        self.path = Path(path)
-        self.session = _open_session(self.path, device)
+    def __init__(
+        self, path: str | os.PathLike, device: str = "auto", *, allow_foreign: bool = False, threads: int = 0
+    ) -> None:
+        self.path, self.threads = Path(path), threads
+        self.session = _open_session(self.path, device, threads)
         self.providers: list[str] = self.session.get_providers()
         if device == "cuda" and CUDA not in self.providers:
             raise DualSRInputError(
@@ -146,7 +150,23 @@ class OnnxUpsampler:
         data = check_image(image)
         layout = Layout.of(data.shape, axes)
         self._check_channels(layout)
-        norm = self._fit(data, layout)
+        return self.upsample_normalized(data, layout, self._fit(data, layout), tile, progress, should_stop)
+
+    def upsample_normalized(
+        self,
+        data: np.ndarray,
+        layout: Layout,
+        norm: Normalization,
+        tile: int | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> np.ndarray:
+        """x``scale`` of ``data`` (laid out as ``layout``) with a normalisation fitted elsewhere.
+
+        For one block of an array too large to read at once: ``norm`` comes from the
+        whole array (:func:`dualsr.blocks.fit_blockwise`), so every block maps its
+        intensities exactly as one-piece inference would.
+        """
         c_axis = 1 if self.per_channel else None
         planes = layout.canonical(data)
         run = self._tile_fn(should_stop)
@@ -158,9 +178,15 @@ class OnnxUpsampler:
 
         return layout.restore(cpu_fallback(attempt, self.device))
 
+    def check_layout(self, shape: tuple[int, ...], axes: str | None) -> Layout:
+        """The layout of an image of ``shape``; DualSRInputError if this model cannot take it."""
+        layout = Layout.of(shape, axes)
+        self._check_channels(layout)
+        return layout
+
     def _reopen(self, device: str) -> None:
         """A new session on ``device`` (after CUDA ran out of memory: the CPU)."""
-        self.session = _open_session(self.path, device)
+        self.session = _open_session(self.path, device, self.threads)
         self.providers = self.session.get_providers()
 
     def _tile_fn(self, should_stop: Callable[[], bool] | None) -> Callable[[np.ndarray], np.ndarray]:
@@ -185,11 +211,15 @@ class OnnxUpsampler:
         A model trained with 8-bit dtype scaling meets a float image: the percentile rule,
         which is what the core picks for floats, is the only meaningful one.
         """
-        mode = self.mode
-        if mode == "dtype" and not np.issubdtype(data.dtype, np.integer):
-            mode = "percentile"
-        c_axis = layout.axes.index("C") if self.per_channel and "C" in layout.axes else None
-        return fit_normalization(data, mode, channel_axis=c_axis)
+        return fit_normalization(data, self.mode_for(data.dtype), channel_axis=self.channel_axis(layout))
+
+    def mode_for(self, dtype: np.dtype) -> str:
+        """The file's normalisation mode for data of ``dtype`` (floats always by percentiles)."""
+        return "percentile" if self.mode == "dtype" and not np.issubdtype(dtype, np.integer) else self.mode
+
+    def channel_axis(self, layout: Layout) -> int | None:
+        """The axis normalised channel by channel (independently trained channels), else None."""
+        return layout.axes.index("C") if self.per_channel and "C" in layout.axes else None
 
 
 def _providers(device: str) -> list[str]:
@@ -215,19 +245,20 @@ def _nvidia_driver_present() -> bool:
     return ctypes.util.find_library("cuda") is not None
 
 
-def _session_options() -> ort.SessionOptions:
+def _session_options(threads: int = 0) -> ort.SessionOptions:
     options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3  # errors only; provider fallbacks are reported via .providers
     return options
 
 
-def _open_session(path: Path, device: str) -> ort.InferenceSession:
+def _open_session(path: Path, device: str, threads: int = 0) -> ort.InferenceSession:
     if not path.is_file():
         raise DualSRInputError(f"{path}: no such model file; give the .onnx file written by `dualsr train --onnx`")
     providers = _providers(device)
     try:
-        return ort.InferenceSession(str(path), _session_options(), providers=providers)
+        return ort.InferenceSession(str(path), _session_options(threads), providers=providers)
     except Exception as exc:  # noqa: BLE001 - any loader failure means an unusable file to the user
         reason = str(exc).strip().splitlines()[-1][:200] if str(exc).strip() else type(exc).__name__
         raise DualSRInputError(f"{path.name}: not a readable ONNX model ({reason}); is the file complete?") from exc

@@ -70,16 +70,23 @@ class Source:
         return shape[self.axes.index("Y")], shape[self.axes.index("X")]
 
 
-def source_of(layer: Any, axes: str | None = None) -> Source:
-    """Check that ``layer`` is something DualSR can work on and capture it as a ``Source``."""
+def source_of(layer: Any, axes: str | None = None, full_resolution: bool = False) -> Source:
+    """Check that ``layer`` is something DualSR can work on and capture it as a ``Source``.
+
+    ``full_resolution``: a multiscale layer (an OME-Zarr opened by napari-ome-zarr) gives
+    its full-resolution level, lazily, instead of being refused.
+    """
     from napari.layers import Image
 
     if layer is None:
         raise DualSRInputError("there is no image layer; open an image or File > Open Sample > DualSR first")
     if not isinstance(layer, Image):
         raise DualSRInputError(f"layer {layer.name!r} is a {type(layer).__name__} layer; choose an Image layer")
-    if layer.multiscale:
-        raise DualSRInputError(f"layer {layer.name!r} is multiscale; open its full-resolution level as an image")
+    if layer.multiscale and not full_resolution:
+        raise DualSRInputError(
+            f"layer {layer.name!r} is multiscale; use DualSR: apply ONNX model with an output Zarr, or open its "
+            "full-resolution level as an image"
+        )
     choices = axes_choices(layer)
     if not choices:
         raise DualSRInputError(
@@ -93,7 +100,7 @@ def source_of(layer: Any, axes: str | None = None) -> Source:
         style.pop("colormap", None)
     return Source(
         name=layer.name,
-        data=layer.data,
+        data=layer.data[0] if layer.multiscale else layer.data,
         axes=axes,
         rgb=bool(layer.rgb),
         scale=tuple(float(s) for s in layer.scale),
@@ -132,15 +139,20 @@ def load_kernel(kernel: Any) -> np.ndarray | None:
 
 def onnx_target(path: str | os.PathLike | None) -> Path | None:
     """Where to export the model; checked now so a typo doesn't cost a training."""
+    return output_target(path, ".onnx", "ONNX export")
+
+
+def output_target(path: str | os.PathLike | None, suffix: str, what: str) -> Path | None:
+    """A file or folder to write later, e.g. the ``what`` = "ONNX export": its name and folder checked now."""
     if path is None or str(path) in ("", "."):
         return None
     target = Path(path).expanduser()
-    if target.suffix.lower() != ".onnx":
-        raise DualSRInputError(f"the ONNX export path {str(target)!r} must end in .onnx")
+    if target.suffix.lower() != suffix:
+        raise DualSRInputError(f"the {what} path {str(target)!r} must end in {suffix}")
     if not target.parent.is_dir():
-        raise DualSRInputError(f"the folder {str(target.parent)!r} for the ONNX export does not exist; create it first")
+        raise DualSRInputError(f"the folder {str(target.parent)!r} for the {what} does not exist; create it first")
     if not os.access(target.parent, os.W_OK):
-        raise DualSRInputError(f"the folder {str(target.parent)!r} for the ONNX export is not writable; choose another")
+        raise DualSRInputError(f"the folder {str(target.parent)!r} for the {what} is not writable; choose another")
     return target
 
 
@@ -219,25 +231,46 @@ def run_train(
 
 @dataclass(frozen=True)
 class ApplyJob:
-    """Re-applying an exported model to a layer (every plane, tiled)."""
+    """Re-applying an exported model to a layer (every plane, tiled).
+
+    With ``output`` (a ``.zarr``) the result is written there block by block and shown
+    as it fills, the plane on screen (flat index ``plane``) first: for layers that do
+    not fit in memory (dask or Zarr data), which are never read whole.
+    """
 
     source: Source
     model: Path
     device: str = "auto"
     tile: int = 512
+    output: Path | None = None
+    plane: int | None = None
 
 
 def apply_job(
-    layer: Any, model: str | os.PathLike | None, *, axes: str | None = None, device: str = "auto", tile: int = 512
+    layer: Any,
+    model: str | os.PathLike | None,
+    *,
+    axes: str | None = None,
+    device: str = "auto",
+    tile: int = 512,
+    output: str | os.PathLike | None = None,
+    plane: int | None = None,
 ) -> ApplyJob:
     """Everything one apply run needs, checked before any thread starts."""
-    source = source_of(layer, axes)
+    source = source_of(layer, axes, full_resolution=True)
     if model is None or str(model) in ("", "."):
         raise DualSRInputError("choose an .onnx model file (export one with DualSR: train & super-resolve)")
     path = Path(model).expanduser()
     if not path.is_file():
         raise DualSRInputError(f"the model file {str(path)!r} does not exist")
-    return ApplyJob(source, path, device, tile)
+    target = output_target(output, ".zarr", "output Zarr")
+    if target is None and not isinstance(source.data, np.ndarray):
+        size = np.prod(np.shape(source.data)) * np.dtype(source.data.dtype).itemsize / 2**30
+        raise DualSRInputError(
+            f"layer {source.name!r} is not in memory ({type(source.data).__name__}, {size:.1f} GB): choose an "
+            "output .zarr; the x2 result is written there block by block and shown as it fills"
+        )
+    return ApplyJob(source, path, device, tile, target, plane)
 
 
 @dataclass

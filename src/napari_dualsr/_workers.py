@@ -17,8 +17,10 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from dualsr.batch import ArrayReport
 from dualsr.errors import Cancelled, DualSRInputError
 
+from ._apply_zarr import ZarrRun, run_zarr
 from ._jobs import Applied, ApplyJob, Trained, TrainJob, run_apply, run_train
 
 T = TypeVar("T")
@@ -92,6 +94,21 @@ def apply_updates(job: ApplyJob, controls: Controls, interval: float = 0.05) -> 
             progress=lambda done, total: report(Update("super-resolving", done, total)),
             should_stop=controls.cancel.is_set,
         )
+
+    return (yield from relay(work, interval))
+
+
+ZARR_PHASES = {"normalising": "normalising", "blocks": "super-resolving"}
+
+
+def zarr_apply_updates(run: ZarrRun, controls: Controls, interval: float = 0.05) -> Generator[Update, None, Outcome]:
+    """Fill ``run``'s output block by block; ``controls.cancel`` stops between blocks (finished ones stay)."""
+
+    def work(report: Report) -> ArrayReport:
+        def progress(phase: str, done: int, total: int) -> None:
+            report(Update(ZARR_PHASES.get(phase, phase), done, total))
+
+        return run_zarr(run, progress=progress, should_stop=controls.cancel.is_set)
 
     return (yield from relay(work, interval))
 
