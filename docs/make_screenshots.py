@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import time
-import warnings
 from pathlib import Path
 
 import napari
@@ -47,7 +46,6 @@ def main() -> None:
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    warnings.filterwarnings("ignore", message="napari support for the PyQt5")
     OUT.mkdir(parents=True, exist_ok=True)
 
     viewer = napari.Viewer(title="napari-dualsr")
