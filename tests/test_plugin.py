@@ -6,12 +6,13 @@ import time
 
 import numpy as np
 import pytest
+from napari.utils.notifications import notification_manager
 from qtpy.QtCore import QTimer
 
 from conftest import textured
 from napari_dualsr._apply_widget import ApplyWidget
 from napari_dualsr._train_widget import TrainWidget
-from plugin_helpers import APPLY, TINY, TRAIN, open_widget
+from plugin_helpers import APPLY, TINY, TRAIN, errors_since, open_widget
 
 pytestmark = [pytest.mark.gui, pytest.mark.usefixtures("single_torch_thread")]
 
@@ -74,3 +75,33 @@ def test_training_adds_placed_layers_and_the_ui_stays_responsive(make_napari_vie
     assert layer.data is not None and viewer.layers["cells"].data is layer.data
     assert np.array_equal(layer.data, data) and layer.metadata == {"origin": "test"}
     assert widget.run_button.enabled and "done: 20/20 steps" in widget.status.value
+
+
+def test_sample_then_train_without_touching_the_layer_list(make_napari_viewer, qtbot):
+    """File > Open Sample, Plugins > DualSR, Train: the widget is on the degraded image."""
+    viewer = make_napari_viewer()
+    viewer.open_sample("napari-dualsr", "degraded_cell")
+    assert viewer.layers.selection.active.name == "degraded tissue"
+    viewer.layers.selection.active = viewer.layers["true kernel"]  # a layer the widget would refuse
+    widget = open_widget(viewer, TRAIN)
+    assert widget.image.value is viewer.layers["degraded tissue"]  # never the 13x13 kernel
+    widget.iterations.value = 3
+    start = len(notification_manager.records)
+    widget.start()
+    qtbot.waitUntil(lambda: not widget.runner.running, timeout=120_000)
+    assert errors_since(start) == [] and "done: 3/3 steps" in widget.status.value
+    assert "degraded tissue ×2 (DualSR)" in [layer.name for layer in viewer.layers]
+
+
+def test_the_default_layer_is_the_largest_one_the_widget_can_use(make_napari_viewer):
+    viewer = make_napari_viewer()
+    small = viewer.add_image(np.zeros((100, 100), np.float32), name="small")
+    big = viewer.add_image(np.zeros((300, 200), np.float32), name="big")
+    viewer.add_image(np.zeros((13, 13), np.float32), name="kernel")  # active, too small to train on
+    train, apply = open_widget(viewer, TRAIN), open_widget(viewer, APPLY)
+    assert train.image.value is big and apply.image.value.name == "kernel"  # apply has no minimum size
+    viewer.layers.selection.active = small
+    assert train.image.value is big  # 100 px is below the preset's 148
+    viewer.layers.selection.active = big
+    viewer.layers.selection.active = viewer.layers["kernel"]
+    assert train.image.value is big

@@ -102,6 +102,14 @@ def source_of(layer: Any, axes: str | None = None) -> Source:
     )
 
 
+def usable(layer: Any, min_side: int = 0) -> bool:
+    """Whether ``source_of`` accepts ``layer`` and its planes are at least ``min_side`` pixels."""
+    try:
+        return min(source_of(layer).shape_yx) >= min_side
+    except DualSRInputError:
+        return False
+
+
 def plane_on_screen(layer: Any, world_point: Sequence[float], axes: str) -> tuple[int, ...] | None:
     """Index (one per stack axis such as Z or T) of the plane the viewer shows; None for 2D."""
     layer_axes = axes[:-1] if getattr(layer, "rgb", False) else axes

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -73,13 +74,30 @@ def image_layers(viewer: Any) -> list[tuple[str, Any]]:
     return [(layer.name, layer) for layer in viewer.layers if isinstance(layer, Image)]
 
 
-def follow_active(viewer: Any, chooser: Any) -> None:
-    """Point a layer chooser at the active layer, unless that is one this plugin added."""
+def follow_active(viewer: Any, chooser: Any, fits: Callable[[Any], bool], keep: bool = True) -> None:
+    """Point a layer chooser at the active layer if the widget can use it; else keep a usable
+    choice (``keep``) or take the default: never a layer the widget would refuse (a 13x13
+    kernel, its own result)."""
+    active = viewer.layers.selection.active
+    if _candidate(active) and fits(active):
+        chooser.value = active
+        return
+    kept = keep and _candidate(chooser.value) and fits(chooser.value)
+    if not kept and (best := default_layer(viewer, fits)) is not None:
+        chooser.value = best
+
+
+def default_layer(viewer: Any, fits: Callable[[Any], bool]) -> Any:
+    """The largest image layer the widget can use, visible ones first; None if there is none."""
+    usable = [layer for _, layer in image_layers(viewer) if _candidate(layer) and fits(layer)]
+    return max(usable, key=lambda layer: (layer.visible, np.prod(layer.data.shape)), default=None)
+
+
+def _candidate(layer: Any) -> bool:
+    """An Image layer that this plugin did not add."""
     from napari.layers import Image
 
-    active = viewer.layers.selection.active
-    if isinstance(active, Image) and "dualsr" not in active.metadata:
-        chooser.value = active
+    return isinstance(layer, Image) and "dualsr" not in layer.metadata
 
 
 def add_layers(viewer: Any, layers: list[LayerData]) -> list[Any]:

@@ -13,11 +13,11 @@ from napari.layers import Image
 from napari.utils.notifications import show_info, show_warning
 from napari.viewer import Viewer
 
-from dualsr.config import PRESETS
+from dualsr.config import PRESETS, preset
 from dualsr.device import available_devices
 from dualsr.errors import DualSRInputError
 
-from ._jobs import Trained, TrainJob, axes_choices, describe_plane, plane_on_screen, train_job
+from ._jobs import Trained, TrainJob, axes_choices, describe_plane, plane_on_screen, train_job, usable
 from ._layers import add_layers, follow_active, image_layers, trained_layers
 from ._loss_plot import SERIES, LossPlot
 from ._runner import Runner, checked_job, outcome_value
@@ -53,7 +53,7 @@ class TrainWidget(Container):
         self._connect()
         runner = self.runner
         self.native.destroyed.connect(lambda *_: runner.close())  # closing the viewer ends the run
-        self._follow_active()
+        self._follow_active(keep=False)  # not the chooser's first entry: the default
 
     def _form(self) -> list[Any]:
         self.image.tooltip = "the image to super-resolve (defaults to the selected layer); it is never changed"
@@ -82,9 +82,13 @@ class TrainWidget(Container):
         super().reset_choices()
         self._show_plane()
 
-    def _follow_active(self, *_: Any) -> None:
+    def _follow_active(self, *_: Any, keep: bool = True) -> None:
         self.reset_choices()
-        follow_active(self.viewer, self.image)
+        follow_active(self.viewer, self.image, self._fits, keep)
+
+    def _fits(self, layer: Any) -> bool:
+        """Layers this form would train on: big enough for the preset's patches."""
+        return usable(layer, preset(self.preset.value, **self.config_overrides).min_image_size)
 
     def _image_changed(self, *_: Any) -> None:
         self.axes.reset_choices()
