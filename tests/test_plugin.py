@@ -61,8 +61,9 @@ def test_training_adds_placed_layers_and_the_ui_stays_responsive(make_napari_vie
     print(f"longest gap between 20 ms timer ticks while training: {gap * 1000:.0f} ms")
     assert gap < 0.2
 
-    assert [lay.name for lay in viewer.layers] == ["cells", "cells ×2 (DualSR)", "cells kernel (DualSR)"]
-    sr, kernel = viewer.layers[1], viewer.layers[2]
+    names = ["cells", "cells ×2 (bicubic)", "cells ×2 (DualSR)", "cells kernel (DualSR)"]
+    assert [lay.name for lay in viewer.layers] == names
+    sr, kernel = viewer.layers["cells ×2 (DualSR)"], viewer.layers["cells kernel (DualSR)"]
     assert sr.data.shape == (192, 200) and sr.data.dtype == np.float32
     assert np.allclose(sr.scale, (0.25, 0.25)) and np.allclose(sr.translate, (10 - 0.125, 20 - 0.125))
     assert sr.colormap.name == "magma" and np.allclose(sr.contrast_limits, (0.1, 0.9))

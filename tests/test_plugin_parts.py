@@ -12,7 +12,7 @@ from dualsr.errors import DualSRInputError
 from napari_dualsr._jobs import axes_choices, describe_plane, plane_on_screen, source_of, train_job
 from napari_dualsr._layers import kernel_layer, upscaled_layer
 from napari_dualsr._placement import beside_placement, upscaled_placement
-from napari_dualsr._workers import Cancelled, Update, relay
+from napari_dualsr._workers import Cancelled, PreviewClock, Update, View, relay
 
 
 def run_relay(work, interval=0.01):
@@ -130,3 +130,29 @@ def test_manifest_validates_and_imports():
     manifest.validate_imports()
     names = {w.display_name for w in manifest.contributions.widgets}
     assert names == {"DualSR: train & super-resolve", "DualSR: apply ONNX model"}
+
+
+def test_the_preview_clock_keeps_previews_under_their_budget():
+    clock = PreviewClock(every=0.0, budget=0.05)
+    assert not clock.due()  # no view: previews are off
+    clock.view = View(0)
+    clock.started -= 1.0  # one second of training so far
+    assert clock.due()  # the first preview comes at once
+    clock.record(0.03)
+    assert not clock.due()  # 0.03 + 0.03 s would be over 5 % of 1 s
+    clock.started -= 1.0
+    assert clock.due() and clock.fraction == pytest.approx(0.03 / 2, rel=0.05)
+    clock.every = 60.0
+    assert not clock.due()  # at most one per `every` seconds
+
+
+def test_the_relay_keeps_the_newest_preview_beside_the_newest_step():
+    def work(report):
+        for i in range(1, 101):
+            report(Update("training", i, 100))
+            report(Update("preview", i, 100, image=np.full((2, 2), i)))
+        return "done"
+
+    updates, _ = run_relay(work, interval=0.05)
+    previews = [u for u in updates if u.phase == "preview"]
+    assert previews[-1].image[0, 0] == 100 and updates[-1].done == 100

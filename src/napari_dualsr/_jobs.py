@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 import dualsr
+from dualsr.axes import Layout, Planes
 from dualsr.config import DualSRConfig, preset
 from dualsr.errors import DualSRInputError
 from dualsr.imageio import read_kernel
@@ -63,6 +64,10 @@ class Source:
     def spatial(self) -> tuple[int, ...]:
         """Layer dims that get x2 (Y and X)."""
         return tuple(i for i, a in enumerate(self.layer_axes) if a in "YX")
+
+    @property
+    def layout(self) -> Layout:
+        return Layout.of(np.shape(self.data), self.axes)
 
     @property
     def shape_yx(self) -> tuple[int, int]:
@@ -159,9 +164,10 @@ class TrainJob:
     source: Source
     config: DualSRConfig
     device: str = "auto"
-    plane: tuple[int, ...] | None = None
+    plane: Planes = None  # one plane (a stack index), several (a list or range), or "all"
     known_kernel: np.ndarray | None = None
     onnx_path: Path | None = None
+    compare: bool = False  # also make the bicubic x2, to compare with
 
 
 def train_job(
@@ -172,9 +178,10 @@ def train_job(
     seed: int = 0,
     device: str = "auto",
     axes: str | None = None,
-    plane: tuple[int, ...] | None = None,
+    plane: Planes = None,
     known_kernel: Any = None,
     onnx_path: str | os.PathLike | None = None,
+    compare: bool = False,
     **config_overrides: Any,
 ) -> TrainJob:
     """Everything one widget run needs, checked before any thread starts.
@@ -183,7 +190,7 @@ def train_job(
     """
     source = source_of(layer, axes)
     config = preset(preset_name, iterations=iterations, seed=seed, **config_overrides)
-    return TrainJob(source, config, device, plane, load_kernel(known_kernel), onnx_target(onnx_path))
+    return TrainJob(source, config, device, plane, load_kernel(known_kernel), onnx_target(onnx_path), compare)
 
 
 @dataclass

@@ -13,12 +13,14 @@ from ._placement import beside_placement, upscaled_placement
 LayerData = tuple[Any, dict[str, Any], str]
 
 
-def upscaled_layer(source: Source, image: np.ndarray, metadata: dict[str, Any], factor: int = 2) -> LayerData:
+def upscaled_layer(
+    source: Source, image: np.ndarray, metadata: dict[str, Any], factor: int = 2, method: str = "DualSR"
+) -> LayerData:
     """``<name> ×2 (DualSR)``: pixel centres on the input's, the input's look."""
     scale, translate = upscaled_placement(source.scale, source.translate, source.spatial, factor)
     kwargs = {
         **source.style,
-        "name": f"{source.name} ×{factor} (DualSR)",
+        "name": f"{source.name} ×{factor} ({method})",
         "scale": scale,
         "translate": translate,
         "rgb": source.rgb,
@@ -59,6 +61,12 @@ def trained_layers(source: Source, trained: Trained) -> list[LayerData]:
         upscaled_layer(source, result.image, {**metadata, "role": "x2 image"}),
         kernel_layer(source, np.asarray(result.kernel), {**metadata, "role": "estimated kernel"}),
     ]
+
+
+def bicubic_layer(source: Source, image: np.ndarray) -> LayerData:
+    """``<name> ×2 (bicubic)``: the baseline, placed and styled exactly as the DualSR layer."""
+    metadata = {"source_layer": source.name, "role": "bicubic x2 (to compare with)"}
+    return upscaled_layer(source, image, metadata, method="bicubic")
 
 
 def applied_layers(source: Source, applied: Applied) -> list[LayerData]:

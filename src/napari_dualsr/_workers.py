@@ -10,6 +10,7 @@ the event loop.
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import threading
 import time
@@ -17,7 +18,11 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+import numpy as np
+
+from dualsr.api import bicubic_x2
 from dualsr.errors import Cancelled, DualSRInputError
+from dualsr.trainer import StepInfo
 
 from ._jobs import Applied, ApplyJob, Trained, TrainJob, run_apply, run_train
 
@@ -25,15 +30,73 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 
+Region = tuple[int, int, int, int]  # y0, y1, x0, x1 in input pixels (dualsr.preview)
+
+
+@dataclass(frozen=True)
+class View:
+    """What the viewer shows of the input: a flat plane number and, for big planes, a region."""
+
+    plane: int
+    region: Region | None = None
+
+
 @dataclass(frozen=True)
 class Update:
-    """One progress report: ``phase`` ("training", "super-resolving", "exporting"), done of total."""
+    """One progress report: ``phase`` ("training", "super-resolving", "exporting"), done of total.
+
+    Two phases carry an image instead: "preview" (the x2 of ``view`` at step ``done``, with
+    the kernel of that step) and "bicubic" (the whole input, bicubic x2, to compare with).
+    """
 
     phase: str
     done: int
     total: int
     losses: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
+    kernel_state: str = ""
+    image: np.ndarray | None = None
+    view: View | None = None
+    kernel: np.ndarray | None = None
+
+
+IMAGE_PHASES = ("preview", "bicubic")  # updates that carry an image, not a step of a progress bar
+
+
+@dataclass
+class PreviewClock:
+    """When the training thread may spend time on a preview, and what previews cost so far.
+
+    At most one preview per ``every`` seconds, and only while previews have taken at most
+    ``budget`` of the training time so far: their cost is bounded by construction. The
+    widget sets ``view`` (None: no previews); the training thread reads it.
+    """
+
+    every: float = 3.0
+    budget: float = 0.05
+    view: View | None = None
+    spent: float = 0.0  # seconds spent in previews
+    count: int = 0
+    started: float = field(default_factory=time.perf_counter)
+    trained: float = 0.0  # seconds from the start of training to the latest report
+    last: float = -math.inf
+
+    def due(self) -> bool:
+        """Whether a preview may run now; also marks the time of this report."""
+        now = time.perf_counter()
+        self.trained = now - self.started
+        if self.view is None:
+            return False
+        next_cost = self.spent / self.count if self.count else 0.0  # the next one costs what they did
+        return now - self.last >= self.every and self.spent + next_cost <= self.budget * self.trained
+
+    def record(self, seconds: float) -> None:
+        self.spent, self.count, self.last = self.spent + seconds, self.count + 1, time.perf_counter()
+
+    @property
+    def fraction(self) -> float:
+        """Time spent in previews as a fraction of the training time (to the latest report)."""
+        return self.spent / self.trained if self.trained > 0 else 0.0
 
 
 @dataclass
@@ -51,6 +114,7 @@ class Controls:
 
     stop: threading.Event = field(default_factory=threading.Event)
     cancel: threading.Event = field(default_factory=threading.Event)
+    previews: PreviewClock = field(default_factory=PreviewClock)
 
     def check_cancel(self) -> None:
         if self.cancel.is_set():
@@ -61,16 +125,27 @@ Report = Callable[[Update], None]
 
 
 def train_updates(job: TrainJob, controls: Controls, interval: float = 0.05) -> Generator[Update, None, Outcome]:
-    """Train ``job``; ``controls.stop`` ends training with the result so far, ``cancel`` drops it."""
+    """Train ``job``; ``controls.stop`` ends training with the result so far, ``cancel`` drops it.
+
+    With ``job.compare`` the bicubic x2 comes first; during training, previews as
+    ``controls.previews`` allows them.
+    """
 
     def work(report: Report) -> Trained:
         def applied(done: int, total: int) -> None:
             controls.check_cancel()
             report(Update("super-resolving", done, total))
 
+        def trained(s: StepInfo) -> None:
+            report(Update("training", s.step, s.iterations, dict(s.losses), s.seconds, s.kernel_state))
+            preview(s, controls.previews, report)
+
+        if job.compare:
+            report(Update("bicubic", 1, 1, image=bicubic_x2(job.source.data, job.source.axes)))
+        controls.previews.started = time.perf_counter()
         return run_train(
             job,
-            progress=lambda s: report(Update("training", s.step, s.iterations, dict(s.losses), s.seconds)),
+            progress=trained,
             should_stop=lambda: controls.stop.is_set() or controls.cancel.is_set(),
             apply_progress=applied,
             export_progress=lambda done, total: report(Update("exporting", done, total)),
@@ -94,6 +169,19 @@ def apply_updates(job: ApplyJob, controls: Controls, interval: float = 0.05) -> 
         )
 
     return (yield from relay(work, interval))
+
+
+def preview(s: StepInfo, clock: PreviewClock, report: Report) -> None:
+    """Report the x2 of the view the widget asked for, if the clock allows one now."""
+    view = clock.view
+    if not clock.due() or view is None or s.preview is None:
+        return
+    start = time.perf_counter()
+    image = s.preview(region=view.region, plane=view.plane)
+    clock.record(time.perf_counter() - start)
+    report(
+        Update("preview", s.step, s.iterations, kernel_state=s.kernel_state, image=image, view=view, kernel=s.kernel)
+    )
 
 
 def warm_up() -> threading.Thread:
