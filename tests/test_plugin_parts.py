@@ -12,7 +12,8 @@ from dualsr.errors import DualSRInputError
 from napari_dualsr._jobs import axes_choices, describe_plane, plane_on_screen, source_of, train_job
 from napari_dualsr._layers import kernel_layer, upscaled_layer
 from napari_dualsr._placement import beside_placement, upscaled_placement
-from napari_dualsr._workers import Cancelled, PreviewClock, Update, View, relay
+from napari_dualsr._previews import PreviewClock, View, tiles
+from napari_dualsr._workers import Cancelled, Update, relay
 
 
 def run_relay(work, interval=0.01):
@@ -135,15 +136,31 @@ def test_manifest_validates_and_imports():
 def test_the_preview_clock_keeps_previews_under_their_budget():
     clock = PreviewClock(every=0.0, budget=0.05)
     assert not clock.due()  # no view: previews are off
-    clock.view = View(0)
+    clock.view = View(0, (0, 100, 0, 100))
     clock.started -= 1.0  # one second of training so far
     assert clock.due()  # the first preview comes at once
-    clock.record(0.03)
+    clock.record(0.03, (0, 96, 0, 96))
     assert not clock.due()  # 0.03 + 0.03 s would be over 5 % of 1 s
     clock.started -= 1.0
     assert clock.due() and clock.fraction == pytest.approx(0.03 / 2, rel=0.05)
     clock.every = 60.0
     assert not clock.due()  # at most one per `every` seconds
+
+
+def test_preview_tiles_cover_the_view_centre_out_and_fit_the_budget():
+    cut = tiles((10, 310, 0, 200), 100)
+    assert len(cut) == 9 and cut[0] == (110, 210, 50, 150)  # a tile centred on the view first
+    covered = np.zeros((320, 200), int)
+    for y0, y1, x0, x1 in cut:
+        covered[y0:y1, x0:x1] += 1
+    assert (covered[10:310] == 1).all() and not covered[:10].any()  # every pixel once
+    clock = PreviewClock(every=3.0, budget=0.05, view=View(0, (0, 1000, 0, 1000)))
+    assert clock.next_tile(clock.view) == (452, 548, 452, 548)  # the first tile: 96 px, centred
+    clock.record(0.6, (0, 100, 0, 100))  # 60 us per pixel: 0.15 s buys 2500 pixels
+    assert clock.tile_side() == 50
+    clock.view = View(1, (0, 1000, 0, 1000))  # another plane: tiles are cut anew, at the new size
+    y0, y1, x0, x1 = clock.next_tile(clock.view)
+    assert 45 <= y1 - y0 <= 55 and y0 <= 500 <= y1
 
 
 def test_the_relay_keeps_the_newest_preview_beside_the_newest_step():

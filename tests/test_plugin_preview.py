@@ -102,3 +102,24 @@ def test_several_planes_train_one_model(make_napari_viewer, qtbot):
     info = viewer.layers["stack ×2 (DualSR)"].metadata["dualsr"]
     assert info["plane"] == [1, 2] and info["steps"] == 4
     assert viewer.layers["stack ×2 (DualSR)"].data.shape == (4, 192, 200)
+
+
+def test_previews_cover_only_the_part_in_view(make_napari_viewer):
+    from napari_dualsr._jobs import source_of
+    from napari_dualsr._live_layers import PREVIEW_PIXELS, LiveLayers
+
+    viewer = make_napari_viewer()
+    layer = viewer.add_image(np.zeros((1300, 1200), np.uint16), name="big", scale=(0.5, 0.5), translate=(5, 0))
+    live = LiveLayers(viewer, layer, source_of(layer))
+    height, width = viewer.canvas.size
+    viewer.camera.zoom = width / 100  # 100 world units = 200 pixels across
+    viewer.camera.center = (5 + 400 * 0.5, 300 * 0.5)  # data pixel (400, 300)
+    y0, y1, x0, x1 = live.view().region
+    assert y0 <= 400 < y1 and x0 <= 300 < x1
+    assert abs((x1 - x0) - 200) <= 4 and abs((y1 - y0) - 200 * height / width) <= 4
+    viewer.reset_view()  # all of it in view: at most PREVIEW_PIXELS around the centre
+    y0, y1, x0, x1 = live.view().region
+    assert (y1 - y0) * (x1 - x0) <= PREVIEW_PIXELS and y0 <= 650 < y1 and x0 <= 600 < x1
+    small = viewer.add_image(np.zeros((300, 300), np.uint16))
+    viewer.reset_view()
+    assert LiveLayers(viewer, small, source_of(small)).view().region == (0, 300, 0, 300)  # all in view: all

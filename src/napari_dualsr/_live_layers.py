@@ -1,5 +1,6 @@
-"""The layers of one training run while it trains: the x2 image filling in, its kernel, and
-the bicubic x2 to compare with. When the run ends they become its result (or go, if it
+"""The layers of one training run while it trains: the x2 image filling in tile by tile
+(see ``_previews``; it starts as bicubic x2 where that is computed), its kernel, and the
+bicubic x2 to compare with. When the run ends they become its result (or go, if it
 failed), so Stop keeps what the user was looking at.
 
 The layers are added empty when the run starts, before training competes for the CPU:
@@ -18,7 +19,8 @@ from dualsr.preview import clip_region
 
 from ._jobs import Source, Trained, plane_on_screen
 from ._layers import LayerData, add_layers, bicubic_layer, kernel_layer, trained_layers, upscaled_layer
-from ._workers import Region, Update, View
+from ._previews import Region, View
+from ._workers import Update
 
 PREVIEW_PIXELS = 1024 * 1024  # planes up to this many pixels are previewed whole; larger: the part in view
 
@@ -34,7 +36,7 @@ class LiveLayers:
         self.bicubic: Any = None
 
     def view(self) -> View:
-        """The plane on screen and, for planes over ``PREVIEW_PIXELS``, the part of it in view."""
+        """The plane on screen and the part of it in view (at most ``PREVIEW_PIXELS``)."""
         plane = plane_on_screen(self.layer, self.viewer.dims.point, self.source.axes)
         flat = 0 if plane is None else self.layout.plane_index(plane)
         return View(flat, visible_region(self.viewer, self.layer, self.source.shape_yx))
@@ -56,6 +58,9 @@ class LiveLayers:
         """Put a "bicubic" or "preview" update's image where it belongs."""
         if update.phase == "bicubic":
             self.bicubic = self._put(self.bicubic, bicubic_layer(self.source, update.image))
+            if self._present(self.sr) and "preview_step" not in self.sr.metadata["dualsr"]:
+                self.sr.data[...] = update.image  # tiles not previewed yet show bicubic, not black
+                self.sr.refresh()
             return
         if not self._present(self.sr):
             self.sr = self._add(upscaled_layer(self.source, self._blank(), self._metadata("x2 image (preview)")))
@@ -102,11 +107,9 @@ class LiveLayers:
         return layer
 
 
-def visible_region(viewer: Any, layer: Any, shape_yx: tuple[int, int], limit: int = PREVIEW_PIXELS) -> Region | None:
-    """Input pixels in view (at most ``limit`` of them, around the view's centre); None: all."""
+def visible_region(viewer: Any, layer: Any, shape_yx: tuple[int, int], limit: int = PREVIEW_PIXELS) -> Region:
+    """Input pixels in view: at most ``limit`` of them, around the view's centre."""
     h, w = shape_yx
-    if h * w <= limit:
-        return None
     size = np.asarray(_canvas_size(viewer), dtype=float) / viewer.camera.zoom  # world units
     centre = np.asarray(viewer.camera.center[-2:], dtype=float)
     point = np.asarray(viewer.dims.point, dtype=float)
@@ -115,9 +118,9 @@ def visible_region(viewer: Any, layer: Any, shape_yx: tuple[int, int], limit: in
         point[-2:] = corner
         corners.append(layer.world_to_data(point[-layer.ndim :])[-2:])
     low, high = np.min(corners, axis=0), np.max(corners, axis=0)
-    middle, half = (low + high) / 2, np.minimum((high - low) / 2 + 1, math.isqrt(limit) / 2)
-    (y0, x0), (y1, x1) = np.floor(middle - half), np.ceil(middle + half)
-    return clip_region((y0, y1, x0, x1), h, w)
+    side = np.minimum(np.ceil(high - low).astype(int) + 2, math.isqrt(limit))
+    (y0, x0) = np.round((low + high) / 2 - side / 2).astype(int)
+    return clip_region((y0, y0 + side[0], x0, x0 + side[1]), h, w)
 
 
 def _canvas_size(viewer: Any) -> tuple[int, int]:

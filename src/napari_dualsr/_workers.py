@@ -10,7 +10,6 @@ the event loop.
 from __future__ import annotations
 
 import logging
-import math
 import queue
 import threading
 import time
@@ -25,20 +24,10 @@ from dualsr.errors import Cancelled, DualSRInputError
 from dualsr.trainer import StepInfo
 
 from ._jobs import Applied, ApplyJob, Trained, TrainJob, run_apply, run_train
+from ._previews import PreviewClock, View, preview_step
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
-
-
-Region = tuple[int, int, int, int]  # y0, y1, x0, x1 in input pixels (dualsr.preview)
-
-
-@dataclass(frozen=True)
-class View:
-    """What the viewer shows of the input: a flat plane number and, for big planes, a region."""
-
-    plane: int
-    region: Region | None = None
 
 
 @dataclass(frozen=True)
@@ -61,42 +50,6 @@ class Update:
 
 
 IMAGE_PHASES = ("preview", "bicubic")  # updates that carry an image, not a step of a progress bar
-
-
-@dataclass
-class PreviewClock:
-    """When the training thread may spend time on a preview, and what previews cost so far.
-
-    At most one preview per ``every`` seconds, and only while previews have taken at most
-    ``budget`` of the training time so far: their cost is bounded by construction. The
-    widget sets ``view`` (None: no previews); the training thread reads it.
-    """
-
-    every: float = 3.0
-    budget: float = 0.05
-    view: View | None = None
-    spent: float = 0.0  # seconds spent in previews
-    count: int = 0
-    started: float = field(default_factory=time.perf_counter)
-    trained: float = 0.0  # seconds from the start of training to the latest report
-    last: float = -math.inf
-
-    def due(self) -> bool:
-        """Whether a preview may run now; also marks the time of this report."""
-        now = time.perf_counter()
-        self.trained = now - self.started
-        if self.view is None:
-            return False
-        next_cost = self.spent / self.count if self.count else 0.0  # the next one costs what they did
-        return now - self.last >= self.every and self.spent + next_cost <= self.budget * self.trained
-
-    def record(self, seconds: float) -> None:
-        self.spent, self.count, self.last = self.spent + seconds, self.count + 1, time.perf_counter()
-
-    @property
-    def fraction(self) -> float:
-        """Time spent in previews as a fraction of the training time (to the latest report)."""
-        return self.spent / self.trained if self.trained > 0 else 0.0
 
 
 @dataclass
@@ -138,7 +91,8 @@ def train_updates(job: TrainJob, controls: Controls, interval: float = 0.05) -> 
 
         def trained(s: StepInfo) -> None:
             report(Update("training", s.step, s.iterations, dict(s.losses), s.seconds, s.kernel_state))
-            preview(s, controls.previews, report)
+            if (shown := preview_step(s, controls.previews)) is not None:
+                report(Update("preview", s.step, s.iterations, image=shown[0], view=shown[1], kernel=s.kernel))
 
         if job.compare:
             report(Update("bicubic", 1, 1, image=bicubic_x2(job.source.data, job.source.axes)))
@@ -169,19 +123,6 @@ def apply_updates(job: ApplyJob, controls: Controls, interval: float = 0.05) -> 
         )
 
     return (yield from relay(work, interval))
-
-
-def preview(s: StepInfo, clock: PreviewClock, report: Report) -> None:
-    """Report the x2 of the view the widget asked for, if the clock allows one now."""
-    view = clock.view
-    if not clock.due() or view is None or s.preview is None:
-        return
-    start = time.perf_counter()
-    image = s.preview(region=view.region, plane=view.plane)
-    clock.record(time.perf_counter() - start)
-    report(
-        Update("preview", s.step, s.iterations, kernel_state=s.kernel_state, image=image, view=view, kernel=s.kernel)
-    )
 
 
 def warm_up() -> threading.Thread:
