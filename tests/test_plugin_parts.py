@@ -154,13 +154,15 @@ def test_preview_tiles_cover_the_view_centre_out_and_fit_the_budget():
     for y0, y1, x0, x1 in cut:
         covered[y0:y1, x0:x1] += 1
     assert (covered[10:310] == 1).all() and not covered[:10].any()  # every pixel once
-    clock = PreviewClock(every=3.0, budget=0.05, view=View(0, (0, 1000, 0, 1000)))
-    assert clock.next_tile(clock.view) == (452, 548, 452, 548)  # the first tile: 96 px, centred
+    clock = PreviewClock(every=3.0, budget=0.05, view=View(0, (0, 300, 0, 300)))
+    assert clock.next_tile(clock.view) == (102, 198, 102, 198)  # the first tile: 96 px, centred
     clock.record(0.6, (0, 100, 0, 100))  # 60 us per pixel: 0.15 s buys 2500 pixels
     assert clock.tile_side() == 50
-    clock.view = View(1, (0, 1000, 0, 1000))  # another plane: tiles are cut anew, at the new size
+    clock.view = View(1, (0, 2000, 0, 2000))  # another view: tiles are cut anew, at the new size
     y0, y1, x0, x1 = clock.next_tile(clock.view)
-    assert 45 <= y1 - y0 <= 55 and y0 <= 500 <= y1
+    assert y1 - y0 == 500 and y0 <= 1000 <= y1  # 2000^2 / 16: at most 16 tiles a sweep
+    clock.view = View(1, (0, 100, 0, 100))
+    assert clock.next_tile(clock.view) == (25, 75, 25, 75)  # small views: tiles of the measured size
 
 
 def test_the_relay_keeps_the_newest_preview_beside_the_newest_step():

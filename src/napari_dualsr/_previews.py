@@ -5,7 +5,8 @@ three), so refreshing all of it every few seconds would cost far more than the 5
 training time a preview may take. Instead each preview super-resolves one tile of what is
 in view, sized from the measured cost so that one tile takes about ``budget * every``
 seconds; tiles go centre-out and start over, so the view is refreshed tile by tile, and
-fully when zoomed in on a detail.
+fully when zoomed in on a detail. A sweep has at most ``MAX_TILES`` tiles, so no part of
+the view shows a preview more than one sweep old (larger tiles just come less often).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dualsr.trainer import StepInfo
 Region = tuple[int, int, int, int]  # y0, y1, x0, x1 in input pixels (dualsr.preview)
 FIRST_TILE = 96  # side of the first tile, before any cost is measured
 MIN_TILE = 32
+MAX_TILES = 16  # per sweep over the view
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,9 @@ class PreviewClock:
     def next_tile(self, view: View) -> Region:
         """The next tile of ``view``: centre-out, cut anew when the view changes or all were shown."""
         if view != self._tiled or not self._tiles:
-            self._tiles, self._tiled = tiles(view.region, self.tile_side()), view
+            y0, y1, x0, x1 = view.region
+            fewest = math.ceil(math.sqrt((y1 - y0) * (x1 - x0) / MAX_TILES))  # at most MAX_TILES per sweep
+            self._tiles, self._tiled = tiles(view.region, max(self.tile_side(), fewest)), view
         return self._tiles.pop(0)
 
     def tile_side(self) -> int:
