@@ -23,7 +23,7 @@ import torch
 import dualsr
 from dualsr.sample import sample_hr
 from napari_dualsr._live_layers import PREVIEW_PIXELS
-from napari_dualsr._previews import PreviewClock, View, preview_step
+from napari_dualsr._previews import MAX_TILES, PreviewClock, View, preview_step, tiles
 
 
 def main() -> None:
@@ -40,13 +40,14 @@ def main() -> None:
     clock = PreviewClock(every=args.every, view=View(0, (start, start + side, start, start + side)))
     config = dualsr.preset("fast", iterations=args.iterations)
     result = dualsr.train(image, config=config, progress=lambda s: preview_step(s, clock))
-    tile = clock.tile_side()
-    sweep = args.every * side**2 / tile**2
+    cost = clock.spent / max(clock.count, 1)
+    n = len(tiles(clock.view.region, max(clock.tile_side(), math.ceil(side / math.sqrt(MAX_TILES)))))
+    sweep = n * max(args.every, cost / clock.budget)  # previews come every `every` s, or as the budget allows
     print(
         f"{args.size}^2 plane, view {side}^2, torch threads {torch.get_num_threads()}: {result.steps} steps "
         f"in {clock.trained:.1f} s ({clock.trained / result.steps:.2f} s/step); {clock.count} previews, "
-        f"{clock.spent / max(clock.count, 1):.2f} s each, {clock.pixels / max(clock.count, 1) / 1e3:.1f} k pixels each "
-        f"(tiles now {tile}^2: a sweep of the view every ~{sweep:.0f} s); {clock.fraction:.1%} of the training time"
+        f"{cost:.2f} s each, {clock.pixels / max(clock.count, 1) / 1e3:.1f} k pixels each; "
+        f"{clock.fraction:.1%} of the training time; a sweep of the view ({n} tiles) takes ~{sweep:.0f} s"
     )
 
 

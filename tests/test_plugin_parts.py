@@ -158,6 +158,7 @@ def test_preview_tiles_cover_the_view_centre_out_and_fit_the_budget():
     assert clock.next_tile(clock.view) == (102, 198, 102, 198)  # the first tile: 96 px, centred
     clock.record(0.6, (0, 100, 0, 100))  # 60 us per pixel: 0.15 s buys 2500 pixels
     assert clock.tile_side() == 50
+    assert len({clock.next_tile(clock.view) for _ in range(30)}) == 9  # the view keeps its 96 px grid
     clock.view = View(1, (0, 2000, 0, 2000))  # another view: tiles are cut anew, at the new size
     y0, y1, x0, x1 = clock.next_tile(clock.view)
     assert y1 - y0 == 500 and y0 <= 1000 <= y1  # 2000^2 / 16: at most 16 tiles a sweep

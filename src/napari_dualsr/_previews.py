@@ -5,8 +5,9 @@ three), so refreshing all of it every few seconds would cost far more than the 5
 training time a preview may take. Instead each preview super-resolves one tile of what is
 in view, sized from the measured cost so that one tile takes about ``budget * every``
 seconds; tiles go centre-out and start over, so the view is refreshed tile by tile, and
-fully when zoomed in on a detail. A sweep has at most ``MAX_TILES`` tiles, so no part of
-the view shows a preview more than one sweep old (larger tiles just come less often).
+fully when zoomed in on a detail. A view keeps its grid (sized when it first appears) and
+has at most ``MAX_TILES`` tiles, so no part of it shows a preview more than one sweep old
+(larger tiles just come less often).
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ class PreviewClock:
     last: float = -math.inf
     _tiles: list[Region] = field(default_factory=list)
     _tiled: View | None = None  # the view the tiles were cut from
+    _side: int = FIRST_TILE  # their size
 
     def due(self) -> bool:
         """Whether a preview may run now; also marks the time of this report."""
@@ -64,11 +66,13 @@ class PreviewClock:
         return now - self.last >= self.every and self.spent + next_cost <= self.budget * self.trained
 
     def next_tile(self, view: View) -> Region:
-        """The next tile of ``view``: centre-out, cut anew when the view changes or all were shown."""
-        if view != self._tiled or not self._tiles:
+        """The next tile of ``view``: centre-out, starting over when all were shown."""
+        if view != self._tiled:  # a new view: a grid for it, kept for all its sweeps (no stale slivers)
             y0, y1, x0, x1 = view.region
             fewest = math.ceil(math.sqrt((y1 - y0) * (x1 - x0) / MAX_TILES))  # at most MAX_TILES per sweep
-            self._tiles, self._tiled = tiles(view.region, max(self.tile_side(), fewest)), view
+            self._side, self._tiles, self._tiled = max(self.tile_side(), fewest), [], view
+        if not self._tiles:
+            self._tiles = tiles(view.region, self._side)
         return self._tiles.pop(0)
 
     def tile_side(self) -> int:
@@ -97,11 +101,12 @@ def tiles(region: Region, side: int) -> list[Region]:
 
 
 def _edges(low: int, high: int, side: int) -> list[int]:
-    """Tile edges along one axis: every ``side`` pixels from a tile centred on ``low..high``."""
+    """Tile edges along one axis: every ``side`` pixels from a tile centred on ``low..high``; the
+    end tiles take up what is left (between half and one and a half ``side``)."""
     start = (low + high - side) / 2
     n = math.ceil((high - low) / side) + 1
     inner = {round(start + k * side) for k in range(-n, n + 1)}
-    return sorted({low, high} | {e for e in inner if low < e < high})
+    return sorted({low, high} | {e for e in inner if low + side / 2 <= e <= high - side / 2})  # no slivers
 
 
 def preview_step(s: StepInfo, clock: PreviewClock) -> tuple[np.ndarray, View] | None:
