@@ -138,7 +138,7 @@ def test_the_preview_clock_keeps_previews_under_their_budget():
     assert not clock.due()  # no view: previews are off
     clock.view = View(0, (0, 100, 0, 100))
     clock.started -= 1.0  # one second of training so far
-    assert clock.due()  # the first preview comes at once
+    assert clock.due()  # the first preview comes after `every` (here 0) s of training
     clock.record(0.03, (0, 96, 0, 96))
     assert not clock.due()  # 0.03 + 0.03 s would be over 5 % of 1 s
     clock.started -= 1.0

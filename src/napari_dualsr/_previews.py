@@ -51,7 +51,7 @@ class PreviewClock:
     pixels: int = 0  # input pixels previewed
     started: float = field(default_factory=time.perf_counter)
     trained: float = 0.0  # seconds from the start of training to the latest report
-    last: float = -math.inf
+    last: float = 0.0  # when the latest preview ended
     _tiles: list[Region] = field(default_factory=list)
     _tiled: View | None = None  # the view the tiles were cut from
     _side: int = FIRST_TILE  # their size
@@ -63,7 +63,8 @@ class PreviewClock:
         if self.view is None:
             return False
         next_cost = self.spent / self.count if self.count else 0.0  # the next one costs what they did
-        return now - self.last >= self.every and self.spent + next_cost <= self.budget * self.trained
+        since = now - (self.last if self.count else self.started)  # the first after `every` s of training
+        return since >= self.every and self.spent + next_cost <= self.budget * self.trained
 
     def next_tile(self, view: View) -> Region:
         """The next tile of ``view``: centre-out, starting over when all were shown."""
