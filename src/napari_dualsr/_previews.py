@@ -5,9 +5,9 @@ three), so refreshing all of it every few seconds would cost far more than the 5
 training time a preview may take. Instead each preview super-resolves one tile of what is
 in view, sized from the measured cost so that one tile takes about ``budget * every``
 seconds; tiles go centre-out and start over, so the view is refreshed tile by tile, and
-fully when zoomed in on a detail. A view keeps its grid (sized when it first appears) and
-has at most ``MAX_TILES`` tiles, so no part of it shows a preview more than one sweep old
-(larger tiles just come less often).
+fully when zoomed in on a detail. A view keeps its grid (sized when it first appears) of
+about ``MAX_TILES`` tiles (centred on the view: up to 5 x 5), so no part of it shows a
+preview more than one sweep old (larger tiles just come less often).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from dualsr.trainer import StepInfo
 Region = tuple[int, int, int, int]  # y0, y1, x0, x1 in input pixels (dualsr.preview)
 FIRST_TILE = 96  # side of the first tile, before any cost is measured
 MIN_TILE = 32
-MAX_TILES = 16  # per sweep over the view
+MAX_TILES = 16  # tiles of this size cover the view; the centred grid cuts up to 25
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class PreviewClock:
     count: int = 0
     pixels: int = 0  # input pixels previewed
     started: float = field(default_factory=time.perf_counter)
-    trained: float = 0.0  # seconds from the start of training to the latest report
+    trained: float = 0.0  # seconds from the start of training to the latest report or preview
     last: float = 0.0  # when the latest preview ended
     _tiles: list[Region] = field(default_factory=list)
     _tiled: View | None = None  # the view the tiles were cut from
@@ -60,21 +60,30 @@ class PreviewClock:
         """Whether a preview may run now; also marks the time of this report."""
         now = time.perf_counter()
         self.trained = now - self.started
-        if self.view is None:
+        view = self.view
+        if view is None:
             return False
-        next_cost = self.spent / self.count if self.count else 0.0  # the next one costs what they did
         since = now - (self.last if self.count else self.started)  # the first after `every` s of training
-        return since >= self.every and self.spent + next_cost <= self.budget * self.trained
+        if since < self.every:
+            return False
+        y0, y1, x0, x1 = self._upcoming(view)
+        next_cost = (y1 - y0) * (x1 - x0) * self.spent / max(self.pixels, 1)  # at the cost per pixel so far
+        return self.spent + next_cost <= self.budget * (self.trained + next_cost)
 
     def next_tile(self, view: View) -> Region:
         """The next tile of ``view``: centre-out, starting over when all were shown."""
+        tile = self._upcoming(view)
+        self._tiles.pop(0)
+        return tile
+
+    def _upcoming(self, view: View) -> Region:
         if view != self._tiled:  # a new view: a grid for it, kept for all its sweeps (no stale slivers)
             y0, y1, x0, x1 = view.region
-            fewest = math.ceil(math.sqrt((y1 - y0) * (x1 - x0) / MAX_TILES))  # at most MAX_TILES per sweep
+            fewest = math.ceil(math.sqrt((y1 - y0) * (x1 - x0) / MAX_TILES))  # about MAX_TILES per sweep
             self._side, self._tiles, self._tiled = max(self.tile_side(), fewest), [], view
         if not self._tiles:
             self._tiles = tiles(view.region, self._side)
-        return self._tiles.pop(0)
+        return self._tiles[0]
 
     def tile_side(self) -> int:
         """A tile side whose preview should take ``budget * every`` seconds, as measured so far."""
@@ -85,10 +94,11 @@ class PreviewClock:
     def record(self, seconds: float, region: Region) -> None:
         self.spent, self.count, self.last = self.spent + seconds, self.count + 1, time.perf_counter()
         self.pixels += (region[1] - region[0]) * (region[3] - region[2])
+        self.trained = self.last - self.started
 
     @property
     def fraction(self) -> float:
-        """Time spent in previews as a fraction of the training time (to the latest report)."""
+        """Time spent in previews as a fraction of the training time, previews included."""
         return self.spent / self.trained if self.trained > 0 else 0.0
 
 
