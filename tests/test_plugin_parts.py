@@ -12,7 +12,7 @@ from dualsr.errors import DualSRInputError
 from napari_dualsr._jobs import axes_choices, describe_plane, plane_on_screen, source_of, train_job
 from napari_dualsr._layers import kernel_layer, upscaled_layer
 from napari_dualsr._placement import beside_placement, upscaled_placement
-from napari_dualsr._previews import PreviewClock, View, tiles
+from napari_dualsr._previews import PreviewClock, View, preview_step, tiles
 from napari_dualsr._workers import Cancelled, Update, relay
 
 
@@ -176,3 +176,13 @@ def test_the_relay_keeps_the_newest_preview_beside_the_newest_step():
     updates, _ = run_relay(work, interval=0.05)
     previews = [u for u in updates if u.phase == "preview"]
     assert previews[-1].image[0, 0] == 100 and updates[-1].done == 100
+
+
+def test_a_failing_preview_turns_previews_off_and_training_goes_on():
+    from dualsr.trainer import StepInfo
+
+    def broken(**_):
+        raise RuntimeError("CUDA out of memory")
+
+    clock = PreviewClock(every=0.0, view=View(0, (0, 50, 0, 50)))
+    assert preview_step(StepInfo(10, 100, {}, 1.0, preview=broken), clock) is None and clock.view is None

@@ -12,6 +12,7 @@ preview more than one sweep old (larger tiles just come less often).
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ import numpy as np
 from dualsr.trainer import StepInfo
 
 Region = tuple[int, int, int, int]  # y0, y1, x0, x1 in input pixels (dualsr.preview)
+log = logging.getLogger(__name__)
 FIRST_TILE = 96  # side of the first tile, before any cost is measured
 MIN_TILE = 32
 MAX_TILES = 16  # tiles of this size cover the view; the centred grid cuts up to 25
@@ -127,6 +129,11 @@ def preview_step(s: StepInfo, clock: PreviewClock) -> tuple[np.ndarray, View] | 
         return None
     tile = clock.next_tile(view)
     start = time.perf_counter()
-    image = s.preview(region=tile, plane=view.plane)
+    try:
+        image = s.preview(region=tile, plane=view.plane)
+    except Exception:  # out of GPU memory, say: previews stop, training goes on
+        log.warning("DualSR preview failed; previews are off for this run", exc_info=True)
+        clock.view = None
+        return None
     clock.record(time.perf_counter() - start, tile)
     return image, View(view.plane, tile)
