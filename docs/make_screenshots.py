@@ -2,16 +2,17 @@
 
     xvfb-run -a -s "-screen 0 1600x1000x24" python docs/make_screenshots.py --preset fast
 
-Clicks the widget like a user would (File > Open Sample, Plugins > DualSR, Train) and
-saves ``docs/images/train_widget.png`` while training, ``docs/images/result.png`` and
-``docs/images/side_by_side.png`` (input | DualSR x2 | the hidden HR original) afterwards.
+Clicks the widget like a user would (File > Open Sample, Plugins > DualSR, Train; the
+layer list is not touched) and saves ``docs/images/train_widget.png`` mid-training (the
+x2 preview on the canvas), ``docs/images/result.png`` and ``docs/images/compare.png``
+(input | bicubic x2 | DualSR x2 | the hidden HR original) afterwards. Prints what the
+previews cost.
 """
 
 from __future__ import annotations
 
 import argparse
 import time
-import warnings
 from pathlib import Path
 
 import napari
@@ -47,13 +48,11 @@ def main() -> None:
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    warnings.filterwarnings("ignore", message="napari support for the PyQt5")
     OUT.mkdir(parents=True, exist_ok=True)
 
     viewer = napari.Viewer(title="napari-dualsr")
     viewer.window._qt_window.resize(1400, 860)
     viewer.open_sample("napari-dualsr", "degraded_cell")
-    viewer.layers.selection.active = viewer.layers["degraded tissue"]
     _, widget = viewer.window.add_plugin_dock_widget("napari-dualsr", "DualSR: train & super-resolve")
     widget.preset.value = args.preset
     if args.iterations:
@@ -63,28 +62,34 @@ def main() -> None:
 
     widget.start()
     viewer.window._status_bar._toggle_activity_dock(True)  # show napari's progress bar
-    wait(lambda: widget.loss_plot.steps and widget.loss_plot.steps[-1] >= iterations * 0.6)
+    viewer.reset_view()  # the image and the kernel beside it
+    wait(lambda: widget.loss_plot.steps and widget.loss_plot.steps[-1] >= iterations * 0.3)
     save(viewer, "train_widget.png")
     wait(lambda: not widget.runner.running)
     viewer.window._status_bar._toggle_activity_dock(False)
+    clock = widget.runner.controls.previews
+    print(f"{clock.count} previews took {clock.spent:.1f} s = {clock.fraction:.1%} of {clock.trained:.0f} s training")
 
     layers = viewer.layers
     lr, hr, kernel = layers["degraded tissue"], layers["tissue HR original"], layers["degraded tissue kernel (DualSR)"]
-    lr.visible = False
+    bicubic = layers["degraded tissue ×2 (bicubic)"]
+    lr.visible = bicubic.visible = False
     viewer.reset_view()
     save(viewer, "result.png")
 
-    for layer in (layers["true kernel"], kernel):  # three panes: input | DualSR x2 | HR original
+    for layer in (layers["true kernel"], kernel):  # four panes: input | bicubic / DualSR x2 | HR original
         layers.remove(layer)
-    layers.move(layers.index(hr), len(layers))
-    lr.visible = hr.visible = True
+    order = [lr, bicubic, layers["degraded tissue ×2 (DualSR)"], hr]  # grid panes in this order, from top left
+    for i, layer in enumerate(order):
+        layers.move(layers.index(layer), i)
+        layer.visible = True
     viewer.grid.enabled = True
     viewer.grid.stride = 1
-    viewer.grid.shape = (1, 3)
+    viewer.grid.shape = (2, 2)
     viewer.reset_view()
-    viewer.camera.zoom *= 2.5
+    viewer.camera.zoom *= 2.0
     viewer.camera.center = (0.0, 30.0, 22.0)
-    save(viewer, "side_by_side.png")
+    save(viewer, "compare.png")
     viewer.close()
 
 

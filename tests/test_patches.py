@@ -38,3 +38,30 @@ def test_sampler_is_seeded_even_and_in_bounds(texture):
 
     y, x = a.to(torch.device("cpu")).patches(0)
     assert y.shape == (2, 1, 64, 64) and x.shape == (2, 1, 32, 32)
+
+
+def test_single_plane_crops_are_pinned(texture):
+    """Several-plane sampling left one-plane runs as they were (these are main's crops)."""
+    a = PatchSampler(texture[None].astype(np.float32), 64, 32, 2, 50, seed=3)
+    assert a.hr_corners[:3].tolist() == [[8, 106], [30, 78], [84, 16]]
+    assert a.lr_corners[:3].tolist() == [[68, 124], [74, 38], [104, 102]]
+    b = PatchSampler(texture[None, None].astype(np.float32), 64, 32, 2, 50, seed=3)  # (1, C, H, W)
+    assert np.array_equal(a.hr_corners, b.hr_corners) and np.array_equal(a.lr_corners, b.lr_corners)
+
+
+def test_several_planes_share_the_crops_and_each_follows_its_own_edges():
+    """Plane 0 has its edges on the left, plane 1 on the right; each crop is cut from its plane."""
+    import torch
+
+    h, w = 160, 400
+    planes = np.zeros((2, 1, h, w), np.float32)
+    planes[0, 0, :, 40:80:8] = 1.0  # stripes on the left
+    planes[1, 0, :, 320:360:8] = 1.0  # stripes on the right
+    planes[1] += 10.0  # tells the planes apart in the cut patches
+    s = PatchSampler(planes, 64, 32, 2, 100, seed=0).to(torch.device("cpu"))
+    assert np.bincount(s.planes).tolist() == [100, 100]  # every plane equally often
+    for p, side in ((0, s.lr_corners[:, 1] < w // 2), (1, s.lr_corners[:, 1] > w // 2)):
+        assert side[s.planes == p].mean() > 0.9
+    y, x = s.patches(3)
+    assert [float(t.min()) >= 10 for t in x] == [bool(p) for p in s.planes[6:8]]
+    assert [float(t.min()) >= 10 for t in y] == [bool(p) for p in s.planes[6:8]]

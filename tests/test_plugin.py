@@ -6,11 +6,12 @@ import time
 
 import numpy as np
 import pytest
+from napari.utils.notifications import notification_manager
 
 from conftest import textured
 from napari_dualsr._apply_widget import ApplyWidget
 from napari_dualsr._train_widget import TrainWidget
-from plugin_helpers import APPLY, TINY, TRAIN, open_widget, ticks_while
+from plugin_helpers import APPLY, TINY, TRAIN, errors_since, open_widget, ticks_while
 
 pytestmark = [pytest.mark.gui, pytest.mark.usefixtures("single_torch_thread")]
 
@@ -46,24 +47,57 @@ def test_training_adds_placed_layers_and_the_ui_stays_responsive(make_napari_vie
     layer.metadata["origin"] = "test"
     widget = open_widget(viewer, TRAIN)
     widget.config_overrides = TINY
-    widget.iterations.value = 20
+    widget.iterations.value = 100
+    widget.preview_every = 0.2  # previews on, several of them in the measured window
     assert widget.image.value is layer and widget.axes.value == "YX"
 
     gap = train_watching_the_event_loop(qtbot, widget)
-    print(f"longest gap between 20 ms timer ticks while training: {gap * 1000:.0f} ms")
-    assert gap < 0.2
+    previews = widget.runner.controls.previews.count
+    print(f"longest gap between 20 ms timer ticks while training with {previews} previews: {gap * 1000:.0f} ms")
+    assert gap < 0.2 and previews >= 2
 
-    assert [lay.name for lay in viewer.layers] == ["cells", "cells ×2 (DualSR)", "cells kernel (DualSR)"]
-    sr, kernel = viewer.layers[1], viewer.layers[2]
+    names = ["cells", "cells ×2 (bicubic)", "cells ×2 (DualSR)", "cells kernel (DualSR)"]
+    assert [lay.name for lay in viewer.layers] == names
+    sr, kernel = viewer.layers["cells ×2 (DualSR)"], viewer.layers["cells kernel (DualSR)"]
     assert sr.data.shape == (192, 200) and sr.data.dtype == np.float32
     assert np.allclose(sr.scale, (0.25, 0.25)) and np.allclose(sr.translate, (10 - 0.125, 20 - 0.125))
     assert sr.colormap.name == "magma" and np.allclose(sr.contrast_limits, (0.1, 0.9))
     info = sr.metadata["dualsr"]
-    assert info["steps"] == 20 and not info["stopped"] and info["source_layer"] == "cells"
+    assert info["steps"] == 100 and not info["stopped"] and info["source_layer"] == "cells"
     assert info["config"]["hr_crop"] == 64 and info["onnx_path"] is None
     assert kernel.data.shape == (13, 13) and np.isclose(kernel.data.sum(), 1, atol=1e-4)
     assert kernel.colormap.name == "inferno" and kernel.translate[1] > 20 + 100 * 0.5  # right of the image
     # the input layer is untouched
     assert layer.data is not None and viewer.layers["cells"].data is layer.data
     assert np.array_equal(layer.data, data) and layer.metadata == {"origin": "test"}
-    assert widget.run_button.enabled and "done: 20/20 steps" in widget.status.value
+    assert widget.run_button.enabled and "done: 100/100 steps" in widget.status.value
+
+
+def test_sample_then_train_without_touching_the_layer_list(make_napari_viewer, qtbot):
+    """File > Open Sample, Plugins > DualSR, Train: the widget is on the degraded image."""
+    viewer = make_napari_viewer()
+    viewer.open_sample("napari-dualsr", "degraded_cell")
+    assert viewer.layers.selection.active.name == "degraded tissue"
+    viewer.layers.selection.active = viewer.layers["true kernel"]  # a layer the widget would refuse
+    widget = open_widget(viewer, TRAIN)
+    assert widget.image.value is viewer.layers["degraded tissue"]  # never the 13x13 kernel
+    widget.iterations.value = 3
+    start = len(notification_manager.records)
+    widget.start()
+    qtbot.waitUntil(lambda: not widget.runner.running, timeout=120_000)
+    assert errors_since(start) == [] and "done: 3/3 steps" in widget.status.value
+    assert "degraded tissue ×2 (DualSR)" in [layer.name for layer in viewer.layers]
+
+
+def test_the_default_layer_is_the_largest_one_the_widget_can_use(make_napari_viewer):
+    viewer = make_napari_viewer()
+    small = viewer.add_image(np.zeros((100, 100), np.float32), name="small")
+    big = viewer.add_image(np.zeros((300, 200), np.float32), name="big")
+    viewer.add_image(np.zeros((13, 13), np.float32), name="kernel")  # active, too small to train on
+    train, apply = open_widget(viewer, TRAIN), open_widget(viewer, APPLY)
+    assert train.image.value is big and apply.image.value.name == "kernel"  # apply has no minimum size
+    viewer.layers.selection.active = small
+    assert train.image.value is big  # 100 px is below the preset's 148
+    viewer.layers.selection.active = big
+    viewer.layers.selection.active = viewer.layers["kernel"]
+    assert train.image.value is big

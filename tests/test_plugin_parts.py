@@ -12,6 +12,7 @@ from dualsr.errors import DualSRInputError
 from napari_dualsr._jobs import axes_choices, describe_plane, plane_on_screen, source_of, train_job
 from napari_dualsr._layers import kernel_layer, upscaled_layer
 from napari_dualsr._placement import beside_placement, upscaled_placement
+from napari_dualsr._previews import PreviewClock, View, preview_step, tiles
 from napari_dualsr._workers import Cancelled, Update, relay
 
 
@@ -130,3 +131,58 @@ def test_manifest_validates_and_imports():
     manifest.validate_imports()
     names = {w.display_name for w in manifest.contributions.widgets}
     assert names == {"DualSR: train & super-resolve", "DualSR: apply ONNX model"}
+
+
+def test_the_preview_clock_keeps_previews_under_their_budget():
+    clock = PreviewClock(every=0.0, budget=0.05)
+    assert not clock.due()  # no view: previews are off
+    clock.view = View(0, (0, 100, 0, 100))
+    clock.started -= 1.0  # one second of training so far
+    assert clock.due()  # the first preview comes after `every` (here 0) s of training
+    clock.record(0.03, (0, 96, 0, 96))
+    assert not clock.due()  # 0.03 + 0.03 s would be over 5 % of 1 s
+    clock.started -= 1.0
+    assert clock.due() and clock.fraction == pytest.approx(0.03 / 2, rel=0.05)
+    clock.every = 60.0
+    assert not clock.due()  # at most one per `every` seconds
+
+
+def test_preview_tiles_cover_the_view_centre_out_and_fit_the_budget():
+    cut = tiles((10, 310, 0, 200), 100)
+    assert len(cut) == 9 and cut[0] == (110, 210, 50, 150)  # a tile centred on the view first
+    covered = np.zeros((320, 200), int)
+    for y0, y1, x0, x1 in cut:
+        covered[y0:y1, x0:x1] += 1
+    assert (covered[10:310] == 1).all() and not covered[:10].any()  # every pixel once
+    clock = PreviewClock(every=3.0, budget=0.05, view=View(0, (0, 300, 0, 300)))
+    assert clock.next_tile(clock.view) == (102, 198, 102, 198)  # the first tile: 96 px, centred
+    clock.record(0.6, (0, 100, 0, 100))  # 60 us per pixel: 0.15 s buys 2500 pixels
+    assert clock.tile_side() == 50
+    assert len({clock.next_tile(clock.view) for _ in range(30)}) == 9  # the view keeps its 96 px grid
+    clock.view = View(1, (0, 2000, 0, 2000))  # another view: tiles are cut anew, at the new size
+    y0, y1, x0, x1 = clock.next_tile(clock.view)
+    assert y1 - y0 == 500 and y0 <= 1000 <= y1  # 2000^2 / 16: at most 16 tiles a sweep
+    clock.view = View(1, (0, 100, 0, 100))
+    assert clock.next_tile(clock.view) == (25, 75, 25, 75)  # small views: tiles of the measured size
+
+
+def test_the_relay_keeps_the_newest_preview_beside_the_newest_step():
+    def work(report):
+        for i in range(1, 101):
+            report(Update("training", i, 100))
+            report(Update("preview", i, 100, image=np.full((2, 2), i)))
+        return "done"
+
+    updates, _ = run_relay(work, interval=0.05)
+    previews = [u for u in updates if u.phase == "preview"]
+    assert previews[-1].image[0, 0] == 100 and updates[-1].done == 100
+
+
+def test_a_failing_preview_turns_previews_off_and_training_goes_on():
+    from dualsr.trainer import StepInfo
+
+    def broken(**_):
+        raise RuntimeError("CUDA out of memory")
+
+    clock = PreviewClock(every=0.0, view=View(0, (0, 50, 0, 50)))
+    assert preview_step(StepInfo(10, 100, {}, 1.0, preview=broken), clock) is None and clock.view is None

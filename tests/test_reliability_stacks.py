@@ -126,7 +126,7 @@ def test_stack_training_exports_onnx_and_the_apply_widget_reuses_it(make_napari_
     train.config_overrides = TINY
     train.iterations.value = 10
     train.onnx.value = tmp_path / "stack.onnx"
-    assert train.axes.value == "ZYX" and train.plane.value.startswith("Z=2")
+    assert train.axes.value == "ZYX" and train.planes.plane.value.startswith("Z=2")
     train.start()
     qtbot.waitUntil(lambda: not train.runner.running, timeout=120_000)
 

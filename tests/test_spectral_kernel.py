@@ -133,3 +133,11 @@ def test_the_cli_warns_in_one_line_when_the_estimate_is_uncertain(tmp_path, caps
     assert code == 0 and np.load(out).shape == (384, 400)
     warning = [line for line in err.splitlines() if "kernel" in line]
     assert len(warning) == 1 and warning[0].startswith("dualsr: warning: the blind kernel estimate is uncertain: ")
+
+
+def test_planes_of_a_stack_pool_their_spectra(scene):
+    """Two planes with the same blur read one kernel, as good as one plane's, and agree with it."""
+    truth = gaussian_kernel(13, 1.6, 4.0, 1.2)
+    planes = np.stack([degrade(scene, truth, 2), degrade(scene.T.copy(), truth, 2)])[:, None]  # (P, C, H, W)
+    pooled = estimate_kernel(planes)
+    assert kernel_error(pooled.kernel, truth)["kernel_max_rel"] < 0.25 and pooled.settled

@@ -7,7 +7,7 @@ Super-Resolution", WACV 2021. The core library: no Qt or napari import anywhere.
 from importlib.metadata import PackageNotFoundError, version
 
 from . import _openmp  # noqa: F401  -- first: it configures OpenMP before torch is loaded
-from .api import DualSRResult, GroupedUpsampler, train, upsample
+from .api import DualSRResult, GroupedUpsampler, bicubic_x2, train, upsample
 from .config import PRESETS, DualSRConfig, preset
 from .errors import DualSRInputError
 from .trainer import StepInfo
@@ -25,6 +25,7 @@ __all__ = [
     "PRESETS",
     "StepInfo",
     "__version__",
+    "bicubic_x2",
     "preset",
     "train",
     "upsample",

@@ -1,7 +1,7 @@
 """The Python API: ``train`` an image, get its x2 image, kernel, history and model.
 
 This is where arrays as people have them (any dtype, axes, stacks, RGB(A)) meet the
-training loop, which works on one normalised ``(C, H, W)`` plane.
+training loop, which works on normalised ``(C, H, W)`` planes.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .axes import Layout
+from .axes import Layout, Planes
 from .config import DualSRConfig, preset
 from .convergence import KNOWN, NOT_SETTLED, SETTLED
 from .device import resolve_device
@@ -25,6 +25,7 @@ from .errors import DualSRInputError
 from .kernel import final_kernel, prepare_known_kernel
 from .networks import GeneratorUp
 from .normalize import Normalization, fit_normalization
+from .preview import Bicubic, Bilinear, Previewer
 from .resize import bicubic_resize, bilinear_up2
 from .spectral_kernel import SpectralEstimate, estimate_kernel
 from .tiling import cpu_fallback, upsample_planes
@@ -72,7 +73,7 @@ class DualSRResult:
     history: list[dict[str, np.ndarray]]  # per channel group: loss name -> values per step
     upsampler: GroupedUpsampler
     axes: str
-    plane: int
+    plane: int | list[int]  # the flat training plane, or the list of them (several planes)
     normalization: Normalization
     config: DualSRConfig
     device: str
@@ -193,7 +194,7 @@ def train(
     preset_name: str = "paper",
     iterations: int | None = None,
     seed: int | None = None,
-    plane: int | tuple[int, ...] | None = None,
+    plane: Planes = None,
     channel_mode: str = "auto",
     known_kernel: np.ndarray | None = None,
     normalization: str = "auto",
@@ -203,15 +204,18 @@ def train(
     should_stop: Callable[[], bool] | None = None,
     apply_progress: Callable[[int, int], None] | None = None,
 ) -> DualSRResult:
-    """Train DualSR on one plane of ``image`` and super-resolve every plane by x2.
+    """Train DualSR on one plane of ``image`` (or several) and super-resolve every plane by x2.
 
     ``config`` (or ``preset_name`` with ``iterations``/``seed``) sets the method;
     ``axes`` names the dimensions (``YX``, ``YXC``, ``CYX``, ``ZYX``, ``TZCYX`` ...);
-    ``plane`` picks the training plane of a stack (default: the middle one);
+    ``plane`` picks the training plane of a stack (default: the middle one): an int, a
+    stack index tuple, or several as a list/range or ``"all"`` (patches from all of them,
+    one kernel, one upsampler);
     ``channel_mode``: ``joint`` trains one model on all channels (RGB, as the paper),
     ``independent`` one per channel (fluorescence); ``auto`` picks by the axes.
     ``known_kernel`` replaces G_DN by a given kernel (the paper's "GT kernel + DualSR").
     ``should_stop`` is polled every step; a stopped run still returns its result.
+    ``progress`` gets a ``StepInfo`` every 10 steps, with ``preview`` (:mod:`dualsr.preview`).
     """
     config = config or preset(preset_name, iterations=iterations)
     if seed is not None:
@@ -229,29 +233,26 @@ def train(
     per_channel = len(groups) > 1
     norm = fit_normalization(data, normalization, channel_axis=layout.axes.index("C") if per_channel else None)
     planes = layout.canonical(data)
-    index = layout.plane_index(plane)
-    train_plane_data = norm.apply(planes[index], channel_axis=0 if per_channel else None)
+    indices = layout.plane_indices(plane)
+    chosen = planes[indices[0]] if len(indices) == 1 else planes[indices]  # (C, H, W) or (P, C, H, W)
+    train_data = norm.apply(chosen, channel_axis=chosen.ndim - 3 if per_channel else None)
+    previewer = Previewer(layout, planes, norm, 1 if per_channel else None, torch_device, indices[0])
     kernels = _known_kernels(known_kernel, len(groups))
 
     start = time.perf_counter()
     runs: list[PlaneTraining] = []
     estimates: list[SpectralEstimate] = []
     fixed: list[np.ndarray | None] = []  # per group: the kernel held fixed (known or estimated), or None
+    report = _with_preview(progress, previewer, runs, groups, alpha)
     for group, k in zip(groups, kernels):
-        channels = train_plane_data[group[0] : group[-1] + 1]  # groups are runs of channels: a view, not a copy
+        channels = train_data[..., group[0] : group[-1] + 1, :, :]  # groups are runs of channels: a view
         state = KNOWN
         if k is None and config.kernel_estimator == "spectral":
             estimates.append(estimate_kernel(channels))
             k, state = estimates[-1].kernel, SETTLED if estimates[-1].settled else NOT_SETTLED
         fixed.append(k)
         run = train_plane(
-            channels,
-            config,
-            torch_device,
-            known_kernel=k,
-            progress=progress,
-            should_stop=should_stop,
-            fixed_state=state,
+            channels, config, torch_device, known_kernel=k, progress=report, should_stop=should_stop, fixed_state=state
         )
         runs.append(run)
         if run.stopped:
@@ -271,7 +272,7 @@ def train(
         history=[r.history for r in runs],
         upsampler=upsampler,
         axes=layout.axes,
-        plane=index,
+        plane=indices[0] if len(indices) == 1 else indices,
         normalization=norm,
         config=config,
         device=str(torch_device),
@@ -290,6 +291,38 @@ def _same_size(kernels: list[np.ndarray]) -> list[np.ndarray]:
     """Kernels zero-padded (centred) to the largest one's size, to stack them."""
     n = max(k.shape[0] for k in kernels)
     return [np.pad(k, (n - k.shape[0]) // 2) for k in kernels]
+
+
+def _with_preview(
+    progress: Callable[[StepInfo], None] | None,
+    previewer: Previewer,
+    runs: list[PlaneTraining],
+    groups: list[list[int]],
+    alpha: int | None,
+) -> Callable[[StepInfo], None] | None:
+    """``progress`` with ``preview`` set on each report: finished channel groups' models,
+    the live one, plain interpolation for groups still to come."""
+    if progress is None:
+        return None
+
+    def report(info: StepInfo) -> None:
+        done = [r.g_up for r in runs]
+
+        def preview(region: tuple[int, int, int, int] | None = None, plane: Any = None) -> np.ndarray:
+            rest = [Bilinear() for _ in groups[len(done) + 1 :]]
+            return previewer(GroupedUpsampler([*done, info.model, *rest], groups, alpha), region, plane)
+
+        info.preview = preview
+        progress(info)
+
+    return report
+
+
+def bicubic_x2(image: Any, axes: str | None = None, tile: int | None = 512) -> np.ndarray:
+    """MATLAB-style bicubic x2 of every plane, in the input's axes and dtype: the baseline."""
+    data = check_image(image)
+    identity = Normalization((0.0,), (1.0,), data.dtype.str, "identity")
+    return upsample(Bicubic(), data, axes=axes, norm=identity, tile=tile)
 
 
 def _worst_state(states: list[str]) -> str:
@@ -341,4 +374,4 @@ def upsample(
     return layout.restore(cpu_fallback(attempt, str(device)))
 
 
-__all__ = ["DualSRResult", "GroupedUpsampler", "train", "upsample", "check_image", "bicubic_resize"]
+__all__ = ["DualSRResult", "GroupedUpsampler", "train", "upsample", "bicubic_x2", "check_image", "bicubic_resize"]

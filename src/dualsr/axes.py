@@ -15,6 +15,7 @@ import numpy as np
 from .errors import DualSRInputError
 
 SPATIAL = ("Y", "X")
+Planes = int | tuple[int, ...] | list | range | str | None  # what ``Layout.plane_indices`` takes
 MAX_DIMS = 5
 
 
@@ -102,14 +103,42 @@ class Layout:
         moved_shape = [*self.stack_shape, *([self.channels] if "C" in self.axes else []), h, w]
         return np.transpose(data.reshape(moved_shape), np.argsort(self._order))
 
+    def plane_array(self, plane: np.ndarray) -> np.ndarray:
+        """One canonical ``(C, H, W)`` plane in this layout's own order of C, Y and X."""
+        if "C" not in self.axes:
+            return plane[0]
+        return np.transpose(plane, ["CYX".index(a) for a in self.axes if a in "CYX"])
+
+    def plane_key(self, plane: int, region: tuple[int, int, int, int] | None = None, factor: int = 1) -> tuple:
+        """Index of flat ``plane`` (or its ``region`` y0, y1, x0, x1) in an array of this
+        layout that is ``factor`` times larger in Y and X: ``out[key] = plane_array``."""
+        stack = iter(np.unravel_index(plane, self.stack_shape) if self.stack_axes else ())
+        y0, y1, x0, x1 = region or (0, self.height, 0, self.width)
+        spans = {"Y": slice(factor * y0, factor * y1), "X": slice(factor * x0, factor * x1), "C": slice(None)}
+        return tuple(spans[a] if a in spans else int(next(stack)) for a in self.axes)
+
     def scaled_shape(self, factor: int) -> tuple[int, ...]:
         return tuple(s * factor if a in SPATIAL else s for a, s in zip(self.axes, self.shape))
 
+    def plane_indices(self, planes: Planes) -> list[int]:
+        """Flat plane numbers: ``"all"``, a list or range of planes (ints or stack indices),
+        or one plane as :meth:`plane_index` takes it."""
+        if isinstance(planes, str):
+            if planes != "all":
+                raise DualSRInputError(f"planes {planes!r}: use 'all', a plane number or a list of them")
+            return list(range(self.planes))
+        if not isinstance(planes, (list, range)):
+            return [self.plane_index(planes)]
+        indices = list(dict.fromkeys(self.plane_index(p) for p in planes))  # in order, once each
+        if not indices:
+            raise DualSRInputError("the list of planes to train on is empty; give at least one plane")
+        return indices
+
     def plane_index(self, plane: int | tuple[int, ...] | None) -> int:
-        """Flat plane number from ``None`` (the middle plane), an int or a stack index."""
+        """Flat plane number from ``None`` (the middle plane), an int or a stack index (a tuple)."""
         if plane is None:
             return self.planes // 2 if self.planes > 1 else 0
-        if isinstance(plane, (tuple, list)):
+        if isinstance(plane, tuple):
             if len(plane) != len(self.stack_shape):
                 raise DualSRInputError(f"plane {tuple(plane)} needs one index per stack axis {self.stack_axes!r}")
             for i, n in zip(plane, self.stack_shape):

@@ -1,6 +1,6 @@
 """Where training patches come from (paper sec. 4; KernelGAN's sampler).
 
-Both patch kinds are cut from the one input image. Crop centres are drawn with a
+Both patch kinds are cut from the one input image (or from the chosen planes of a stack). Crop centres are drawn with a
 probability that follows the image's (blurred, clipped) gradient magnitude, so that
 training sees edges more than flat background. All crop positions for a run are drawn
 up front from a seeded generator; cutting them is plain tensor slicing on the device.
@@ -147,12 +147,22 @@ def block_gray(image: np.ndarray, factor: int) -> np.ndarray:
     return out
 
 
+def crop_planes(planes: int, count: int, seed: int) -> np.ndarray:
+    """Which plane each of ``count`` crops is cut from: every plane equally often, in a
+    seeded order. One plane: all zeros, drawing nothing (single-plane crops stay as they were)."""
+    if planes == 1:
+        return np.zeros(count, dtype=np.int64)
+    return np.random.default_rng([seed, planes]).permutation(np.resize(np.arange(planes), count))
+
+
 class PatchSampler:
     """Draws the y (HR-role) and x (LR-role) patches of every training step.
 
-    ``image`` is the normalised ``(C, H, W)`` training plane. y's probabilities come from
-    the gradients of the image downscaled x0.5 (what G_DN's output will look like),
-    x's from the image itself, as in the reference implementation.
+    ``image`` is the normalised ``(C, H, W)`` training plane, or ``(P, C, H, W)`` planes
+    that share one kernel (a stack): each crop then comes from one plane, all planes
+    equally often. y's probabilities come from the gradients of a plane downscaled x0.5
+    (what G_DN's output will look like), x's from the plane itself, as in the reference
+    implementation.
     """
 
     def __init__(
@@ -168,37 +178,52 @@ class PatchSampler:
         quantile: float = 0.97,
         max_pixels: int | None = None,
     ) -> None:
-        c, h, w = image.shape
+        h, w = image.shape[-2:]
         if min(h, w) - 2 * border < hr_crop:
             raise ValueError(f"image {h}x{w} is too small for {hr_crop}px patches")
         h2, w2 = (h - 2 * border) // 2 * 2, (w - 2 * border) // 2 * 2
-        self.image = image[:, border : border + h2, border : border + w2]  # a view: no copy
+        self.image = image[..., border : border + h2, border : border + w2]  # a view: no copy
         self.full, self.border = image, border
         self.hr_crop, self.lr_crop, self.batch = hr_crop, lr_crop, batch
-        shape = (h2, w2)
-        f = map_factor(shape, max_pixels or MAP_PIXELS)
-        gray = to_gray(self.image) if f == 1 else block_gray(self.image, f)
-        hr_c, lr_c = max(2, hr_crop // f), max(2, lr_crop // f)
+        planes = self.image if image.ndim == 4 else self.image[None]
+        count = steps * batch
+        self.planes = crop_planes(len(planes), count, seed)
+        self.hr_corners = np.zeros((count, 2), dtype=np.int64)
+        self.lr_corners = np.zeros((count, 2), dtype=np.int64)
+        rng = np.random.default_rng(seed)
+        f = map_factor((h2, w2), max_pixels or MAP_PIXELS)
+        for p, plane in enumerate(planes):  # one plane's maps at a time
+            mine = self.planes == p
+            self.hr_corners[mine], self.lr_corners[mine] = self._draw(plane, int(mine.sum()), rng, f, window, quantile)
+        self.tensor: torch.Tensor | None = None
+
+    def _draw(
+        self, plane: np.ndarray, count: int, rng: np.random.Generator, f: int, window: int, quantile: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``count`` y and x crop corners on one ``(C, h, w)`` plane, y's first."""
+        shape = plane.shape[1:]
+        gray = to_gray(plane) if f == 1 else block_gray(plane, f)
+        hr_c, lr_c = max(2, self.hr_crop // f), max(2, self.lr_crop // f)
         small_map = gradient_map(bicubic_resize_np(gray, 0.5), window, quantile)
         big_map = np.repeat(np.repeat(small_map, 2, axis=0), 2, axis=1)[: gray.shape[0], : gray.shape[1]]
         hr_prob = crop_probabilities(big_map, hr_c)
         del small_map, big_map
-        rng = np.random.default_rng(seed)
-        self.hr_corners = crop_corners(hr_prob, shape, hr_crop, steps * batch, rng, f)
+        hr = crop_corners(hr_prob, shape, self.hr_crop, count, rng, f)
         del hr_prob  # plane-size maps are freed as soon as their crops are drawn
         lr_prob = crop_probabilities(gradient_map(gray, window, quantile), lr_c)
-        self.lr_corners = crop_corners(lr_prob, shape, lr_crop, steps * batch, rng, f)
-        self.tensor: torch.Tensor | None = None
+        return hr, crop_corners(lr_prob, shape, self.lr_crop, count, rng, f)
 
     def to(self, device: torch.device) -> PatchSampler:
-        # the whole plane, so that a contiguous float32 plane on the CPU is shared, not copied
-        self.tensor = torch.as_tensor(np.ascontiguousarray(self.full), dtype=torch.float32, device=device)
+        # the whole plane(s), so that a contiguous float32 array on the CPU is shared, not copied
+        tensor = torch.as_tensor(np.ascontiguousarray(self.full), dtype=torch.float32, device=device)
+        self.tensor = tensor if tensor.ndim == 4 else tensor[None]
         return self
 
     def _cut(self, corners: np.ndarray, step: int, size: int) -> torch.Tensor:
         assert self.tensor is not None, "call .to(device) first"
-        rows = corners[step * self.batch : (step + 1) * self.batch] + self.border
-        return torch.stack([self.tensor[:, t : t + size, l : l + size] for t, l in rows])
+        rows = slice(step * self.batch, (step + 1) * self.batch)
+        crops = zip(self.planes[rows], corners[rows] + self.border)
+        return torch.stack([self.tensor[p, :, t : t + size, l : l + size] for p, (t, l) in crops])
 
     def patches(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
         """``(y, x)`` of one step: ``(B, C, hr, hr)`` and ``(B, C, lr, lr)``."""

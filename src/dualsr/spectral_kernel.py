@@ -159,8 +159,10 @@ def gaussian_from_covariance(covariance: np.ndarray, size: int | None = None) ->
     return k / k.sum()
 
 
-def _covariance(gray: np.ndarray, tile: int) -> tuple[np.ndarray, float, float, int]:
-    uy, ux, ratios = log_ratios(power_spectrum(gray, tile))
+def _covariance(grays: list[np.ndarray], tile: int) -> tuple[np.ndarray, float, float, int]:
+    """Fit over the planes' averaged spectrum: ``(S, alpha, residual, bins)``."""
+    spectrum = np.mean([power_spectrum(g, tile) for g in grays], axis=0)
+    uy, ux, ratios = log_ratios(spectrum)
     if ratios.size < 6:
         return np.eye(2), float("nan"), float("nan"), int(ratios.size)
     covariance, alpha, residual = fit_ratios(uy, ux, ratios)
@@ -172,16 +174,28 @@ def _halves(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return (gray[:, : w // 2], gray[:, w // 2 :]) if w >= h else (gray[: h // 2], gray[h // 2 :])
 
 
-def estimate_kernel(image: np.ndarray, tile: int = TILE) -> SpectralEstimate:
-    """The blind x2 kernel of a normalised ``(C, H, W)`` (or ``(H, W)``) LR image.
+def gray_planes(image: np.ndarray) -> list[np.ndarray]:
+    """``(H, W)``, ``(C, H, W)`` or a stack ``(P, C, H, W)`` -> one grey ``(H, W)`` per plane."""
+    data = np.asarray(image)
+    if data.ndim == 2:
+        data = data[None]
+    return [to_gray(p) for p in (data if data.ndim == 4 else data[None])]
 
-    Multi-channel images are read through their luma (RGB) or mean: one kernel for all.
+
+def estimate_kernel(image: np.ndarray, tile: int = TILE) -> SpectralEstimate:
+    """The blind x2 kernel of a normalised LR image: ``(H, W)``, ``(C, H, W)`` or planes ``(P, C, H, W)``.
+
+    Channels are read through their luma (RGB) or mean, planes through their averaged
+    spectrum: one kernel for all.
     """
-    gray = to_gray(image if np.ndim(image) == 3 else np.asarray(image)[None])
-    covariance, alpha, residual, bins = _covariance(gray, tile)
+    grays = gray_planes(image)
+    covariance, alpha, residual, bins = _covariance(grays, tile)
     kernel = gaussian_from_covariance(covariance)
-    halves = [_covariance(half, tile)[0] for half in _halves(gray)] if min(_halves(gray)[0].shape) >= tile else []
-    spread = kernel_change(*(gaussian_from_covariance(c, kernel.shape[0]) for c in halves)) if halves else np.inf
+    halves = list(zip(*(_halves(g) for g in grays)))
+    spread = np.inf
+    if min(halves[0][0].shape) >= tile:
+        a, b = (gaussian_from_covariance(_covariance(list(h), tile)[0], kernel.shape[0]) for h in halves)
+        spread = kernel_change(a, b)
     problems = []
     if bins < MIN_BINS:
         problems.append(f"only {bins} frequencies above the noise floor (a very soft or flat image)")

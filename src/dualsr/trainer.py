@@ -41,6 +41,7 @@ class StepInfo:
     kernel: np.ndarray | None = None  # the kernel as it would be reported now (aligned, sums to 1)
     kernel_state: str = ""  # see dualsr.convergence: known / settling / settled
     model: torch.nn.Module | None = None  # the live G_UP (read it on the training thread only)
+    preview: Callable[..., np.ndarray] | None = None  # set by dualsr.train: the x2 as it is now (dualsr.preview)
 
 
 @dataclass
@@ -79,7 +80,7 @@ class _Loop:
     ) -> None:
         c = config
         self.config, self.device = c, device
-        channels = image.shape[0]
+        channels = image.shape[-3]  # (C, H, W), or (P, C, H, W) planes sharing one kernel
         self.g_up = GeneratorUp(channels, c.up_layers, c.up_features).to(device)
         self.learn_kernel = known_kernel is None
         if self.learn_kernel:
@@ -222,7 +223,8 @@ def train_plane(
     report_every: int = 10,
     fixed_state: str = KNOWN,
 ) -> PlaneTraining:
-    """Train DualSR on ``image``: a normalised ``(C, H, W)`` float array.
+    """Train DualSR on ``image``: a normalised ``(C, H, W)`` float array, or ``(P, C, H, W)``
+    planes of one stack (crops from all of them, one kernel, one G_UP).
 
     ``known_kernel`` (aligned, see :func:`dualsr.kernel.prepare_known_kernel`) fixes
     G_DN; then the GAN and the kernel prior, which only shape G_DN, are skipped, and

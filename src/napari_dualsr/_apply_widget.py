@@ -20,7 +20,7 @@ from dualsr.axes import Layout
 from dualsr.device import available_devices
 
 from ._apply_zarr import ZarrRun, prepare_zarr
-from ._jobs import Applied, ApplyJob, apply_job, axes_choices, plane_on_screen
+from ._jobs import Applied, ApplyJob, apply_job, axes_choices, plane_on_screen, usable
 from ._layers import add_layers, applied_layers, follow_active, image_layers
 from ._runner import Runner, checked_job, outcome_value
 from ._workers import Outcome, Update, apply_updates, zarr_apply_updates
@@ -61,11 +61,11 @@ class ApplyWidget(Container):
         self.viewer.layers.selection.events.active.connect(self._follow_active)
         runner = self.runner
         self.native.destroyed.connect(lambda *_: runner.close())  # closing the viewer ends the run
-        self._follow_active()
+        self._follow_active(keep=False)  # not the chooser's first entry: the default
 
-    def _follow_active(self, *_: Any) -> None:
+    def _follow_active(self, *_: Any, keep: bool = True) -> None:
         self.reset_choices()
-        follow_active(self.viewer, self.image)
+        follow_active(self.viewer, self.image, usable, keep)
 
     def job(self) -> ApplyJob:
         """The job the form describes; DualSRInputError if it cannot run."""

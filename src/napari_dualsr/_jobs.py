@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 import dualsr
+from dualsr.axes import Layout, Planes
 from dualsr.config import DualSRConfig, preset
 from dualsr.errors import DualSRInputError
 from dualsr.imageio import read_kernel
@@ -65,6 +66,10 @@ class Source:
         return tuple(i for i, a in enumerate(self.layer_axes) if a in "YX")
 
     @property
+    def layout(self) -> Layout:
+        return Layout.of(np.shape(self.data), self.axes)
+
+    @property
     def shape_yx(self) -> tuple[int, int]:
         shape = np.shape(self.data)
         return shape[self.axes.index("Y")], shape[self.axes.index("X")]
@@ -107,6 +112,14 @@ def source_of(layer: Any, axes: str | None = None, full_resolution: bool = False
         translate=tuple(float(t) for t in layer.translate),
         style=style,
     )
+
+
+def usable(layer: Any, min_side: int = 0) -> bool:
+    """Whether ``source_of`` accepts ``layer`` and its planes are at least ``min_side`` pixels."""
+    try:
+        return min(source_of(layer).shape_yx) >= min_side
+    except DualSRInputError:
+        return False
 
 
 def plane_on_screen(layer: Any, world_point: Sequence[float], axes: str) -> tuple[int, ...] | None:
@@ -163,9 +176,10 @@ class TrainJob:
     source: Source
     config: DualSRConfig
     device: str = "auto"
-    plane: tuple[int, ...] | None = None
+    plane: Planes = None  # one plane (a stack index), several (a list or range), or "all"
     known_kernel: np.ndarray | None = None
     onnx_path: Path | None = None
+    compare: bool = False  # also make the bicubic x2, to compare with
 
 
 def train_job(
@@ -176,9 +190,10 @@ def train_job(
     seed: int = 0,
     device: str = "auto",
     axes: str | None = None,
-    plane: tuple[int, ...] | None = None,
+    plane: Planes = None,
     known_kernel: Any = None,
     onnx_path: str | os.PathLike | None = None,
+    compare: bool = False,
     **config_overrides: Any,
 ) -> TrainJob:
     """Everything one widget run needs, checked before any thread starts.
@@ -187,7 +202,7 @@ def train_job(
     """
     source = source_of(layer, axes)
     config = preset(preset_name, iterations=iterations, seed=seed, **config_overrides)
-    return TrainJob(source, config, device, plane, load_kernel(known_kernel), onnx_target(onnx_path))
+    return TrainJob(source, config, device, plane, load_kernel(known_kernel), onnx_target(onnx_path), compare)
 
 
 @dataclass

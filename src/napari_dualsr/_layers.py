@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -12,12 +13,14 @@ from ._placement import beside_placement, upscaled_placement
 LayerData = tuple[Any, dict[str, Any], str]
 
 
-def upscaled_layer(source: Source, image: np.ndarray, metadata: dict[str, Any], factor: int = 2) -> LayerData:
+def upscaled_layer(
+    source: Source, image: np.ndarray, metadata: dict[str, Any], factor: int = 2, method: str = "DualSR"
+) -> LayerData:
     """``<name> ×2 (DualSR)``: pixel centres on the input's, the input's look."""
     scale, translate = upscaled_placement(source.scale, source.translate, source.spatial, factor)
     kwargs = {
         **source.style,
-        "name": f"{source.name} ×{factor} (DualSR)",
+        "name": f"{source.name} ×{factor} ({method})",
         "scale": scale,
         "translate": translate,
         "rgb": source.rgb,
@@ -60,6 +63,12 @@ def trained_layers(source: Source, trained: Trained) -> list[LayerData]:
     ]
 
 
+def bicubic_layer(source: Source, image: np.ndarray) -> LayerData:
+    """``<name> ×2 (bicubic)``: the baseline, placed and styled exactly as the DualSR layer."""
+    metadata = {"source_layer": source.name, "role": "bicubic x2 (to compare with)"}
+    return upscaled_layer(source, image, metadata, method="bicubic")
+
+
 def applied_layers(source: Source, applied: Applied) -> list[LayerData]:
     """The layer an applied model adds, recording the model in its metadata."""
     metadata = {**applied.metadata, "source_layer": source.name, "role": "x2 image"}
@@ -73,13 +82,30 @@ def image_layers(viewer: Any) -> list[tuple[str, Any]]:
     return [(layer.name, layer) for layer in viewer.layers if isinstance(layer, Image)]
 
 
-def follow_active(viewer: Any, chooser: Any) -> None:
-    """Point a layer chooser at the active layer, unless that is one this plugin added."""
+def follow_active(viewer: Any, chooser: Any, fits: Callable[[Any], bool], keep: bool = True) -> None:
+    """Point a layer chooser at the active layer if the widget can use it; else keep a usable
+    choice (``keep``) or take the default: never a layer the widget would refuse (a 13x13
+    kernel, its own result)."""
+    active = viewer.layers.selection.active
+    if _candidate(active) and fits(active):
+        chooser.value = active
+        return
+    kept = keep and _candidate(chooser.value) and fits(chooser.value)
+    if not kept and (best := default_layer(viewer, fits)) is not None:
+        chooser.value = best
+
+
+def default_layer(viewer: Any, fits: Callable[[Any], bool]) -> Any:
+    """The largest image layer the widget can use, visible ones first; None if there is none."""
+    usable = [layer for _, layer in image_layers(viewer) if _candidate(layer) and fits(layer)]
+    return max(usable, key=lambda layer: (layer.visible, np.prod(layer.data.shape)), default=None)
+
+
+def _candidate(layer: Any) -> bool:
+    """An Image layer that this plugin did not add."""
     from napari.layers import Image
 
-    active = viewer.layers.selection.active
-    if isinstance(active, Image) and "dualsr" not in active.metadata:
-        chooser.value = active
+    return isinstance(layer, Image) and "dualsr" not in layer.metadata
 
 
 def add_layers(viewer: Any, layers: list[LayerData]) -> list[Any]:

@@ -17,7 +17,7 @@ from napari.utils.notifications import show_error, show_info
 
 from dualsr.errors import DualSRInputError
 
-from ._workers import Controls, Outcome, Update
+from ._workers import IMAGE_PHASES, Controls, Outcome, Update
 
 J = TypeVar("J")
 V = TypeVar("V")
@@ -65,9 +65,11 @@ class Runner:
     def running(self) -> bool:
         return self.worker is not None
 
-    def start(self, generator: Callable[..., Generator[Update, None, Outcome]], *args: Any) -> None:
+    def start(
+        self, generator: Callable[..., Generator[Update, None, Outcome]], *args: Any, controls: Controls | None = None
+    ) -> None:
         """Run ``generator(*args, controls)`` on a worker thread."""
-        self.controls = Controls()
+        self.controls = controls or Controls()
         self.phase, self.ended = "", False
         worker = thread_worker(generator, start_thread=False)(*args, self.controls)
         worker.yielded.connect(self._update)
@@ -90,6 +92,9 @@ class Runner:
 
     def _update(self, update: Update) -> None:
         if self.ended:
+            return
+        if update.phase in IMAGE_PHASES:  # images for layers: no bar, no change of phase
+            self.on_update(update)
             return
         self.phase = update.phase
         self.on_update(update)

@@ -6,11 +6,13 @@ from dualsr.sample import sample_hr, sample_kernel, sample_lr, sample_noisy_lr
 
 
 def make_sample() -> list[tuple]:
-    """LR image (to super-resolve), HR original (hidden) and the true kernel (hidden)."""
+    """HR original (hidden), the true kernel (hidden) and the LR image to super-resolve.
+
+    The LR image comes last so napari makes it the active layer: the widgets pick it up.
+    """
     lr, hr = sample_lr(), sample_hr()
     scale = lr.pixel_size or (1.0, 1.0)
     return [
-        (lr.data, {"name": "degraded tissue", "scale": scale, "colormap": "gray"}, "image"),
         (
             hr.data,
             {
@@ -22,6 +24,7 @@ def make_sample() -> list[tuple]:
             "image",
         ),
         (sample_kernel(), {"name": "true kernel", "colormap": "inferno", "visible": False}, "image"),
+        (lr.data, {"name": "degraded tissue", "scale": scale, "colormap": "gray"}, "image"),
     ]
 
 

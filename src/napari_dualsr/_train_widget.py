@@ -8,31 +8,41 @@ from __future__ import annotations
 
 from typing import Any
 
-from magicgui.widgets import ComboBox, Container, FileEdit, Label, PushButton, SpinBox
+from magicgui.widgets import CheckBox, ComboBox, Container, FileEdit, Label, PushButton, SpinBox
 from napari.layers import Image
 from napari.utils.notifications import show_info, show_warning
 from napari.viewer import Viewer
 
-from dualsr.config import PRESETS
+from dualsr.config import PRESETS, preset
 from dualsr.device import available_devices
 from dualsr.errors import DualSRInputError
 
-from ._jobs import Trained, TrainJob, axes_choices, describe_plane, plane_on_screen, train_job
-from ._layers import add_layers, follow_active, image_layers, trained_layers
+from ._jobs import Trained, TrainJob, axes_choices, train_job, usable
+from ._layers import follow_active, image_layers
+from ._live_layers import LiveLayers
 from ._loss_plot import SERIES, LossPlot
+from ._plane_choice import PlaneChoice
 from ._runner import Runner, checked_job, outcome_value
-from ._workers import Outcome, Update, train_updates, warm_up
+from ._workers import IMAGE_PHASES, Controls, Outcome, PreviewClock, Update, train_updates, warm_up
+
+# What the kernel readout says for each state the engine reports (dualsr.convergence).
+KERNEL_STATES = {
+    "known": "known (given): not estimated",
+    "settling": "still settling: the ×2 will change",
+    "settled": "settled",
+    "not settled": "uncertain: the ×2 may be over- or under-sharpened",
+}
 
 
 class TrainWidget(Container):
-    """Train DualSR on one plane of an image layer; add the x2 image and the kernel as layers."""
+    """Train DualSR on planes of an image layer; show the x2 image as it grows, its kernel, bicubic x2."""
 
     def __init__(self, napari_viewer: Viewer) -> None:
         self.viewer = napari_viewer
         self.config_overrides: dict[str, Any] = {}  # DualSRConfig fields, e.g. smaller patches (scripts, tests)
         self.image = ComboBox(label="image", choices=lambda _: image_layers(self.viewer))
         self.axes = ComboBox(label="axes", choices=lambda _: axes_choices(self.image.value))
-        self.plane = Label(label="train on")
+        self.planes = PlaneChoice()
         self.preset = ComboBox(label="preset", choices=list(PRESETS), value="fast")
         self.iterations = SpinBox(label="iterations", min=1, max=100_000, step=100, value=PRESETS["fast"])
         self.scale = ComboBox(label="scale", choices=[("×2", 2)], tooltip="DualSR's networks are built for ×2")
@@ -41,19 +51,24 @@ class TrainWidget(Container):
         self.kernel = ComboBox(label="known kernel", nullable=True, value=None, choices=self._kernel_choices)
         self.kernel_file = FileEdit(label="or kernel file", filter="*.npy *.tif *.tiff *.png", nullable=True)
         self.onnx = FileEdit(label="export ONNX", mode="w", filter="*.onnx", nullable=True)
+        self.preview = CheckBox(text="live preview of the ×2 (every few seconds)", value=True)
+        self.compare = CheckBox(text="add bicubic ×2 to compare", value=True)
+        self.preview_every = 3.0  # seconds between previews at least (their cost stays under 5 % anyway)
         self.run_button = PushButton(text="Train && super-resolve")
         self.stop_button = PushButton(text="Stop", enabled=False)
         self.status = Label(value="")
+        self.kernel_state = Label(label="kernel", value="")
         super().__init__(widgets=self._form())
         self.loss_plot = LossPlot()
         self.native.layout().addWidget(self.loss_plot)
         self.runner = Runner(self._update, self._done, self._idle)
         self._job: TrainJob | None = None
+        self._live: LiveLayers | None = None
         self.warm_up = warm_up()
         self._connect()
         runner = self.runner
         self.native.destroyed.connect(lambda *_: runner.close())  # closing the viewer ends the run
-        self._follow_active()
+        self._follow_active(keep=False)  # not the chooser's first entry: the default
 
     def _form(self) -> list[Any]:
         self.image.tooltip = "the image to super-resolve (defaults to the selected layer); it is never changed"
@@ -63,8 +78,8 @@ class TrainWidget(Container):
         self.onnx.tooltip = "save the trained upsampler as .onnx to re-apply it (DualSR: apply ONNX model)"
         buttons = Container(widgets=[self.run_button, self.stop_button], layout="horizontal", labels=False)
         options = [self.preset, self.iterations, self.scale, self.device, self.seed]
-        extras = [self.kernel, self.kernel_file, self.onnx]
-        return [self.image, self.axes, self.plane, *options, *extras, buttons, self.status]
+        extras = [self.kernel, self.kernel_file, self.onnx, self.preview, self.compare]
+        return [self.image, self.axes, *self.planes.widgets, *options, *extras, buttons, self.status, self.kernel_state]
 
     def _kernel_choices(self, _: Any) -> list[tuple[str, Image]]:
         return [(n, layer) for n, layer in image_layers(self.viewer) if layer.ndim == 2 and max(layer.data.shape) <= 63]
@@ -73,7 +88,11 @@ class TrainWidget(Container):
         self.image.changed.connect(self._image_changed)
         self.axes.changed.connect(self._show_plane)
         self.preset.changed.connect(lambda name: setattr(self.iterations, "value", PRESETS[name]))
+        self.planes.connect(self._show_plane)
         self.viewer.dims.events.point.connect(self._show_plane)
+        for event in (self.viewer.dims.events.point, self.viewer.camera.events.center, self.viewer.camera.events.zoom):
+            event.connect(self._aim)
+        self.preview.changed.connect(self._aim)
         self.viewer.layers.selection.events.active.connect(self._follow_active)
         self.run_button.changed.connect(self.start)
         self.stop_button.changed.connect(self.runner.stop)
@@ -82,25 +101,32 @@ class TrainWidget(Container):
         super().reset_choices()
         self._show_plane()
 
-    def _follow_active(self, *_: Any) -> None:
+    def _follow_active(self, *_: Any, keep: bool = True) -> None:
         self.reset_choices()
-        follow_active(self.viewer, self.image)
+        follow_active(self.viewer, self.image, self._fits, keep)
+
+    def _fits(self, layer: Any) -> bool:
+        """Layers this form would train on: big enough for the preset's patches."""
+        return usable(layer, preset(self.preset.value, **self.config_overrides).min_image_size)
 
     def _image_changed(self, *_: Any) -> None:
         self.axes.reset_choices()
         self._show_plane()
 
     def _show_plane(self, *_: Any) -> None:
-        layer, axes = self.image.value, self.axes.value
-        plane = plane_on_screen(layer, self.viewer.dims.point, axes) if layer is not None and axes else None
-        self.plane.value = f"{describe_plane(axes or '', plane)} (the plane on screen)" if plane else "the whole image"
+        self.planes.show(self.image.value, self.axes.value, self.viewer.dims.point)
+
+    def _aim(self, *_: Any) -> None:
+        """Point the running job's previews at what the viewer shows now (or switch them off)."""
+        if self.runner.running and self._live is not None:
+            self.runner.controls.previews.view = self._live.view() if self.preview.value else None
 
     def job(self) -> TrainJob:
         """The job the form describes; DualSRInputError if it cannot run."""
         layer, axes = self.image.value, self.axes.value
         if self.kernel.value is not None and self.kernel_file.value is not None:
             raise DualSRInputError("choose a known kernel layer or a kernel file, not both")
-        plane = plane_on_screen(layer, self.viewer.dims.point, axes) if layer is not None and axes else None
+        plane = self.planes.planes(layer, axes, self.viewer.dims.point)
         return train_job(
             layer,
             preset_name=self.preset.value,
@@ -111,6 +137,7 @@ class TrainWidget(Container):
             plane=plane,
             known_kernel=self.kernel.value if self.kernel.value is not None else self.kernel_file.value,
             onnx_path=self.onnx.value,
+            compare=self.compare.value,
             **{"scale": self.scale.value, **self.config_overrides},
         )
 
@@ -118,15 +145,23 @@ class TrainWidget(Container):
         """Check the form, then train on a worker thread; problems become notifications."""
         if self.runner.running or (job := checked_job(self.job)) is None:
             return
-        self._job = job
+        self._job, self._live = job, LiveLayers(self.viewer, self.image.value, job.source)
         self.loss_plot.clear()
         self.status.value = "starting…"
+        self.kernel_state.value = ""
         self.run_button.enabled, self.stop_button.enabled = False, True
         self.stop_button.text = "Stop"
-        self.runner.start(train_updates, self._job)
+        self._live.prepare(self.preview.value, job.compare)
+        view = self._live.view() if self.preview.value else None
+        controls = Controls(previews=PreviewClock(every=self.preview_every, view=view))
+        self.runner.start(train_updates, self._job, controls=controls)
 
     def _update(self, update: Update) -> None:
-        if update.phase == "training" and update.losses:
+        if update.kernel_state:
+            self.kernel_state.value = KERNEL_STATES.get(update.kernel_state, update.kernel_state)
+        if update.phase in IMAGE_PHASES:
+            self._live.show(update)
+        elif update.phase == "training" and update.losses:
             self.loss_plot.add(update.done, update.losses)
             losses = "  ".join(f"{SERIES[k][0]} {update.losses[k]:.3g}" for k in ("cycle_forward", "interp"))
             self.status.value = f"step {update.done}/{update.total}  {update.seconds:.0f} s  {losses}"
@@ -139,10 +174,13 @@ class TrainWidget(Container):
     def _done(self, outcome: Outcome[Trained]) -> None:
         if (trained := outcome_value(outcome, self.status, self._job)) is not None:
             self._add_result(self._job, trained)
+        elif self._live is not None:
+            self._live.discard()
 
     def _add_result(self, job: TrainJob, trained: Trained) -> None:
-        add_layers(self.viewer, trained_layers(job.source, trained))
+        self._live.finish(trained)
         result = trained.result
+        self.kernel_state.value = KERNEL_STATES.get(result.kernel_state, result.kernel_state)
         done = f"{result.steps}/{job.config.iterations} steps in {result.seconds:.0f} s"
         note = " (stopped early: the result so far)" if result.stopped else ""
         saved = f"; model saved to {trained.onnx_path}" if trained.onnx_path else ""

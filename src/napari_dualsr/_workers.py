@@ -17,11 +17,16 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+import numpy as np
+
+from dualsr.api import bicubic_x2
 from dualsr.batch import ArrayReport
 from dualsr.errors import Cancelled, DualSRInputError
+from dualsr.trainer import StepInfo
 
 from ._apply_zarr import ZarrRun, run_zarr
 from ._jobs import Applied, ApplyJob, Trained, TrainJob, run_apply, run_train
+from ._previews import PreviewClock, View, preview_step
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -29,13 +34,24 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Update:
-    """One progress report: ``phase`` ("training", "super-resolving", "exporting"), done of total."""
+    """One progress report: ``phase`` ("training", "super-resolving", "exporting"), done of total.
+
+    Two phases carry an image instead: "preview" (the x2 of ``view`` at step ``done``, with
+    the kernel of that step) and "bicubic" (the whole input, bicubic x2, to compare with).
+    """
 
     phase: str
     done: int
     total: int
     losses: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
+    kernel_state: str = ""
+    image: np.ndarray | None = None
+    view: View | None = None
+    kernel: np.ndarray | None = None
+
+
+IMAGE_PHASES = ("preview", "bicubic")  # updates that carry an image, not a step of a progress bar
 
 
 @dataclass
@@ -53,6 +69,7 @@ class Controls:
 
     stop: threading.Event = field(default_factory=threading.Event)
     cancel: threading.Event = field(default_factory=threading.Event)
+    previews: PreviewClock = field(default_factory=PreviewClock)
 
     def check_cancel(self) -> None:
         if self.cancel.is_set():
@@ -63,16 +80,28 @@ Report = Callable[[Update], None]
 
 
 def train_updates(job: TrainJob, controls: Controls, interval: float = 0.05) -> Generator[Update, None, Outcome]:
-    """Train ``job``; ``controls.stop`` ends training with the result so far, ``cancel`` drops it."""
+    """Train ``job``; ``controls.stop`` ends training with the result so far, ``cancel`` drops it.
+
+    With ``job.compare`` the bicubic x2 comes first; during training, previews as
+    ``controls.previews`` allows them.
+    """
 
     def work(report: Report) -> Trained:
         def applied(done: int, total: int) -> None:
             controls.check_cancel()
             report(Update("super-resolving", done, total))
 
+        def trained(s: StepInfo) -> None:
+            report(Update("training", s.step, s.iterations, dict(s.losses), s.seconds, s.kernel_state))
+            if (shown := preview_step(s, controls.previews)) is not None:
+                report(Update("preview", s.step, s.iterations, image=shown[0], view=shown[1], kernel=s.kernel))
+
+        if job.compare:
+            report(Update("bicubic", 1, 1, image=bicubic_x2(job.source.data, job.source.axes)))
+        controls.previews.started = time.perf_counter()
         return run_train(
             job,
-            progress=lambda s: report(Update("training", s.step, s.iterations, dict(s.losses), s.seconds)),
+            progress=trained,
             should_stop=lambda: controls.stop.is_set() or controls.cancel.is_set(),
             apply_progress=applied,
             export_progress=lambda done, total: report(Update("exporting", done, total)),
