@@ -24,6 +24,7 @@ from .device import resolve_device
 from .errors import DualSRInputError
 from .kernel import final_kernel, prepare_known_kernel
 from .networks import GeneratorUp
+from .noise_aware import NoisePlan, clean_copy, plan_noise, unit_noise
 from .normalize import Normalization, fit_normalization
 from .preview import Bicubic, Bilinear, Previewer
 from .resize import bicubic_resize, bilinear_up2
@@ -86,6 +87,7 @@ class DualSRResult:
     kernel_state: str = KNOWN  # known / settled / not settled (dualsr.convergence)
     kernel_change: float = float("nan")  # the kernel's last measured change, fraction of its peak
     kernel_estimates: list[SpectralEstimate] = field(default_factory=list)  # spectral estimator, per group
+    noise: NoisePlan | None = None  # what the engine decided about noise (config.noise)
 
     @property
     def kernel_warning(self) -> str:
@@ -148,6 +150,7 @@ class DualSRResult:
             "channel_groups": self.upsampler.groups,
             "kernel_state": self.kernel_state,
             **({"kernel_estimate": [e.to_dict() for e in self.kernel_estimates]} if self.kernel_estimates else {}),
+            **({"noise": self.noise.to_dict()} if self.noise else {}),
             **({"kernel_change": round(self.kernel_change, 4)} if np.isfinite(self.kernel_change) else {}),
             **({"kernel_warning": self.kernel_warning} if self.kernel_warning else {}),
             **({"stop_reason": self.stop_reason} if self.stop_reason else {}),
@@ -235,7 +238,10 @@ def train(
     planes = layout.canonical(data)
     indices = layout.plane_indices(plane)
     chosen = planes[indices[0]] if len(indices) == 1 else planes[indices]  # (C, H, W) or (P, C, H, W)
-    train_data = norm.apply(chosen, channel_axis=chosen.ndim - 3 if per_channel else None)
+    c_axis = chosen.ndim - 3 if per_channel else None
+    train_data = norm.apply(chosen, channel_axis=c_axis)
+    noise = plan_noise(config.noise, chosen, config.noise_threshold)
+    clean_data = norm.apply(clean_copy(chosen, noise.estimate), channel_axis=c_axis) if noise.active else None
     previewer = Previewer(layout, planes, norm, 1 if per_channel else None, torch_device, indices[0])
     kernels = _known_kernels(known_kernel, len(groups))
 
@@ -245,14 +251,25 @@ def train(
     fixed: list[np.ndarray | None] = []  # per group: the kernel held fixed (known or estimated), or None
     report = _with_preview(progress, previewer, runs, groups, alpha)
     for group, k in zip(groups, kernels):
-        channels = train_data[..., group[0] : group[-1] + 1, :, :]  # groups are runs of channels: a view
+        part = slice(group[0], group[-1] + 1)  # groups are runs of channels: views, not copies
+        channels = train_data[..., part, :, :]
+        clean = None if clean_data is None else clean_data[..., part, :, :]
         state = KNOWN
         if k is None and config.kernel_estimator == "spectral":
-            estimates.append(estimate_kernel(channels))
+            estimates.append(estimate_kernel(channels if clean is None else clean))
             k, state = estimates[-1].kernel, SETTLED if estimates[-1].settled else NOT_SETTLED
         fixed.append(k)
+        model = unit_noise(noise.estimate, norm.low[group[0]], norm.high[group[0]]) if noise.active else None
         run = train_plane(
-            channels, config, torch_device, known_kernel=k, progress=report, should_stop=should_stop, fixed_state=state
+            channels,
+            config,
+            torch_device,
+            known_kernel=k,
+            progress=report,
+            should_stop=should_stop,
+            fixed_state=state,
+            clean=clean,
+            noise=model,
         )
         runs.append(run)
         if run.stopped:
@@ -284,6 +301,7 @@ def train(
         kernel_state=_worst_state([r.kernel_state for r in runs]),
         kernel_change=max((r.kernel_change for r in runs if np.isfinite(r.kernel_change)), default=float("nan")),
         kernel_estimates=estimates,
+        noise=noise if config.noise != "off" else None,
     )
 
 

@@ -68,6 +68,8 @@ METHODS: dict[str, Method] = {
     "known_kernel": Method("paper", {}, True),
     "fast_known": Method("fast", {}, True),  # the fast preset with the true kernel: G_UP's side alone
     "fast_gan": Method("fast", {"kernel_estimator": "gan"}, False),  # the fast preset before the spectral kernel
+    "fast_noise_off": Method("fast", {"noise": "off"}, False),  # the fast preset without its noise model
+    "fast_noise_on": Method("fast", {"noise": "on"}, False),  # ... with it forced on
     "dualsr_spectral": Method("paper", {"kernel_estimator": "spectral"}, False),  # the paper, spectral kernel
     "no_interp": Method("paper", {"use_interp_loss": False}, False),
     "no_forward": Method("paper", {"use_forward_cycle": False}, False),
@@ -83,6 +85,8 @@ METHOD_LABELS = {
     "known_kernel": "true kernel + DualSR",
     "fast_known": "true kernel + DualSR fast",
     "fast_gan": "DualSR fast, GAN kernel",
+    "fast_noise_off": "DualSR fast, noise model off",
+    "fast_noise_on": "DualSR fast, noise model on",
     "dualsr_spectral": "DualSR, spectral kernel",
     "no_interp": "w/o masked interp",
     "no_forward": "w/o forward cycle",
@@ -386,6 +390,7 @@ class BenchSettings:
             "use_forward_cycle": c.use_forward_cycle,
             "use_backward_cycle": c.use_backward_cycle,
             "kernel_estimator": c.kernel_estimator,
+            "noise": c.noise,
             "up_features": c.up_features,
             "device": self.device,
             **({"overrides": self.overrides} if self.overrides else {}),

@@ -22,7 +22,7 @@ from . import __version__
 from .api import DualSRResult, train
 from .cli_apply import add_apply_command
 from .cli_quality import add_bench_command, add_degrade_command
-from .config import PRESETS, preset
+from .config import KERNEL_ESTIMATORS, NOISE_MODES, PRESETS, preset
 from .device import DEVICES
 from .errors import DualSRInputError
 from .imageio import ImageFile, atomic_write, check_output, read_image, read_kernel, write_image, x2_file
@@ -69,6 +69,18 @@ def _add_training_options(p: argparse.ArgumentParser) -> None:
         "--device", choices=DEVICES, default="auto", help="where to train: auto uses CUDA when present (default: auto)"
     )
     g.add_argument("--scale", type=int, default=2, help="super-resolution factor; DualSR supports 2 (default: 2)")
+    g.add_argument(
+        "--kernel-estimator",
+        choices=KERNEL_ESTIMATORS,
+        help="gan: the paper's G_DN trained against D_DN; spectral: a closed-form estimate from the image's "
+        "spectrum, held fixed (default: the preset's: paper gan, fast spectral)",
+    )
+    g.add_argument(
+        "--noise",
+        choices=NOISE_MODES,
+        help="noise model: on trains on denoised targets with matching noise, off is the paper's noise-free "
+        "model, auto decides from the measured noise and says so (default: the preset's: paper off, fast auto)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -210,7 +222,9 @@ class _StopOnInterrupt:
 
 
 def _run_training(image: ImageFile, args: argparse.Namespace, known: np.ndarray | None = None) -> DualSRResult:
-    config = preset(args.preset, iterations=args.iterations, seed=args.seed, scale=args.scale)
+    chosen = {"kernel_estimator": args.kernel_estimator, "noise": args.noise}
+    overrides = {k: v for k, v in chosen.items() if v is not None}
+    config = preset(args.preset, iterations=args.iterations, seed=args.seed, scale=args.scale, **overrides)
     on_step, on_apply = _progress_callbacks()
     with _StopOnInterrupt() as stop:
         result = train(
@@ -280,6 +294,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 def _report(result: DualSRResult, written: list[str]) -> int:
     status = f"stopped at step {result.steps}" if result.stopped else f"{result.steps} steps"
     print(f"dualsr: {status} in {result.seconds:.1f} s on {result.device}; wrote {', '.join(written)}")
+    if result.noise is not None:
+        print(f"dualsr: {result.noise.reason}")
     if result.kernel_warning:
         print(f"dualsr: warning: {result.kernel_warning}", file=sys.stderr)
     if result.stop_reason:

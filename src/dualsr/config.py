@@ -13,8 +13,10 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from .errors import DualSRInputError
+from .noise import NOISY_THRESHOLD
 
 KERNEL_ESTIMATORS = ("gan", "spectral")
+NOISE_MODES = ("off", "auto", "on")
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,13 @@ class DualSRConfig:
     # (dualsr.spectral_kernel), then held fixed like a known kernel: no G_DN, no D_DN.
     kernel_estimator: str = "gan"
 
+    # --- noise (not in the paper: LR = (HR * k)↓2 + n, dualsr.noise_aware) ---
+    # "off": the paper's noise-free model; "on": measure the noise, train on clean targets with
+    # matching noise added to G_DN's output; "auto": "on" when the measured noise is above
+    # noise_threshold (std at mid-scale as a fraction of full scale).
+    noise: str = "off"
+    noise_threshold: float = NOISY_THRESHOLD
+
     # --- the estimated kernel as reported (KernelGAN's final kernel) ---
     kernel_keep_top: int = 40  # keep the N largest values, zero the rest; 0 keeps all
 
@@ -108,6 +117,8 @@ class DualSRConfig:
             raise DualSRInputError(
                 f"kernel estimator {self.kernel_estimator!r} is unknown; use one of {', '.join(KERNEL_ESTIMATORS)}"
             )
+        if self.noise not in NOISE_MODES:
+            raise DualSRInputError(f"noise mode {self.noise!r} is unknown; use one of {', '.join(NOISE_MODES)}")
         if self.precision not in ("float32", "bfloat16"):
             raise DualSRInputError(f"precision {self.precision!r} is unknown; use float32 or bfloat16")
 
@@ -148,7 +159,7 @@ PRESETS: dict[str, int] = {
 # Named cheaper settings a preset applies on top of the paper's (explicit overrides win).
 PRESET_SETTINGS: dict[str, dict[str, Any]] = {
     "paper": {},
-    "fast": {"up_features": 32, "batch_size": 1, "kernel_estimator": "spectral"},
+    "fast": {"up_features": 32, "batch_size": 1, "kernel_estimator": "spectral", "noise": "auto"},
 }
 
 

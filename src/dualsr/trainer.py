@@ -23,6 +23,7 @@ from .convergence import KNOWN, KernelTracker
 from .errors import DualSRInputError
 from .kernel import aligned_centre, final_kernel, penalty_mask
 from .networks import DiscriminatorDown, FixedDown, GeneratorDown, GeneratorUp, downsample_with_kernel
+from .noise_aware import add_noise
 from .patches import PatchSampler
 from .resize import bicubic_down_kernel, bicubic_resize
 from .schedule import Schedule
@@ -76,11 +77,25 @@ class _Loop:
     """State of one run; ``step()`` performs one DualSR iteration."""
 
     def __init__(
-        self, image: np.ndarray, config: DualSRConfig, device: torch.device, known_kernel: np.ndarray | None
+        self,
+        image: np.ndarray,
+        config: DualSRConfig,
+        device: torch.device,
+        known_kernel: np.ndarray | None,
+        clean: np.ndarray | None = None,
+        noise: tuple[float, float] | None = None,
     ) -> None:
         c = config
         self.config, self.device = c, device
         channels = image.shape[-3]  # (C, H, W), or (P, C, H, W) planes sharing one kernel
+        self.channels = channels
+        # noise model (dualsr.noise_aware): patches carry the noisy channels, then their clean copy
+        if (clean is None) != (noise is None):
+            raise ValueError("a noise model needs both the clean copy and the noise statistics")
+        self.noise = noise
+        if clean is not None:
+            image = np.concatenate([image, clean], axis=-3)
+            self.noise_generator = torch.Generator(device).manual_seed(c.seed + 1)
         self.g_up = GeneratorUp(channels, c.up_layers, c.up_features).to(device)
         self.learn_kernel = known_kernel is None
         if self.learn_kernel:
@@ -133,12 +148,24 @@ class _Loop:
             out = self.g_up(x)
         return out.float()
 
+    def _split(self, patches: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(as seen, clean target)`` of a batch: the same tensor without a noise model."""
+        if self.noise is None:
+            return patches, patches
+        return patches[:, : self.channels], patches[:, self.channels :]
+
+    def _seen(self, lr: torch.Tensor) -> torch.Tensor:
+        """G_DN's output as G_UP and D_DN meet it: with the image's noise where there is a model."""
+        return lr if self.noise is None else add_noise(lr, self.noise, self.noise_generator)
+
     def step(self, step: int) -> torch.Tensor:
         """One iteration; returns the detached losses in ``LOSS_NAMES`` order."""
         c = self.config
         y, x = self.sampler.patches(step)
+        x, x_target = self._split(x)  # G_UP reads x as it is; losses compare with the clean target
+        y = self._split(y)[1]
         with torch.no_grad():
-            x_bicubic = bicubic_resize(x, 2)
+            x_bicubic = bicubic_resize(x_target, 2)
             mask = losses.interp_mask(x_bicubic)
         self._set_lrs(step)
         zero = self.zero
@@ -151,12 +178,13 @@ class _Loop:
         k = self.g_dn.kernel()
         fake_hr = self._up(x)
         fake_lr = downsample_with_kernel(y, k)
-        cyc_f = losses.cycle_l1(downsample_with_kernel(fake_hr, k), x) if c.use_forward_cycle else zero
-        cyc_b = losses.cycle_l1(self._up(fake_lr), y) if c.use_backward_cycle else zero
+        seen_lr = self._seen(fake_lr)
+        cyc_f = losses.cycle_l1(downsample_with_kernel(fake_hr, k), x_target) if c.use_forward_cycle else zero
+        cyc_b = losses.cycle_l1(self._up(seen_lr), y) if c.use_backward_cycle else zero
         interp = losses.masked_interp(fake_hr, x_bicubic, mask) if c.use_interp_loss else zero
         gan = prior = bicubic = zero
         if self.learn_kernel:
-            gan = losses.lsgan(self.d_dn(fake_lr), True)
+            gan = losses.lsgan(self.d_dn(seen_lr), True)
             w = self.schedule.weights
             bicubic = losses.bicubic_similarity(fake_lr, y, self.bicubic_k)
             prior = (
@@ -174,7 +202,7 @@ class _Loop:
         if self.learn_kernel:
             self.d_dn.requires_grad_(True)
             self.opt_d.zero_grad(set_to_none=True)
-            fake = fake_lr.detach()
+            fake = seen_lr.detach()
             real = losses.shave_to(x, fake)
             # fake first, then real: each spectral-norm forward advances its power iteration,
             # so the order is part of the reference's computation
@@ -222,6 +250,8 @@ def train_plane(
     should_stop: Callable[[], bool] | None = None,
     report_every: int = 10,
     fixed_state: str = KNOWN,
+    clean: np.ndarray | None = None,
+    noise: tuple[float, float] | None = None,
 ) -> PlaneTraining:
     """Train DualSR on ``image``: a normalised ``(C, H, W)`` float array, or ``(P, C, H, W)``
     planes of one stack (crops from all of them, one kernel, one G_UP).
@@ -230,11 +260,13 @@ def train_plane(
     G_DN; then the GAN and the kernel prior, which only shape G_DN, are skipped, and
     ``fixed_state`` is what the run reports about that kernel (a user's kernel is
     "known"; a closed-form estimate is "settled" or "not settled").
+    ``clean`` (the image denoised, same shape) and ``noise`` (gain, offset variance on the
+    normalised scale) switch on the noise model of :mod:`dualsr.noise_aware`.
     ``should_stop`` is polled every step; a stopped run returns what it has.
     """
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(config.seed)
-        loop = _Loop(image, config, device, known_kernel)
+        loop = _Loop(image, config, device, known_kernel, clean, noise)
     with _device_settings(device):
         return _run(loop, config, progress, should_stop, report_every, fixed_state)
 

@@ -13,7 +13,7 @@ from napari.layers import Image
 from napari.utils.notifications import show_info, show_warning
 from napari.viewer import Viewer
 
-from dualsr.config import PRESETS, preset
+from dualsr.config import NOISE_MODES, PRESETS, preset
 from dualsr.device import available_devices
 from dualsr.errors import DualSRInputError
 
@@ -48,6 +48,7 @@ class TrainWidget(Container):
         self.scale = ComboBox(label="scale", choices=[("×2", 2)], tooltip="DualSR's networks are built for ×2")
         self.device = ComboBox(label="device", choices=available_devices(), value="auto")
         self.seed = SpinBox(label="seed", min=0, max=2**31 - 1, value=0)
+        self.noise = ComboBox(label="noise model", choices=list(NOISE_MODES), value=preset("fast").noise)
         self.kernel = ComboBox(label="known kernel", nullable=True, value=None, choices=self._kernel_choices)
         self.kernel_file = FileEdit(label="or kernel file", filter="*.npy *.tif *.tiff *.png", nullable=True)
         self.onnx = FileEdit(label="export ONNX", mode="w", filter="*.onnx", nullable=True)
@@ -77,7 +78,11 @@ class TrainWidget(Container):
         self.kernel.tooltip = "a known blur kernel / PSF at the x2 pixel size replaces the kernel estimation"
         self.onnx.tooltip = "save the trained upsampler as .onnx to re-apply it (DualSR: apply ONNX model)"
         buttons = Container(widgets=[self.run_button, self.stop_button], layout="horizontal", labels=False)
-        options = [self.preset, self.iterations, self.scale, self.device, self.seed]
+        self.noise.tooltip = (
+            "auto: measure the noise and, on a noisy image, learn to denoise while super-resolving; "
+            "on / off: always / never (the paper's noise-free model)"
+        )
+        options = [self.preset, self.iterations, self.scale, self.device, self.seed, self.noise]
         extras = [self.kernel, self.kernel_file, self.onnx, self.preview, self.compare]
         return [self.image, self.axes, *self.planes.widgets, *options, *extras, buttons, self.status, self.kernel_state]
 
@@ -87,7 +92,7 @@ class TrainWidget(Container):
     def _connect(self) -> None:
         self.image.changed.connect(self._image_changed)
         self.axes.changed.connect(self._show_plane)
-        self.preset.changed.connect(lambda name: setattr(self.iterations, "value", PRESETS[name]))
+        self.preset.changed.connect(self._preset_changed)
         self.planes.connect(self._show_plane)
         self.viewer.dims.events.point.connect(self._show_plane)
         for event in (self.viewer.dims.events.point, self.viewer.camera.events.center, self.viewer.camera.events.zoom):
@@ -96,6 +101,11 @@ class TrainWidget(Container):
         self.viewer.layers.selection.events.active.connect(self._follow_active)
         self.run_button.changed.connect(self.start)
         self.stop_button.changed.connect(self.runner.stop)
+
+    def _preset_changed(self, name: str) -> None:
+        """The preset's own steps and noise model (the paper's is noise-free)."""
+        self.iterations.value = PRESETS[name]
+        self.noise.value = preset(name).noise
 
     def reset_choices(self, *_: Any) -> None:
         super().reset_choices()
@@ -138,7 +148,7 @@ class TrainWidget(Container):
             known_kernel=self.kernel.value if self.kernel.value is not None else self.kernel_file.value,
             onnx_path=self.onnx.value,
             compare=self.compare.value,
-            **{"scale": self.scale.value, **self.config_overrides},
+            **{"scale": self.scale.value, "noise": self.noise.value, **self.config_overrides},
         )
 
     def start(self, *_: Any) -> None:
@@ -186,6 +196,8 @@ class TrainWidget(Container):
         saved = f"; model saved to {trained.onnx_path}" if trained.onnx_path else ""
         self.status.value = f"done: {done}{note}"
         show_info(f"DualSR: {job.source.name} ×2 after {done}{note}{saved}")
+        if result.noise is not None:
+            show_info(f"DualSR: {result.noise.reason}")
         if result.stop_reason:
             show_warning(f"DualSR: {result.stop_reason}")
         if result.kernel_warning:

@@ -1,0 +1,94 @@
+"""Training on a noisy image: the degradation ``LR = (HR * k)↓2 + n`` (not in the paper).
+
+DualSR's model has no noise. On a noisy image G_UP then learns to reproduce the noise at
+x2: the forward cycle asks it to explain every noise grain of x, and the backward cycle
+shows it only noise-free inputs (G_DN averages the noise away). With a noise model the
+engine instead
+
+- measures the noise from the image itself (:func:`dualsr.noise.estimate_noise`) and decides
+  (``auto``: above :data:`dualsr.noise.NOISY_THRESHOLD`) whether to act on it;
+- takes the HR-role targets from a denoised copy of the image (:func:`dualsr.denoise.denoise`):
+  the cycles and the interpolation loss compare with clean patches, while G_UP still reads
+  the noisy ones, as it will at inference;
+- adds noise with the measured statistics to G_DN's output before G_UP (backward cycle) and
+  D_DN see it, so that both meet LR patches as noisy as the real ones.
+
+G_UP thus learns denoising and x2 in one network: its ONNX file takes the raw noisy image.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .config import NOISE_MODES
+from .denoise import denoise
+from .errors import DualSRInputError
+from .noise import NOISY_THRESHOLD, NoiseEstimate, estimate_noise
+
+
+@dataclass(frozen=True)
+class NoisePlan:
+    """What the engine decided about noise, and why (reported with the result)."""
+
+    active: bool
+    reason: str  # one line for the user
+    estimate: NoiseEstimate | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "active": self.active,
+            "reason": self.reason,
+            **({"estimate": self.estimate.to_dict()} if self.estimate else {}),
+        }
+
+
+def _first_plane(chosen: np.ndarray) -> np.ndarray:
+    """``(C, H, W)`` of the training data (the first plane of a stack ``(P, C, H, W)``)."""
+    return chosen if chosen.ndim == 3 else chosen[0]
+
+
+def plan_noise(mode: str, chosen: np.ndarray, threshold: float = NOISY_THRESHOLD) -> NoisePlan:
+    """Decide on the raw training data ``(C, H, W)`` or ``(P, C, H, W)``: ``off``, ``on`` or ``auto``."""
+    if mode not in NOISE_MODES:
+        raise DualSRInputError(f"noise mode {mode!r} is unknown; use one of {', '.join(NOISE_MODES)}")
+    if mode == "off":
+        return NoisePlan(False, "noise model off")
+    plane = _first_plane(chosen)
+    estimate = estimate_noise(plane[0] if plane.shape[0] == 1 else plane, None if plane.shape[0] == 1 else 0)
+    if mode == "on":
+        return NoisePlan(True, f"noise model on (forced): {estimate.describe()}", estimate)
+    noisy = estimate.is_noisy(threshold)
+    verb = "on" if noisy else "off"
+    return NoisePlan(noisy, f"noise model {verb} (auto): {estimate.describe()}", estimate)
+
+
+def clean_copy(chosen: np.ndarray, estimate: NoiseEstimate) -> np.ndarray:
+    """The raw training data denoised, plane by plane, channels jointly: same shape and dtype."""
+    planes = chosen[None] if chosen.ndim == 3 else chosen
+    out = []
+    for plane in planes:
+        if plane.shape[0] == 1:
+            out.append(denoise(plane[0], estimate)[None])
+        else:
+            out.append(denoise(plane, estimate, channel_axis=0))
+    clean = np.stack(out)
+    return clean[0] if chosen.ndim == 3 else clean
+
+
+def unit_noise(estimate: NoiseEstimate, low: float, high: float) -> tuple[float, float]:
+    """``(gain, offset variance)`` of the noise on data normalised as ``(raw - low) / (high - low)``."""
+    unit = estimate.in_unit_range(low, high)
+    return float(unit.gain), float(unit.offset_variance)
+
+
+def add_noise(lr: torch.Tensor, model: tuple[float, float], generator: torch.Generator) -> torch.Tensor:
+    """``lr`` plus noise of variance ``gain * lr + offset`` (Gaussian approximation of shot noise)."""
+    gain, offset = model
+    std = (gain * lr.detach() + offset).clamp(min=0.0).sqrt()
+    return lr + std * torch.randn(lr.shape, generator=generator, device=lr.device, dtype=lr.dtype)
+
+
+__all__ = ["NOISE_MODES", "NoisePlan", "add_noise", "clean_copy", "plan_noise", "unit_noise"]
