@@ -52,3 +52,16 @@ def test_discriminator_patch_output():
     out = d(torch.rand(2, 1, 58, 58))
     assert out.shape == (2, 1, 52, 52)
     assert ((out > 0) & (out < 1)).all()
+
+
+def test_the_discriminator_init_as_the_reference_code_runs_it():
+    """The reference's Xavier init (gain 0.1) lands on spectral norm's computed weight after a
+    forward pass, so its parameters keep PyTorch's default init: ~20x larger than Xavier's."""
+    torch.manual_seed(0)
+    written = DiscriminatorDown(3, init="xavier").first.parametrizations.weight.original
+    torch.manual_seed(0)
+    run = DiscriminatorDown(3, init="reference").first.parametrizations.weight.original
+    xavier_std = 0.1 * (2 / (3 * 49 + 64 * 49)) ** 0.5
+    default_std = (1 / (3 * 3 * 49)) ** 0.5  # kaiming_uniform(a=sqrt 5): U(+-1/sqrt(fan_in)), fan_in = 3 * 49
+    assert abs(written.std().item() / xavier_std - 1) < 0.1
+    assert abs(run.std().item() / default_std - 1) < 0.1 and run.std() > 15 * written.std()

@@ -39,6 +39,7 @@ class DualSRConfig:
     d_layers: int = 7  # D_DN: 7x7 conv, 5 x (1x1 conv, BN, ReLU), 1x1 conv
     d_features: int = 64
     d_kernel_size: int = 7  # receptive field of the PatchGAN
+    d_init: str = "xavier"  # "xavier" as the reference code writes it, "reference" as it runs (networks.py)
 
     # --- loss weights (eq. 2, fig. 4) ---
     lambda_cycle: float = 5.0
@@ -117,6 +118,8 @@ class DualSRConfig:
             raise DualSRInputError(
                 f"kernel estimator {self.kernel_estimator!r} is unknown; use one of {', '.join(KERNEL_ESTIMATORS)}"
             )
+        if self.d_init not in ("xavier", "reference"):
+            raise DualSRInputError(f"d_init {self.d_init!r} is unknown; use xavier or reference")
         if self.noise not in NOISE_MODES:
             raise DualSRInputError(f"noise mode {self.noise!r} is unknown; use one of {', '.join(NOISE_MODES)}")
         if self.precision not in ("float32", "bfloat16"):

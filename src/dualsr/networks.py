@@ -111,7 +111,9 @@ class DiscriminatorDown(nn.Module):
     Input ``(B, C, H, W)`` -> per-patch "real" probabilities ``(B, 1, H-6, W-6)``.
     """
 
-    def __init__(self, channels: int = 3, layers: int = 7, features: int = 64, kernel_size: int = 7) -> None:
+    def __init__(
+        self, channels: int = 3, layers: int = 7, features: int = 64, kernel_size: int = 7, init: str = "xavier"
+    ) -> None:
         super().__init__()
         sn = nn.utils.parametrizations.spectral_norm
         first = nn.Conv2d(channels, features, kernel_size)
@@ -124,7 +126,11 @@ class DiscriminatorDown(nn.Module):
             blocks += [conv, bn, nn.ReLU(inplace=True)]
         last = nn.Conv2d(features, 1, 1)
         for conv in [first, last, *blocks[::3]]:
-            nn.init.xavier_normal_(conv.weight, gain=0.1)
+            # "xavier": what the reference code writes (Xavier-normal, gain 0.1). "reference": what
+            # it runs: there the init reaches spectral norm's computed weight after a first forward,
+            # not the parameter, so the convolutions keep PyTorch's default (~20x larger) weights.
+            if init == "xavier":
+                nn.init.xavier_normal_(conv.weight, gain=0.1)
             nn.init.zeros_(conv.bias)
         self.first = sn(first)
         self.body = nn.Sequential(*(sn(m) if isinstance(m, nn.Conv2d) else m for m in blocks))

@@ -100,7 +100,7 @@ class _Loop:
         self.learn_kernel = known_kernel is None
         if self.learn_kernel:
             self.g_dn = GeneratorDown(c.dn_features).to(device)
-            self.d_dn = DiscriminatorDown(channels, c.d_layers, c.d_features, c.d_kernel_size).to(device)
+            self.d_dn = DiscriminatorDown(channels, c.d_layers, c.d_features, c.d_kernel_size, c.d_init).to(device)
             self.opt_dn = _adam(self.g_dn.parameters(), c.lr_dn, c, device)
             self.opt_d = _adam(self.d_dn.parameters(), c.lr_d, c, device)
             self.mask = torch.as_tensor(penalty_mask(13, c.reg_boundary_scale), dtype=torch.float32, device=device)
