@@ -51,7 +51,7 @@ def main() -> None:
     times: dict[tuple[str, str], list[float]] = {}
     for name, image in images().items():
         for r in range(args.repeats):
-            for path, changes in (PATHS.items() if r % 2 == 0 else reversed(PATHS.items())):
+            for path, changes in PATHS.items() if r % 2 == 0 else reversed(PATHS.items()):
                 start = time.perf_counter()
                 train(image, config=preset("fast", iterations=args.iterations, **changes), device="cpu")
                 seconds = time.perf_counter() - start
