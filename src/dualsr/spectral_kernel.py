@@ -77,13 +77,16 @@ def to_gray(image: np.ndarray) -> np.ndarray:
 
 
 def power_spectrum(gray: np.ndarray, tile: int = TILE) -> np.ndarray:
-    """Welch's average periodogram over half-overlapping Hann-windowed tiles, ``(tile, tile)``."""
+    """Welch's average periodogram over Hann-windowed tiles overlapping by 3/4, ``(tile, tile)``.
+
+    (3/4 rather than 1/2: on the development sets the kernel error fell from 32.7 to 31.0 %.)
+    """
     h, w = gray.shape
     if min(h, w) < tile:
         raise ValueError(f"image {h}x{w} is smaller than one {tile}px tile")
     window = np.outer(np.hanning(tile), np.hanning(tile))
-    rows = range(0, h - tile + 1, tile // 2)
-    cols = range(0, w - tile + 1, tile // 2)
+    rows = range(0, h - tile + 1, tile // 4)
+    cols = range(0, w - tile + 1, tile // 4)
     total = np.zeros((tile, tile))
     for i in rows:
         for j in cols:
