@@ -58,11 +58,11 @@ def plan_noise(mode: str, chosen: np.ndarray, threshold: float = NOISY_THRESHOLD
         return NoisePlan(False, "noise model off")
     plane = _first_plane(chosen)
     estimate = estimate_noise(plane[0] if plane.shape[0] == 1 else plane, None if plane.shape[0] == 1 else 0)
-    if mode == "on":
-        return NoisePlan(True, f"noise model on (forced): {estimate.describe()}", estimate)
-    noisy = estimate.is_noisy(threshold)
-    verb = "on" if noisy else "off"
-    return NoisePlan(noisy, f"noise model {verb} (auto): {estimate.describe()}", estimate)
+    active = mode == "on" or estimate.level > threshold
+    why = "forced" if mode == "on" else f"auto, threshold {100 * threshold:g} %"
+    photons = f", ~{estimate.photons_full_scale:.0f} photons full scale" if estimate.photons_full_scale else ""
+    measured = f"noise {100 * estimate.level:.1f} % of full scale at mid-scale ({estimate.model}{photons})"
+    return NoisePlan(active, f"noise model {'on' if active else 'off'} ({why}): {measured}", estimate)
 
 
 def clean_copy(chosen: np.ndarray, estimate: NoiseEstimate) -> np.ndarray:
