@@ -37,7 +37,12 @@ def covariance(k: np.ndarray) -> np.ndarray:
 
 
 def estimate(
-    image: np.ndarray, iterations: int, seed: int = 0, log_every: int = 0, compressed: bool = True
+    image: np.ndarray,
+    iterations: int,
+    seed: int = 0,
+    log_every: int = 0,
+    compressed: bool = True,
+    d_init: str = "xavier",
 ) -> np.ndarray:
     """The raw 13x13 kernel after ``iterations`` steps.
 
@@ -52,7 +57,7 @@ def estimate(
     chw = image[None] if image.ndim == 2 else np.moveaxis(image, -1, 0)
     chw = np.ascontiguousarray(chw, dtype=np.float32)
     g_dn = GeneratorDown(c.dn_features)
-    d_dn = DiscriminatorDown(chw.shape[0], c.d_layers, c.d_features, c.d_kernel_size)
+    d_dn = DiscriminatorDown(chw.shape[0], c.d_layers, c.d_features, c.d_kernel_size, d_init)
     opt_g = torch.optim.Adam(g_dn.parameters(), c.lr_dn, betas=(c.beta1, c.beta2))
     opt_d = torch.optim.Adam(d_dn.parameters(), c.lr_d, betas=(c.beta1, c.beta2))
     mask = torch.as_tensor(penalty_mask(13, c.reg_boundary_scale), dtype=torch.float32)
@@ -103,23 +108,27 @@ def main() -> None:
     p.add_argument("--iterations", type=int, nargs="+", default=[400, 3000])
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--uncompressed", action="store_true", help="the paper's schedule cut off, not compressed")
+    p.add_argument("--d-init", default="xavier", choices=["xavier", "reference"], help="D_DN's init (networks.py)")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0])
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     for case in load_cases(args.set, names=args.images):
         lr = case.lr.astype(np.float32) / 255.0
         true_eig = np.linalg.eigvalsh(covariance(case.kernel))
         print(f"{case.name}: true kernel covariance eigenvalues {np.round(true_eig, 2)}")
-        for n in args.iterations:
+        for n, seed in ((n, s) for n in args.iterations for s in args.seeds):
             start = time.perf_counter()
-            raw = estimate(lr, n, compressed=not args.uncompressed)
+            raw = estimate(lr, n, seed, compressed=not args.uncompressed, d_init=args.d_init)
             k = final_kernel(raw)
             err = kernel_error(k, case.kernel)
             print(
-                f"  {n} steps ({time.perf_counter() - start:.0f} s): raw eigenvalues "
+                f"  {n} steps, seed {seed}, D init {args.d_init} ({time.perf_counter() - start:.0f} s): "
+                "raw eigenvalues "
                 f"{np.round(np.linalg.eigvalsh(covariance(raw)), 2)}, sum {raw.sum():.3f}; final kernel "
                 f"max err {err['kernel_max_rel']:.0%} of peak, min {k.min() / k.max():+.1%} of peak"
             )
-            np.save(f"/tmp/kernel_only_{case.name}_{n}{'_cut' if args.uncompressed else ''}.npy", raw)
+            tag = f"{case.name}_{n}_{seed}_{args.d_init}{'_cut' if args.uncompressed else ''}"
+            np.save(f"/tmp/kernel_only_{tag}.npy", raw)
 
 
 if __name__ == "__main__":
