@@ -37,7 +37,7 @@ def grey(lr: np.ndarray) -> np.ndarray:
 
 
 def half_overlap(image: np.ndarray) -> np.ndarray:
-    g = sk.to_gray(image)
+    g = sk.gray_planes(image)[0]
     tile, window = sk.TILE, np.outer(np.hanning(sk.TILE), np.hanning(sk.TILE))
     tiles = [
         g[i : i + tile, j : j + tile]

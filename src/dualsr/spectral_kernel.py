@@ -30,6 +30,7 @@ import numpy as np
 
 from .convergence import kernel_change
 from .kernel import align, gaussian_kernel
+from .patches import to_gray
 
 TILE = 48  # Welch tile (LR pixels): 24 frequency bins up to Nyquist, many tiles on small images
 FLOOR_RADIUS = 0.42  # frequencies above this (cycles/pixel) measure the noise floor
@@ -66,14 +67,6 @@ class SpectralEstimate:
             "spread": round(self.spread, 3),
             "problems": list(self.problems),
         }
-
-
-def to_gray(image: np.ndarray) -> np.ndarray:
-    """``(C, H, W)`` -> ``(H, W)`` float64: luma for RGB, the mean otherwise."""
-    image = np.asarray(image, dtype=np.float64)
-    if image.shape[0] == 3:
-        return np.tensordot(np.array([0.299, 0.587, 0.114]), image, axes=(0, 0))
-    return image.mean(axis=0)
 
 
 def power_spectrum(gray: np.ndarray, tile: int = TILE) -> np.ndarray:
@@ -182,7 +175,7 @@ def gray_planes(image: np.ndarray) -> list[np.ndarray]:
     data = np.asarray(image)
     if data.ndim == 2:
         data = data[None]
-    return [to_gray(p) for p in (data if data.ndim == 4 else data[None])]
+    return [to_gray(np.asarray(p, dtype=np.float64)) for p in (data if data.ndim == 4 else data[None])]
 
 
 def estimate_kernel(image: np.ndarray, tile: int = TILE) -> SpectralEstimate:
@@ -202,7 +195,7 @@ def estimate_kernel(image: np.ndarray, tile: int = TILE) -> SpectralEstimate:
     problems = []
     if bins < MIN_BINS:
         problems.append(f"only {bins} frequencies above the noise floor (a very soft or flat image)")
-    if not ALPHA_RANGE[0] <= alpha <= ALPHA_RANGE[1]:
+    if bins >= MIN_BINS and not ALPHA_RANGE[0] <= alpha <= ALPHA_RANGE[1]:
         problems.append(f"its spectrum does not follow a natural image's (slope {alpha:.2f})")
     if spread > SPLIT_TOLERANCE:
         problems.append(f"the estimates of the image's two halves differ by {spread:.0%} of the peak")
