@@ -20,6 +20,8 @@ import torch
 from napari._qt.dialogs.qt_notification import NapariQtNotification
 from qtpy.QtWidgets import QApplication
 
+from dualsr.metrics import psnr
+
 OUT = Path(__file__).parent / "images"
 
 
@@ -73,13 +75,21 @@ def main() -> None:
     layers = viewer.layers
     lr, hr, kernel = layers["degraded tissue"], layers["tissue HR original"], layers["degraded tissue kernel (DualSR)"]
     bicubic = layers["degraded tissue ×2 (bicubic)"]
+    sr = layers["degraded tissue ×2 (DualSR)"]
+    data_range = float(hr.data.max() - hr.data.min())
+    scores = {
+        name: psnr(layer.data.astype(float), hr.data, data_range)
+        for name, layer in (("bicubic", bicubic), ("DualSR", sr))
+    }
+    print(f"PSNR vs the HR original: bicubic {scores['bicubic']:.2f} dB, DualSR {scores['DualSR']:.2f} dB")
+    print(f"kernel: {widget.kernel_state.value}; {widget.status.value}")
     lr.visible = bicubic.visible = False
     viewer.reset_view()
     save(viewer, "result.png")
 
     for layer in (layers["true kernel"], kernel):  # four panes: input | bicubic / DualSR x2 | HR original
         layers.remove(layer)
-    order = [lr, bicubic, layers["degraded tissue ×2 (DualSR)"], hr]  # grid panes in this order, from top left
+    order = [lr, bicubic, sr, hr]  # grid panes in this order, from top left
     for i, layer in enumerate(order):
         layers.move(layers.index(layer), i)
         layer.visible = True
