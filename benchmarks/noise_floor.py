@@ -1,0 +1,70 @@
+"""Does the spectral kernel improve on noisy LRs when the noise floor is known, not measured?
+
+``dualsr.spectral_kernel.log_ratios`` subtracts the median power near Nyquist as the noise
+floor. With an estimate of the noise (``dualsr.noise.estimate_noise``) the floor is known: the
+mean noise variance times the Hann window's energy. This compares the two on the generated
+noisy sets (kernel only, no training; grey LR normalised by its 0.1/99.9 percentiles):
+
+    python benchmarks/noise_floor.py out/noise_p3000/set out/noise_p300/set out/noise_p30/set
+"""
+
+from __future__ import annotations
+
+import argparse
+from contextlib import contextmanager
+
+import numpy as np
+
+import dualsr.spectral_kernel as sk
+from dualsr.bench import load_cases
+from dualsr.metrics import kernel_error
+from dualsr.noise import estimate_noise
+from dualsr.patches import to_gray
+
+
+@contextmanager
+def known_floor(floor: float):
+    """``log_ratios`` with a fixed noise floor (the module's own for the duration)."""
+    measured = sk.log_ratios
+
+    def with_floor(spectrum: np.ndarray):
+        n = spectrum.shape[0]
+        f = np.fft.fftfreq(n)
+        fy, fx = np.meshgrid(f, f, indexing="ij")
+        iy, ix = np.nonzero((np.hypot(fy, fx) > 0) & (np.hypot(fy, fx) <= 0.25 + 1e-9))
+        low = spectrum[iy, ix] - floor
+        high = spectrum[(2 * iy) % n, (2 * ix) % n] - floor
+        keep = (high > floor) & (low > 0)
+        return fy[iy, ix][keep], fx[iy, ix][keep], np.log(high[keep] / low[keep])
+
+    sk.log_ratios = with_floor
+    try:
+        yield
+    finally:
+        sk.log_ratios = measured
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("sets", nargs="+")
+    args = parser.parse_args()
+    window = np.outer(np.hanning(sk.TILE), np.hanning(sk.TILE))
+    for folder in args.sets:
+        errors: dict[str, list[float]] = {"median floor": [], "known floor": []}
+        for case in load_cases(folder):
+            lr = case.lr.astype(np.float64)
+            gray = to_gray(np.moveaxis(lr, -1, 0)) if lr.ndim == 3 else lr
+            low, high = np.percentile(gray, [0.1, 99.9])
+            x = ((gray - low) / (high - low)).astype(np.float32)
+            variance = float(np.mean(estimate_noise(gray).std(gray) ** 2)) / (high - low) ** 2
+            measured = sk.estimate_kernel(x)
+            with known_floor(variance * float((window**2).sum())):
+                known = sk.estimate_kernel(x)
+            for name, est in (("median floor", measured), ("known floor", known)):
+                errors[name].append(100 * kernel_error(est.kernel, case.kernel)["kernel_max_rel"])
+            print(f"{folder} {case.name}: " + ", ".join(f"{k} {v[-1]:.0f} %" for k, v in errors.items()))
+        print(f"{folder} mean: " + ", ".join(f"{k} {np.mean(v):.1f} %" for k, v in errors.items()))
+
+
+if __name__ == "__main__":
+    main()
