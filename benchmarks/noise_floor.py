@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 from contextlib import contextmanager
+from functools import partial
 
 import numpy as np
 
@@ -24,20 +25,9 @@ from dualsr.patches import to_gray
 
 @contextmanager
 def known_floor(floor: float):
-    """``log_ratios`` with a fixed noise floor (the module's own for the duration)."""
+    """The estimator with a fixed noise floor: ``log_ratios``'s ``floor`` for the duration."""
     measured = sk.log_ratios
-
-    def with_floor(spectrum: np.ndarray):
-        n = spectrum.shape[0]
-        f = np.fft.fftfreq(n)
-        fy, fx = np.meshgrid(f, f, indexing="ij")
-        iy, ix = np.nonzero((np.hypot(fy, fx) > 0) & (np.hypot(fy, fx) <= 0.25 + 1e-9))
-        low = spectrum[iy, ix] - floor
-        high = spectrum[(2 * iy) % n, (2 * ix) % n] - floor
-        keep = (high > floor) & (low > 0)
-        return fy[iy, ix][keep], fx[iy, ix][keep], np.log(high[keep] / low[keep])
-
-    sk.log_ratios = with_floor
+    sk.log_ratios = partial(measured, floor=floor)
     try:
         yield
     finally:

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from .config import PRECISIONS
 from .errors import DualSRInputError
 
 EXIT_INTERRUPTED = 130
@@ -166,9 +167,7 @@ def add_bench_command(sub: argparse._SubParsersAction) -> None:
     _add_noise_options(b, "'skimage' only: ")
     b.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="where to train")
     b.add_argument("--threads", type=_positive_int, metavar="N", help="torch CPU threads (default: torch's)")
-    b.add_argument(
-        "--precision", choices=("float32", "bfloat16"), default="float32", help="G_UP precision (default float32)"
-    )
+    b.add_argument("--precision", choices=PRECISIONS, default="float32", help="G_UP precision (default float32)")
     b.add_argument("--figure-crop", type=_positive_int, default=64, metavar="N", help="HR crop side in figures")
     b.add_argument("--summary-only", action="store_true", help="only rebuild tables and figures from the stored runs")
     b.set_defaults(func=cmd_bench)

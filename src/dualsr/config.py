@@ -17,6 +17,14 @@ from .noise import NOISY_THRESHOLD
 
 KERNEL_ESTIMATORS = ("gan", "spectral")
 NOISE_MODES = ("off", "auto", "on")
+D_INITS = ("xavier", "reference")
+PRECISIONS = ("float32", "bfloat16")
+
+
+def check_choice(what: str, value: str, choices: tuple[str, ...]) -> None:
+    """A named setting must be one of its choices: one line naming them otherwise."""
+    if value not in choices:
+        raise DualSRInputError(f"{what} {value!r} is unknown; use one of {', '.join(choices)}")
 
 
 @dataclass(frozen=True)
@@ -114,16 +122,10 @@ class DualSRConfig:
             raise DualSRInputError("hr_crop must be twice lr_crop (x2 patches)")
         if self.hr_crop % 2 or self.hr_crop < 32:
             raise DualSRInputError(f"hr_crop must be even and at least 32, got {self.hr_crop}")
-        if self.kernel_estimator not in KERNEL_ESTIMATORS:
-            raise DualSRInputError(
-                f"kernel estimator {self.kernel_estimator!r} is unknown; use one of {', '.join(KERNEL_ESTIMATORS)}"
-            )
-        if self.d_init not in ("xavier", "reference"):
-            raise DualSRInputError(f"d_init {self.d_init!r} is unknown; use xavier or reference")
-        if self.noise not in NOISE_MODES:
-            raise DualSRInputError(f"noise mode {self.noise!r} is unknown; use one of {', '.join(NOISE_MODES)}")
-        if self.precision not in ("float32", "bfloat16"):
-            raise DualSRInputError(f"precision {self.precision!r} is unknown; use float32 or bfloat16")
+        check_choice("kernel estimator", self.kernel_estimator, KERNEL_ESTIMATORS)
+        check_choice("d_init", self.d_init, D_INITS)
+        check_choice("noise mode", self.noise, NOISE_MODES)
+        check_choice("precision", self.precision, PRECISIONS)
 
     @property
     def settle_window(self) -> int:

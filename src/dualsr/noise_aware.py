@@ -23,9 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .config import NOISE_MODES
+from .config import NOISE_MODES, check_choice
 from .denoise import denoise
-from .errors import DualSRInputError
 from .noise import NOISY_THRESHOLD, NoiseEstimate, estimate_noise
 
 
@@ -52,8 +51,7 @@ def _first_plane(chosen: np.ndarray) -> np.ndarray:
 
 def plan_noise(mode: str, chosen: np.ndarray, threshold: float = NOISY_THRESHOLD) -> NoisePlan:
     """Decide on the raw training data ``(C, H, W)`` or ``(P, C, H, W)``: ``off``, ``on`` or ``auto``."""
-    if mode not in NOISE_MODES:
-        raise DualSRInputError(f"noise mode {mode!r} is unknown; use one of {', '.join(NOISE_MODES)}")
+    check_choice("noise mode", mode, NOISE_MODES)
     if mode == "off":
         return NoisePlan(False, "noise model off")
     plane = _first_plane(chosen)

@@ -88,18 +88,20 @@ def power_spectrum(gray: np.ndarray, tile: int = TILE) -> np.ndarray:
     return total / (len(rows) * len(cols))
 
 
-def log_ratios(spectrum: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def log_ratios(spectrum: np.ndarray, floor: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(u_y, u_x, log P(2u)/P(u))`` for grid frequencies ``0 < |u| <= 1/4`` above the noise floor.
 
-    ``2u`` is a grid frequency too, so no interpolation is needed. The noise floor (the
-    median power near Nyquist) is subtracted from both; pairs where the doubled frequency
-    is not clearly above it carry no information about the kernel and are dropped.
+    ``2u`` is a grid frequency too, so no interpolation is needed. The noise floor (by
+    default the median power near Nyquist; ``benchmarks/noise_floor.py`` gives a known one)
+    is subtracted from both; pairs where the doubled frequency is not clearly above it
+    carry no information about the kernel and are dropped.
     """
     n = spectrum.shape[0]
     f = np.fft.fftfreq(n)
     fy, fx = np.meshgrid(f, f, indexing="ij")
     radius = np.hypot(fy, fx)
-    floor = float(np.median(spectrum[radius > FLOOR_RADIUS]))
+    if floor is None:
+        floor = float(np.median(spectrum[radius > FLOOR_RADIUS]))
     iy, ix = np.nonzero((radius > 0) & (radius <= 0.25 + 1e-9))
     low = spectrum[iy, ix] - floor
     high = spectrum[(2 * iy) % n, (2 * ix) % n] - floor
