@@ -104,3 +104,27 @@ def test_the_cli_says_what_auto_decided(scene, tmp_path, capsys):
     assert code == 0 and "dualsr: noise model on (auto, threshold " in stdout and "photons full scale" in stdout
     code, stdout, _ = run_cli([*args, "--noise", "off"], capsys)
     assert code == 0 and "dualsr: noise model" not in stdout  # the paper's noise-free model: nothing to decide
+
+
+def test_the_denoiser_of_the_clean_copy_is_a_named_setting(scene, tmp_path, capsys):
+    """--denoiser picks what makes the clean targets; it is recorded with the result; a wrong name is one line."""
+    import json
+
+    import tifffile
+
+    from conftest import run_cli
+
+    _, lr = scene
+    src, out = str(tmp_path / "noisy.npy"), tmp_path / "out.tif"
+    np.save(src, photons(lr, 100))
+    args = ["train", src, "-o", out, "--preset", "fast", "--iterations", "2"]
+    code, _, _ = run_cli([*args, "--denoiser", "nlm"], capsys)
+    with tifffile.TiffFile(out) as tif:
+        assert code == 0 and json.loads(tif.imagej_metadata["Info"])["config"]["denoiser"] == "nlm"
+    assert preset("fast").denoiser == "nlm_wiener"  # the default: NLM refined by the Wiener filter
+    with pytest.raises(SystemExit) as exit_:  # an argparse usage error
+        run_cli([*args, "--denoiser", "magic"], capsys)
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "--denoiser" in err and len(err.strip().splitlines()) == 1
+    with pytest.raises(DualSRInputError, match="denoiser"):
+        preset("fast", denoiser="magic")

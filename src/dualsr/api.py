@@ -241,7 +241,9 @@ def train(
     c_axis = chosen.ndim - 3 if per_channel else None
     train_data = norm.apply(chosen, channel_axis=c_axis)
     noise = plan_noise(config.noise, chosen, config.noise_threshold)
-    clean_data = norm.apply(clean_copy(chosen, noise.estimate), channel_axis=c_axis) if noise.active else None
+    clean_data = None
+    if noise.active:
+        clean_data = norm.apply(clean_copy(chosen, noise.estimate, config.denoiser), channel_axis=c_axis)
     previewer = Previewer(layout, planes, norm, 1 if per_channel else None, torch_device, indices[0])
     kernels = _known_kernels(known_kernel, len(groups))
 

@@ -74,7 +74,9 @@ METHODS: dict[str, Method] = {
     "no_interp": Method("paper", {"use_interp_loss": False}, False),
     "no_forward": Method("paper", {"use_forward_cycle": False}, False),
     "no_backward": Method("paper", {"use_backward_cycle": False}, False),
-    "denoise_bicubic": Method(None, {}, False, DEFAULT_DENOISER),  # the noisy-image baseline
+    "fast_nlm": Method("fast", {"denoiser": "nlm"}, False),  # the noise model's clean copy by NLM alone
+    "denoise_bicubic": Method(None, {}, False, "nlm"),  # the noisy-image baseline: a library denoiser
+    "wiener_bicubic": Method(None, {}, False, DEFAULT_DENOISER),  # the engine's own denoiser, then bicubic
     "bm3d_bicubic": Method(None, {}, False, "bm3d"),  # needs the bm3d package (non-commercial licence)
     "denoise_fast": Method("fast", {}, False, DEFAULT_DENOISER),
 }
@@ -91,7 +93,9 @@ METHOD_LABELS = {
     "no_interp": "w/o masked interp",
     "no_forward": "w/o forward cycle",
     "no_backward": "w/o backward cycle",
+    "fast_nlm": "DualSR fast, NLM clean copy",
     "denoise_bicubic": "denoise + bicubic",
+    "wiener_bicubic": "NLM + Wiener + bicubic",
     "bm3d_bicubic": "BM3D + bicubic",
     "denoise_fast": "denoise + DualSR fast",
 }
@@ -418,7 +422,7 @@ def _denoiser_version(name: str) -> str:
     """The denoiser and the library behind it, e.g. ``nlm (scikit-image 0.26.0)``: a new version redoes runs."""
     from importlib.metadata import PackageNotFoundError, version
 
-    package = "scikit-image" if name == "nlm" else name
+    package = "bm3d" if name == "bm3d" else "scikit-image"
     try:
         return f"{name} ({package} {version(package)})"
     except PackageNotFoundError:

@@ -23,6 +23,7 @@ from .api import DualSRResult, train
 from .cli_apply import add_apply_command
 from .cli_quality import add_bench_command, add_degrade_command
 from .config import KERNEL_ESTIMATORS, NOISE_MODES, PRESETS, preset
+from .denoise import DENOISERS
 from .device import DEVICES
 from .errors import DualSRInputError
 from .imageio import ImageFile, atomic_write, check_output, read_image, read_kernel, write_image, x2_file
@@ -80,6 +81,12 @@ def _add_training_options(p: argparse.ArgumentParser) -> None:
         choices=NOISE_MODES,
         help="noise model: on trains on denoised targets with matching noise, off is the paper's noise-free "
         "model, auto decides from the measured noise and says so (default: the preset's: paper off, fast auto)",
+    )
+    g.add_argument(
+        "--denoiser",
+        choices=DENOISERS,
+        help="what makes the noise model's clean targets: nlm_wiener (non-local means refined by a Wiener "
+        "filter), nlm, or bm3d where that package is installed (default: nlm_wiener)",
     )
 
 
@@ -222,7 +229,7 @@ class _StopOnInterrupt:
 
 
 def _run_training(image: ImageFile, args: argparse.Namespace, known: np.ndarray | None = None) -> DualSRResult:
-    chosen = {"kernel_estimator": args.kernel_estimator, "noise": args.noise}
+    chosen = {"kernel_estimator": args.kernel_estimator, "noise": args.noise, "denoiser": args.denoiser}
     overrides = {k: v for k, v in chosen.items() if v is not None}
     config = preset(args.preset, iterations=args.iterations, seed=args.seed, scale=args.scale, **overrides)
     on_step, on_apply = _progress_callbacks()

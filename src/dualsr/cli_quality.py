@@ -131,8 +131,9 @@ def add_bench_command(sub: argparse._SubParsersAction) -> None:
         description="Run bicubic, DualSR (paper and fast presets), DualSR with the true kernel and the three "
         "ablations of Table 2 on a set of LR/HR(/kernel) triples; writes OUT/results.md, .csv, .json and "
         "OUT/figures/NAME.png. Resumable: finished (image, method) pairs are skipped on a rerun. For noisy sets "
-        "(--noise-poisson, --noise-gaussian) denoise_bicubic, bm3d_bicubic and denoise_fast denoise the LR first "
-        "(its own noise estimate); every method is scored against the clean HR.",
+        "(--noise-poisson, --noise-gaussian) denoise_bicubic (scikit-image NLM), wiener_bicubic (NLM + Wiener), "
+        "bm3d_bicubic and denoise_fast denoise the LR first (its own noise estimate); every method is scored "
+        "against the clean HR.",
     )
     b.add_argument(
         "data",

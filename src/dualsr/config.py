@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+from .denoise import DEFAULT_DENOISER, DENOISERS
 from .errors import DualSRInputError
 from .noise import NOISY_THRESHOLD
 
@@ -97,6 +98,7 @@ class DualSRConfig:
     # noise_threshold (std at mid-scale as a fraction of full scale).
     noise: str = "off"
     noise_threshold: float = NOISY_THRESHOLD
+    denoiser: str = DEFAULT_DENOISER  # makes the clean copy (dualsr.denoise: nlm_wiener, nlm, bm3d)
 
     # --- the estimated kernel as reported (KernelGAN's final kernel) ---
     kernel_keep_top: int = 40  # keep the N largest values, zero the rest; 0 keeps all
@@ -125,6 +127,7 @@ class DualSRConfig:
         check_choice("kernel estimator", self.kernel_estimator, KERNEL_ESTIMATORS)
         check_choice("d_init", self.d_init, D_INITS)
         check_choice("noise mode", self.noise, NOISE_MODES)
+        check_choice("denoiser", self.denoiser, DENOISERS)
         check_choice("precision", self.precision, PRECISIONS)
 
     @property

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from .config import NOISE_MODES, check_choice
-from .denoise import denoise
+from .denoise import DEFAULT_DENOISER, denoise
 from .noise import NOISY_THRESHOLD, NoiseEstimate, estimate_noise
 
 
@@ -63,15 +63,15 @@ def plan_noise(mode: str, chosen: np.ndarray, threshold: float = NOISY_THRESHOLD
     return NoisePlan(active, f"noise model {'on' if active else 'off'} ({why}): {measured}", estimate)
 
 
-def clean_copy(chosen: np.ndarray, estimate: NoiseEstimate) -> np.ndarray:
+def clean_copy(chosen: np.ndarray, estimate: NoiseEstimate, method: str = DEFAULT_DENOISER) -> np.ndarray:
     """The raw training data denoised, plane by plane, channels jointly: same shape and dtype."""
     planes = chosen[None] if chosen.ndim == 3 else chosen
     out = []
     for plane in planes:
         if plane.shape[0] == 1:
-            out.append(denoise(plane[0], estimate)[None])
+            out.append(denoise(plane[0], estimate, method=method)[None])
         else:
-            out.append(denoise(plane, estimate, channel_axis=0))
+            out.append(denoise(plane, estimate, channel_axis=0, method=method))
     clean = np.stack(out)
     return clean[0] if chosen.ndim == 3 else clean
 
