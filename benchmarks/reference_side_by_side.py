@@ -6,17 +6,18 @@ paper's schedule (not compressed: both cut off at ``--iterations``), logs the ke
 ``--log-every`` steps (its covariance eigenvalues and its max error against the true kernel,
 both post-processed the same way by :func:`dualsr.kernel.final_kernel`), and scores the final x2
 against the HR. One process per (code, seed), so two can run side by side on two cores; each
-writes one JSON file, and ``--report`` prints the table for docs/blind_kernel.md.
+writes one JSON file, and ``report`` prints the table for docs/blind_kernel.md.
 
 The reference is a benchmark here, never imported by the library. Fetch it (``git clone
 https://github.com/memad73/DualSR``); it is run unmodified on the CPU: ``.cuda()`` is made a
 no-op, its fixed seeds (``torch.manual_seed(0)``, ``np.random.seed(0)``) are replaced by
 ``--seed`` while it builds, and matplotlib (only its debug plots use it) is stubbed when absent.
 
-    OMP_NUM_THREADS=1 python benchmarks/reference_side_by_side.py run reference out/bench384/set \\
-        immunohistochemistry --reference ../DualSR --iterations 1500 --seed 0 --out out/refside
-    OMP_NUM_THREADS=1 python benchmarks/reference_side_by_side.py run engine out/bench384/set \\
-        immunohistochemistry --iterations 1500 --seed 0 --out out/refside
+    dualsr degrade out/bench384/set/gt/immunohistochemistry.png -o out/ihc_round --seed 92  # a round kernel
+    OMP_NUM_THREADS=1 python benchmarks/reference_side_by_side.py run reference out/ihc_round \\
+        immunohistochemistry --reference ../DualSR --iterations 1000 --seed 0 --out out/refside
+    OMP_NUM_THREADS=1 python benchmarks/reference_side_by_side.py run engine out/ihc_round \\
+        immunohistochemistry --iterations 1000 --seed 0 --out out/refside [--d-init reference]
     python benchmarks/reference_side_by_side.py report out/refside
 """
 
@@ -36,7 +37,7 @@ import torch
 
 from dualsr.api import train
 from dualsr.bench import BenchSettings, Case, evaluate, load_cases, run_method
-from dualsr.config import DualSRConfig
+from dualsr.config import D_INITS, DualSRConfig
 from dualsr.kernel import final_kernel
 from dualsr.metrics import kernel_error
 
@@ -54,7 +55,9 @@ def kernel_record(step: int, raw: np.ndarray, truth: np.ndarray) -> dict:
     return {"step": step, "eig": covariance_eigenvalues(k), "err": kernel_error(k, truth)["kernel_max_rel"]}
 
 
-def run_engine(case: Case, iterations: int, seed: int, log_every: int) -> tuple[np.ndarray, list[dict]]:
+def run_engine(
+    case: Case, iterations: int, seed: int, log_every: int, d_init: str = "xavier"
+) -> tuple[np.ndarray, list[dict]]:
     """The engine with the paper's settings and uncompressed schedule, cut at ``iterations``."""
     log: list[dict] = []
 
@@ -62,7 +65,8 @@ def run_engine(case: Case, iterations: int, seed: int, log_every: int) -> tuple[
         if info.kernel is not None and info.step % log_every == 0:
             log.append(kernel_record(info.step, info.kernel, case.kernel))
 
-    result = train(case.lr, config=DualSRConfig(iterations=iterations, seed=seed), device="cpu", progress=progress)
+    config = DualSRConfig(iterations=iterations, seed=seed, d_init=d_init)
+    result = train(case.lr, config=config, device="cpu", progress=progress)
     return result.image, log
 
 
@@ -129,8 +133,9 @@ def run(args: argparse.Namespace) -> None:
     (case,) = load_cases(args.set, names=[args.image])
     torch.set_num_threads(1)
     start = time.perf_counter()
+    code = args.code if args.code == "reference" or args.d_init == "xavier" else f"engine-{args.d_init}-init"
     if args.code == "engine":
-        sr, log = run_engine(case, args.iterations, args.seed, args.log_every)
+        sr, log = run_engine(case, args.iterations, args.seed, args.log_every, args.d_init)
     else:
         lr_path = Path(args.set) / "lr_x2" / f"{args.image}.png"
         sr, log = run_reference(case, lr_path, Path(args.reference), args.iterations, args.seed, args.log_every)
@@ -138,7 +143,7 @@ def run(args: argparse.Namespace) -> None:
     bicubic, _, _ = run_method(case, "bicubic", BenchSettings())
     scores, base = evaluate(case, sr, None), evaluate(case, bicubic, None)
     record = {
-        "code": args.code,
+        "code": code,
         "image": args.image,
         "seed": args.seed,
         "iterations": args.iterations,
@@ -151,10 +156,10 @@ def run(args: argparse.Namespace) -> None:
     }
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / f"{args.image}_{args.code}_s{args.seed}.json").write_text(json.dumps(record, indent=1))
+    (out / f"{args.image}_{code}_s{args.seed}.json").write_text(json.dumps(record, indent=1))
     last = log[-1] if log else {}
     print(
-        f"{args.code} seed {args.seed}: {scores['psnr'] - base['psnr']:+.2f} dB over bicubic, "
+        f"{code} seed {args.seed}: {scores['psnr'] - base['psnr']:+.2f} dB over bicubic, "
         f"kernel {last.get('eig')} err {last.get('err', float('nan')):.0%}, {seconds:.0f} s"
     )
 
@@ -198,6 +203,9 @@ def main() -> None:
     r.add_argument("--iterations", type=int, default=3000)
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--log-every", type=int, default=100)
+    r.add_argument(
+        "--d-init", choices=D_INITS, default="xavier", help="the engine's D_DN init (reference: what memad73 runs)"
+    )
     r.add_argument("--out", default="out/refside")
     p = sub.add_parser("report", help="the table of the runs in a folder")
     p.add_argument("folder")
