@@ -21,19 +21,11 @@ from dualsr import losses
 from dualsr.bench import load_cases
 from dualsr.config import DualSRConfig, preset
 from dualsr.kernel import aligned_centre, final_kernel, penalty_mask
-from dualsr.metrics import kernel_error
+from dualsr.metrics import kernel_covariance, kernel_error
 from dualsr.networks import DiscriminatorDown, GeneratorDown, downsample_with_kernel
 from dualsr.patches import PatchSampler
 from dualsr.resize import bicubic_down_kernel
 from dualsr.schedule import Schedule
-
-
-def covariance(k: np.ndarray) -> np.ndarray:
-    total = k.sum()
-    yy, xx = np.mgrid[0 : k.shape[0], 0 : k.shape[1]]
-    cy, cx = (k * yy).sum() / total, (k * xx).sum() / total
-    d = np.stack([yy - cy, xx - cx])
-    return np.einsum("ixy,jxy,xy->ij", d, d, k) / total
 
 
 def estimate(
@@ -114,7 +106,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     for case in load_cases(args.set, names=args.images):
         lr = case.lr.astype(np.float32) / 255.0
-        true_eig = np.linalg.eigvalsh(covariance(case.kernel))
+        true_eig = np.linalg.eigvalsh(kernel_covariance(case.kernel))
         print(f"{case.name}: true kernel covariance eigenvalues {np.round(true_eig, 2)}")
         for n, seed in ((n, s) for n in args.iterations for s in args.seeds):
             start = time.perf_counter()
@@ -124,7 +116,7 @@ def main() -> None:
             print(
                 f"  {n} steps, seed {seed}, D init {args.d_init} ({time.perf_counter() - start:.0f} s): "
                 "raw eigenvalues "
-                f"{np.round(np.linalg.eigvalsh(covariance(raw)), 2)}, sum {raw.sum():.3f}; final kernel "
+                f"{np.round(np.linalg.eigvalsh(kernel_covariance(raw)), 2)}, sum {raw.sum():.3f}; final kernel "
                 f"max err {err['kernel_max_rel']:.0%} of peak, min {k.min() / k.max():+.1%} of peak"
             )
             tag = f"{case.name}_{n}_{seed}_{args.d_init}{'_cut' if args.uncompressed else ''}"

@@ -39,15 +39,12 @@ from dualsr.api import train
 from dualsr.bench import BenchSettings, Case, evaluate, load_cases, run_method
 from dualsr.config import D_INITS, DualSRConfig
 from dualsr.kernel import final_kernel
-from dualsr.metrics import kernel_error
+from dualsr.metrics import kernel_covariance, kernel_error
 
 
 def covariance_eigenvalues(kernel: np.ndarray) -> list[float]:
     """The kernel's spread along its two principal axes (px², HR pixels)."""
-    k = kernel / kernel.sum()
-    yy, xx = np.mgrid[0 : k.shape[0], 0 : k.shape[1]]
-    d = np.stack([yy - (k * yy).sum(), xx - (k * xx).sum()])
-    return [round(float(v), 3) for v in np.linalg.eigvalsh(np.einsum("ixy,jxy,xy->ij", d, d, k))]
+    return [round(float(v), 3) for v in np.linalg.eigvalsh(kernel_covariance(kernel))]
 
 
 def kernel_record(step: int, raw: np.ndarray, truth: np.ndarray) -> dict:

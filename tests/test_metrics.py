@@ -5,6 +5,7 @@ from dualsr.kernel import gaussian_kernel
 from dualsr.metrics import (
     comparable_kernels,
     gaussian_window,
+    kernel_covariance,
     kernel_error,
     psnr,
     sr_metrics,
@@ -129,3 +130,13 @@ def test_ssim_matches_scikit_image_gaussian_protocol():
         a, b, gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=255
     )
     assert ssim(a, b) == pytest.approx(ref, rel=1e-9)
+
+
+def test_kernel_covariance_reads_a_gaussians_variances():
+    """The second moments of an anisotropic Gaussian are its variances, along its rotated axes."""
+    cov = kernel_covariance(gaussian_kernel(25, 2.0, 3.0))
+    np.testing.assert_allclose(np.diag(cov), [2.0, 3.0], rtol=0.01)
+    assert abs(cov[0, 1]) < 1e-6
+    turned = kernel_covariance(gaussian_kernel(25, 2.0, 3.0, angle=0.7))
+    np.testing.assert_allclose(np.linalg.eigvalsh(turned), [2.0, 3.0], rtol=0.01)
+    assert abs(turned[0, 1]) > 0.3  # no longer aligned with the grid

@@ -159,9 +159,20 @@ def kernel_error(estimate: np.ndarray, truth: np.ndarray) -> dict:
     }
 
 
+def kernel_covariance(kernel: np.ndarray) -> np.ndarray:
+    """A kernel's 2x2 second moments about its centre of mass (px²): its spread and orientation,
+    which a max error alone does not show (eigenvalues = variances along its principal axes)."""
+    k = np.asarray(kernel, dtype=np.float64)
+    total = k.sum()
+    yy, xx = np.mgrid[0 : k.shape[0], 0 : k.shape[1]]
+    d = np.stack([yy - (k * yy).sum() / total, xx - (k * xx).sum() / total])
+    return np.einsum("ixy,jxy,xy->ij", d, d, k) / total
+
+
 __all__ = [
     "comparable_kernels",
     "gaussian_window",
+    "kernel_covariance",
     "kernel_error",
     "psnr",
     "sr_metrics",
