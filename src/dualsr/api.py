@@ -258,7 +258,7 @@ def train(
         clean = None if clean_data is None else clean_data[..., part, :, :]
         state = KNOWN
         if k is None and config.kernel_estimator == "spectral":
-            estimates.append(estimate_kernel(channels if clean is None else clean))
+            estimates.append(_spectral_estimate(channels, clean, config))
             k, state = estimates[-1].kernel, SETTLED if estimates[-1].settled else NOT_SETTLED
         fixed.append(k)
         model = unit_noise(noise.estimate, norm.low[group[0]], norm.high[group[0]]) if noise.active else None
@@ -305,6 +305,15 @@ def train(
         kernel_estimates=estimates,
         noise=noise if config.noise != "off" else None,
     )
+
+
+def _spectral_estimate(channels: np.ndarray, clean: np.ndarray | None, config: DualSRConfig) -> SpectralEstimate:
+    """The spectral kernel of the training data; on a noisy image as ``config.noise_kernel`` says."""
+    if clean is None:
+        return estimate_kernel(channels)
+    if config.noise_kernel == "clean_copy":
+        return estimate_kernel(clean)
+    return estimate_kernel(channels, noisy=True)
 
 
 def _same_size(kernels: list[np.ndarray]) -> list[np.ndarray]:

@@ -75,6 +75,7 @@ METHODS: dict[str, Method] = {
     "no_forward": Method("paper", {"use_forward_cycle": False}, False),
     "no_backward": Method("paper", {"use_backward_cycle": False}, False),
     "fast_nlm": Method("fast", {"denoiser": "nlm"}, False),  # the noise model's clean copy by NLM alone
+    "fast_kernel_clean": Method("fast", {"noise_kernel": "clean_copy"}, False),  # noisy: kernel of the clean copy
     "denoise_bicubic": Method(None, {}, False, "nlm"),  # the noisy-image baseline: a library denoiser
     "wiener_bicubic": Method(None, {}, False, DEFAULT_DENOISER),  # the engine's own denoiser, then bicubic
     "bm3d_bicubic": Method(None, {}, False, "bm3d"),  # needs the bm3d package (non-commercial licence)
@@ -94,6 +95,7 @@ METHOD_LABELS = {
     "no_forward": "w/o forward cycle",
     "no_backward": "w/o backward cycle",
     "fast_nlm": "DualSR fast, NLM clean copy",
+    "fast_kernel_clean": "DualSR fast, kernel from the clean copy",
     "denoise_bicubic": "denoise + bicubic",
     "wiener_bicubic": "NLM + Wiener + bicubic",
     "bm3d_bicubic": "BM3D + bicubic",

@@ -22,7 +22,7 @@ from . import __version__
 from .api import DualSRResult, train
 from .cli_apply import add_apply_command
 from .cli_quality import add_bench_command, add_degrade_command
-from .config import KERNEL_ESTIMATORS, NOISE_MODES, PRESETS, preset
+from .config import KERNEL_ESTIMATORS, NOISE_KERNELS, NOISE_MODES, PRESETS, preset
 from .denoise import DENOISERS
 from .device import DEVICES
 from .errors import DualSRInputError
@@ -87,6 +87,12 @@ def _add_training_options(p: argparse.ArgumentParser) -> None:
         choices=DENOISERS,
         help="what makes the noise model's clean targets: nlm_wiener (non-local means refined by a Wiener "
         "filter), nlm, or bm3d where that package is installed (default: nlm_wiener)",
+    )
+    g.add_argument(
+        "--noise-kernel",
+        choices=NOISE_KERNELS,
+        help="where the noise model reads the spectral kernel: noisy, the image itself with a noise-aware fit; "
+        "clean_copy, the denoised copy (default: noisy)",
     )
 
 
@@ -229,7 +235,12 @@ class _StopOnInterrupt:
 
 
 def _run_training(image: ImageFile, args: argparse.Namespace, known: np.ndarray | None = None) -> DualSRResult:
-    chosen = {"kernel_estimator": args.kernel_estimator, "noise": args.noise, "denoiser": args.denoiser}
+    chosen = {
+        "kernel_estimator": args.kernel_estimator,
+        "noise": args.noise,
+        "denoiser": args.denoiser,
+        "noise_kernel": args.noise_kernel,
+    }
     overrides = {k: v for k, v in chosen.items() if v is not None}
     config = preset(args.preset, iterations=args.iterations, seed=args.seed, scale=args.scale, **overrides)
     on_step, on_apply = _progress_callbacks()

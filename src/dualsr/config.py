@@ -18,6 +18,7 @@ from .noise import NOISY_THRESHOLD
 
 KERNEL_ESTIMATORS = ("gan", "spectral")
 NOISE_MODES = ("off", "auto", "on")
+NOISE_KERNELS = ("noisy", "clean_copy")
 D_INITS = ("xavier", "reference")
 PRECISIONS = ("float32", "bfloat16")
 
@@ -99,6 +100,10 @@ class DualSRConfig:
     noise: str = "off"
     noise_threshold: float = NOISY_THRESHOLD
     denoiser: str = DEFAULT_DENOISER  # makes the clean copy (dualsr.denoise: nlm_wiener, nlm, bm3d)
+    # where the spectral kernel of a noisy image is read: "noisy", the image itself with the
+    # noise-aware fit (dualsr.spectral_kernel.fit_noisy_ratios); "clean_copy", the denoised copy
+    # with the plain fit (the denoiser's smoothing then reads as blur).
+    noise_kernel: str = "noisy"
 
     # --- the estimated kernel as reported (KernelGAN's final kernel) ---
     kernel_keep_top: int = 40  # keep the N largest values, zero the rest; 0 keeps all
@@ -128,6 +133,7 @@ class DualSRConfig:
         check_choice("d_init", self.d_init, D_INITS)
         check_choice("noise mode", self.noise, NOISE_MODES)
         check_choice("denoiser", self.denoiser, DENOISERS)
+        check_choice("noise kernel", self.noise_kernel, NOISE_KERNELS)
         check_choice("precision", self.precision, PRECISIONS)
 
     @property

@@ -20,6 +20,11 @@ The estimate assumes a sharp, scale-free scene: a scene that is itself soft read
 wider kernel, regular textures and compression blocks bend the ratio. How far apart the
 estimates of the image's two halves are, and how far the fitted ``alpha`` is from that of
 natural images, say how much to trust it (:attr:`SpectralEstimate.settled`).
+
+On a noisy image the log ratio fails where ``P(2u)`` is near the noise floor: only pairs
+whose *noisy* ``P(2u)`` happens to stand above it survive the cut, which biases the ratio
+up and the kernel too narrow. ``noisy=True`` fits the same model without logs, on every
+pair, each weighted by its own expected variance (:func:`fit_noisy_ratios`).
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ ROBUST_ITERATIONS = 10
 SPLIT_TOLERANCE = 0.4  # halves that disagree by more than this (fraction of the peak): not settled
 ALPHA_RANGE = (1.0, 3.4)  # fitted spectral slopes outside: the power-law model does not hold (soft or flat scenes)
 MIN_BINS = 60  # frequency pairs above the noise floor needed for a fit
+NOISY_ITERATIONS = 30  # reweighting steps of the noise-aware fit (converged after 10 on the benchmark sets)
 
 
 @dataclass(frozen=True)
@@ -88,13 +94,11 @@ def power_spectrum(gray: np.ndarray, tile: int = TILE) -> np.ndarray:
     return total / (len(rows) * len(cols))
 
 
-def log_ratios(spectrum: np.ndarray, floor: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(u_y, u_x, log P(2u)/P(u))`` for grid frequencies ``0 < |u| <= 1/4`` above the noise floor.
+def _pairs(spectrum: np.ndarray, floor: float | None) -> tuple[np.ndarray, ...]:
+    """``(u_y, u_x, P(u) - floor, P(2u) - floor, floor)`` for every grid frequency ``0 < |u| <= 1/4``.
 
-    ``2u`` is a grid frequency too, so no interpolation is needed. The noise floor (by
-    default the median power near Nyquist; ``benchmarks/noise_floor.py`` gives a known one)
-    is subtracted from both; pairs where the doubled frequency is not clearly above it
-    carry no information about the kernel and are dropped.
+    ``2u`` is a grid frequency too, so no interpolation is needed. The noise floor is by
+    default the median power near Nyquist (``benchmarks/noise_floor.py`` gives a known one).
     """
     n = spectrum.shape[0]
     f = np.fft.fftfreq(n)
@@ -105,8 +109,29 @@ def log_ratios(spectrum: np.ndarray, floor: float | None = None) -> tuple[np.nda
     iy, ix = np.nonzero((radius > 0) & (radius <= 0.25 + 1e-9))
     low = spectrum[iy, ix] - floor
     high = spectrum[(2 * iy) % n, (2 * ix) % n] - floor
+    return fy[iy, ix], fx[iy, ix], low, high, floor
+
+
+def log_ratios(spectrum: np.ndarray, floor: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(u_y, u_x, log P(2u)/P(u))`` for the pairs above the noise floor (see :func:`_pairs`).
+
+    The floor is subtracted from both; pairs where the doubled frequency is not clearly
+    above it carry no information about the kernel and are dropped.
+    """
+    uy, ux, low, high, floor = _pairs(spectrum, floor)
     keep = (high > floor) & (low > 0)
-    return fy[iy, ix][keep], fx[iy, ix][keep], np.log(high[keep] / low[keep])
+    return uy[keep], ux[keep], np.log(high[keep] / low[keep])
+
+
+def noisy_pairs(spectrum: np.ndarray) -> tuple[np.ndarray, ...]:
+    """:func:`_pairs` for every pair with ``P(u)`` well above the floor, whatever its noisy ``P(2u)``.
+
+    Selecting on the noisy ``P(2u)``, as :func:`log_ratios` must, is what biases the ratio
+    on noisy images.
+    """
+    uy, ux, low, high, floor = _pairs(spectrum, None)
+    keep = low > floor
+    return uy[keep], ux[keep], low[keep], high[keep], floor
 
 
 def _design(uy: np.ndarray, ux: np.ndarray) -> np.ndarray:
@@ -129,6 +154,34 @@ def fit_ratios(uy: np.ndarray, ux: np.ndarray, ratios: np.ndarray) -> tuple[np.n
         weights = np.where(np.abs(z) < 1, (1 - z**2) ** 2, 0.0)
     s_yy, s_yx, s_xx = solution[3:]
     return np.array([[s_yy, s_yx], [s_yx, s_xx]]), float(-solution[0] / np.log(2)), float(scale)
+
+
+def fit_noisy_ratios(
+    uy: np.ndarray, ux: np.ndarray, low: np.ndarray, high: np.ndarray, floor: float
+) -> tuple[np.ndarray, float, float]:
+    """The ratio model fitted as ``P(2u) - N = R(u) (P(u) - N)``, each pair weighted by its variance.
+
+    ``R(u) = exp(design(u) . theta)`` is :func:`fit_ratios`'s model. A Welch estimate's
+    spread is proportional to its expectation, so a pair's residual has variance
+    ``∝ (R P_s(u) + N)^2 + R^2 P(u)^2``: pairs where ``P(2u)`` is buried in the noise count
+    for little, without being cut (and biasing the rest). Gauss-Newton from the log fit of
+    the confident pairs, the weights renewed each step (a quasi-likelihood fit). Returns
+    ``(S, alpha, relative residual std)``.
+    """
+    a = _design(uy, ux)
+    confident = high > floor  # _covariance makes sure there are enough
+    theta = np.linalg.lstsq(a[confident], np.log(high[confident] / low[confident]), rcond=None)[0]
+    for _ in range(NOISY_ITERATIONS):
+        predicted = np.exp(a @ theta) * low
+        sd = np.sqrt((predicted + floor) ** 2 + (predicted / low * (low + floor)) ** 2)
+        jacobian = predicted[:, None] * a / sd[:, None]
+        step = np.linalg.lstsq(jacobian, (high - predicted) / sd, rcond=None)[0]
+        theta = theta + np.clip(step, -1.0, 1.0)
+        if np.abs(step).max() < 1e-8:
+            break
+    residual = (high - np.exp(a @ theta) * low) / sd
+    s_yy, s_yx, s_xx = theta[3:]
+    return np.array([[s_yy, s_yx], [s_yx, s_xx]]), float(-theta[0] / np.log(2)), float(residual.std())
 
 
 def clip_covariance(covariance: np.ndarray, low: float, high: float) -> np.ndarray:
@@ -157,13 +210,21 @@ def gaussian_from_covariance(covariance: np.ndarray, size: int | None = None) ->
     return k / k.sum()
 
 
-def _covariance(grays: list[np.ndarray], tile: int) -> tuple[np.ndarray, float, float, int]:
-    """Fit over the planes' averaged spectrum: ``(S, alpha, residual, bins)``."""
+def _covariance(grays: list[np.ndarray], tile: int, noisy: bool = False) -> tuple[np.ndarray, float, float, int]:
+    """Fit over the planes' averaged spectrum: ``(S, alpha, residual, bins)``.
+
+    ``bins`` counts the pairs whose doubled frequency stands above the noise floor: the
+    ones that say something about the kernel (the trust check :data:`MIN_BINS`).
+    """
     spectrum = np.mean([power_spectrum(g, tile) for g in grays], axis=0)
     uy, ux, ratios = log_ratios(spectrum)
     if ratios.size < 6:
         return np.eye(2), float("nan"), float("nan"), int(ratios.size)
-    covariance, alpha, residual = fit_ratios(uy, ux, ratios)
+    pairs = noisy_pairs(spectrum) if noisy else None
+    if pairs is not None and np.count_nonzero(pairs[3] > pairs[4]) >= 6:  # enough confident pairs to start from
+        covariance, alpha, residual = fit_noisy_ratios(*pairs)
+    else:
+        covariance, alpha, residual = fit_ratios(uy, ux, ratios)
     return clip_covariance(covariance, *VARIANCE_RANGE), alpha, residual, int(ratios.size)
 
 
@@ -180,19 +241,20 @@ def gray_planes(image: np.ndarray) -> list[np.ndarray]:
     return [to_gray(np.asarray(p, dtype=np.float64)) for p in (data if data.ndim == 4 else data[None])]
 
 
-def estimate_kernel(image: np.ndarray, tile: int = TILE) -> SpectralEstimate:
+def estimate_kernel(image: np.ndarray, tile: int = TILE, noisy: bool = False) -> SpectralEstimate:
     """The blind x2 kernel of a normalised LR image: ``(H, W)``, ``(C, H, W)`` or planes ``(P, C, H, W)``.
 
     Channels are read through their luma (RGB) or mean, planes through their averaged
-    spectrum: one kernel for all.
+    spectrum: one kernel for all. ``noisy`` (an image with measured noise) takes the
+    noise-aware fit, :func:`fit_noisy_ratios`.
     """
     grays = gray_planes(image)
-    covariance, alpha, residual, bins = _covariance(grays, tile)
+    covariance, alpha, residual, bins = _covariance(grays, tile, noisy)
     kernel = gaussian_from_covariance(covariance)
     halves = list(zip(*(_halves(g) for g in grays)))
     spread = np.inf
     if min(halves[0][0].shape) >= tile:
-        a, b = (gaussian_from_covariance(_covariance(list(h), tile)[0], kernel.shape[0]) for h in halves)
+        a, b = (gaussian_from_covariance(_covariance(list(h), tile, noisy)[0], kernel.shape[0]) for h in halves)
         spread = kernel_change(a, b)
     problems = []
     if bins < MIN_BINS:
