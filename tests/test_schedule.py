@@ -47,7 +47,7 @@ def test_presets_and_compressed_schedules():
     assert (fast.up_features, fast.batch_size) == (PRESET_SETTINGS["fast"]["up_features"], 1)
     assert fast.lr_step == round(750 * fast.iterations / 3000)  # the paper's schedule, compressed
     assert fast.kernel_estimator == "spectral" and paper.kernel_estimator == "gan"
-    paper_like = {"up_features": 64, "batch_size": 2, "kernel_estimator": "gan", "noise": "off"}
+    paper_like = {"up_features": 64, "batch_size": 2, "kernel_estimator": "gan", "noise": "off", "self_ensemble": False}
     assert preset("fast", **paper_like) == scheduled(fast.iterations)  # overrides win
     assert preset("fast", iterations=3000, **paper_like) == paper
     assert preset("paper", iterations=500, lr_step=750).lr_step == 750  # explicit schedule fields are kept

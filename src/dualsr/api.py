@@ -22,7 +22,7 @@ from .config import DualSRConfig, preset
 from .convergence import KNOWN, NOT_SETTLED, SETTLED
 from .device import resolve_device
 from .errors import DualSRInputError
-from .kernel import final_kernel, prepare_known_kernel
+from .kernel import final_kernel, point_symmetric, prepare_known_kernel
 from .networks import GeneratorUp
 from .noise_aware import NoisePlan, clean_copy, plan_noise, unit_noise
 from .normalize import Normalization, fit_normalization
@@ -39,17 +39,28 @@ class GroupedUpsampler(nn.Module):
     """One G_UP per channel group, put back in channel order; RGBA alpha by bicubic.
 
     ``(B, C, H, W)`` -> ``(B, C, 2H, 2W)``; the module that gets exported to ONNX.
+    ``ensemble`` averages the x2 of the input with the x2 of the input rotated by 180
+    degrees, rotated back (``config.self_ensemble``).
     """
 
-    def __init__(self, models: list[GeneratorUp], groups: list[list[int]], alpha: int | None = None) -> None:
+    def __init__(
+        self, models: list[GeneratorUp], groups: list[list[int]], alpha: int | None = None, ensemble: bool = False
+    ) -> None:
         super().__init__()
         self.models = nn.ModuleList(models)
         self.groups = [list(g) for g in groups]
         self.alpha = alpha
+        self.ensemble = ensemble
         order = [c for g in groups for c in g] + ([alpha] if alpha is not None else [])
         self.inverse = [order.index(c) for c in range(len(order))]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.ensemble:
+            return self._upsample(x)
+        turned = torch.flip(self._upsample(torch.flip(x, (-2, -1))), (-2, -1))
+        return 0.5 * (self._upsample(x) + turned)
+
+    def _upsample(self, x: torch.Tensor) -> torch.Tensor:
         outs = [m(x[:, g]) for m, g in zip(self.models, self.groups)]
         if self.alpha is not None:
             alpha = x[:, self.alpha : self.alpha + 1]
@@ -148,6 +159,7 @@ class DualSRResult:
             "seconds": round(self.seconds, 2),
             "known_kernel": self.known_kernel,
             "channel_groups": self.upsampler.groups,
+            "self_ensemble": self.upsampler.ensemble,
             "kernel_state": self.kernel_state,
             **({"kernel_estimate": [e.to_dict() for e in self.kernel_estimates]} if self.kernel_estimates else {}),
             **({"noise": self.noise.to_dict()} if self.noise else {}),
@@ -279,7 +291,7 @@ def train(
     models = [r.g_up for r in runs]
     while len(models) < len(groups):  # stopped before these groups: bilinear-only upsampler
         models.append(_bilinear_only(len(groups[len(models)]), config).to(torch_device))
-    upsampler = GroupedUpsampler(models, groups, alpha).eval()
+    upsampler = GroupedUpsampler(models, groups, alpha, _ensemble_allowed(config, fixed)).eval()
     sr = upsample(
         upsampler, data, axes=layout.axes, norm=norm, device=str(torch_device), tile=tile, progress=apply_progress
     )
@@ -314,6 +326,15 @@ def _spectral_estimate(channels: np.ndarray, clean: np.ndarray | None, config: D
     if config.noise_kernel == "clean_copy":
         return estimate_kernel(clean)
     return estimate_kernel(channels, noisy=True)
+
+
+def _ensemble_allowed(config: DualSRConfig, fixed: list[np.ndarray | None]) -> bool:
+    """``config.self_ensemble`` where every group's kernel was held fixed and is point-symmetric.
+
+    The 180-degree turn of an image blurred by ``k`` is blurred by ``k`` turned: the same
+    kernel only when it is symmetric. A learned (GAN) kernel is not held fixed: no ensemble.
+    """
+    return config.self_ensemble and all(k is not None and point_symmetric(k) for k in fixed)
 
 
 def _same_size(kernels: list[np.ndarray]) -> list[np.ndarray]:

@@ -76,6 +76,7 @@ METHODS: dict[str, Method] = {
     "no_backward": Method("paper", {"use_backward_cycle": False}, False),
     "fast_nlm": Method("fast", {"denoiser": "nlm"}, False),  # the noise model's clean copy by NLM alone
     "fast_kernel_clean": Method("fast", {"noise_kernel": "clean_copy"}, False),  # noisy: kernel of the clean copy
+    "fast_single": Method("fast", {"self_ensemble": False}, False),  # the fast preset without its 180° ensemble
     "denoise_bicubic": Method(None, {}, False, "nlm"),  # the noisy-image baseline: a library denoiser
     "wiener_bicubic": Method(None, {}, False, DEFAULT_DENOISER),  # the engine's own denoiser, then bicubic
     "bm3d_bicubic": Method(None, {}, False, "bm3d"),  # needs the bm3d package (non-commercial licence)
@@ -96,6 +97,7 @@ METHOD_LABELS = {
     "no_backward": "w/o backward cycle",
     "fast_nlm": "DualSR fast, NLM clean copy",
     "fast_kernel_clean": "DualSR fast, kernel from the clean copy",
+    "fast_single": "DualSR fast, no self-ensemble",
     "denoise_bicubic": "denoise + bicubic",
     "wiener_bicubic": "NLM + Wiener + bicubic",
     "bm3d_bicubic": "BM3D + bicubic",
@@ -397,6 +399,8 @@ class BenchSettings:
             "use_backward_cycle": c.use_backward_cycle,
             "kernel_estimator": c.kernel_estimator,
             "noise": c.noise,
+            "noise_kernel": c.noise_kernel,
+            "self_ensemble": c.self_ensemble,
             "up_features": c.up_features,
             "device": self.device,
             **({"overrides": self.overrides} if self.overrides else {}),

@@ -105,6 +105,12 @@ class DualSRConfig:
     # with the plain fit (the denoiser's smoothing then reads as blur).
     noise_kernel: str = "noisy"
 
+    # --- inference (not in the paper) ---
+    # average G_UP's x2 with the x2 of the image rotated by 180 degrees (rotated back): two
+    # estimates with different errors. Valid where the kernel is point-symmetric, as every
+    # spectral (Gaussian) estimate is; applied only there (dualsr.api). Off in the paper preset.
+    self_ensemble: bool = False
+
     # --- the estimated kernel as reported (KernelGAN's final kernel) ---
     kernel_keep_top: int = 40  # keep the N largest values, zero the rest; 0 keeps all
 
@@ -173,7 +179,13 @@ PRESETS: dict[str, int] = {
 # Named cheaper settings a preset applies on top of the paper's (explicit overrides win).
 PRESET_SETTINGS: dict[str, dict[str, Any]] = {
     "paper": {},
-    "fast": {"up_features": 32, "batch_size": 1, "kernel_estimator": "spectral", "noise": "auto"},
+    "fast": {
+        "up_features": 32,
+        "batch_size": 1,
+        "kernel_estimator": "spectral",
+        "noise": "auto",
+        "self_ensemble": True,
+    },
 }
 
 

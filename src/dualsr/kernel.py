@@ -49,6 +49,17 @@ def align(kernel: np.ndarray) -> np.ndarray:
     return kernel
 
 
+def point_symmetric(kernel: np.ndarray, tolerance: float = 0.05) -> bool:
+    """Whether an aligned x2 kernel is its own 180-degree rotation about its centre.
+
+    The centre ``n // 2 + 0.5`` lies between pixels: one zero row and column at the end put
+    it at the middle of an even array, which ``[::-1, ::-1]`` then rotates about. Every
+    Gaussian is symmetric; ``tolerance`` (fraction of the peak) allows for the grid's cut tails.
+    """
+    k = np.pad(np.asarray(kernel, dtype=np.float64), ((0, 1), (0, 1)))
+    return bool(np.abs(k - k[::-1, ::-1]).max() <= tolerance * k.max())
+
+
 def keep_largest(kernel: np.ndarray, n: int) -> np.ndarray:
     """Zero all but the ``n`` largest values (KernelGAN's negligible-value cut)."""
     if n <= 0 or n >= kernel.size:

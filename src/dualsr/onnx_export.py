@@ -138,6 +138,7 @@ def model_metadata(result: DualSRResult) -> dict[str, str]:
         "kernel": json.dumps(np.asarray(result.kernel, dtype=np.float64).round(10).tolist()),
         "known_kernel": json.dumps(result.known_kernel),
         "kernel_state": result.kernel_state,
+        "self_ensemble": json.dumps(result.upsampler.ensemble),  # inside the graph: x2 averaged with its half turn
         "config": json.dumps(result.config.to_dict()),
         "seed": str(result.config.seed),
         "trained_axes": result.axes,
