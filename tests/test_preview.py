@@ -35,6 +35,17 @@ def test_the_last_preview_is_the_result_and_regions_are_exact(tiny_config):
     assert np.array_equal(part, whole[20:100, 60:194])  # a region: the same pixels, 8 px of context
 
 
+def test_with_the_self_ensemble_the_last_preview_is_still_the_result():
+    from dualsr.config import preset
+
+    image = (textured((150, 160)) * 50000).astype(np.uint16)
+    config = preset("fast", iterations=10, hr_crop=64, lr_crop=32)
+    result, seen = previews_during(image, "YX", config, [{}, {"region": (10, 50, 30, 97)}])
+    assert result.upsampler.ensemble
+    assert np.array_equal(seen[0][1], result.image)
+    assert np.array_equal(seen[1][1], result.image[20:100, 60:194])
+
+
 def test_previews_do_not_change_training(tiny_config):
     image = textured((96, 100)).astype(np.float32)
     with one_thread():

@@ -263,7 +263,7 @@ def train(
     runs: list[PlaneTraining] = []
     estimates: list[SpectralEstimate] = []
     fixed: list[np.ndarray | None] = []  # per group: the kernel held fixed (known or estimated), or None
-    report = _with_preview(progress, previewer, runs, groups, alpha)
+    report = _with_preview(progress, previewer, runs, groups, alpha, lambda: _ensemble_allowed(config, fixed))
     for group, k in zip(groups, kernels):
         part = slice(group[0], group[-1] + 1)  # groups are runs of channels: views, not copies
         channels = train_data[..., part, :, :]
@@ -349,9 +349,11 @@ def _with_preview(
     runs: list[PlaneTraining],
     groups: list[list[int]],
     alpha: int | None,
+    ensemble: Callable[[], bool],
 ) -> Callable[[StepInfo], None] | None:
     """``progress`` with ``preview`` set on each report: finished channel groups' models,
-    the live one, plain interpolation for groups still to come."""
+    the live one, plain interpolation for groups still to come; with the self-ensemble
+    where the final pass will have it, so a preview is what that pass gives."""
     if progress is None:
         return None
 
@@ -360,7 +362,7 @@ def _with_preview(
 
         def preview(region: tuple[int, int, int, int] | None = None, plane: Any = None) -> np.ndarray:
             rest = [Bilinear() for _ in groups[len(done) + 1 :]]
-            return previewer(GroupedUpsampler([*done, info.model, *rest], groups, alpha), region, plane)
+            return previewer(GroupedUpsampler([*done, info.model, *rest], groups, alpha, ensemble()), region, plane)
 
         info.preview = preview
         progress(info)
