@@ -47,7 +47,7 @@ def test_training_adds_placed_layers_and_the_ui_stays_responsive(make_napari_vie
     layer.metadata["origin"] = "test"
     widget = open_widget(viewer, TRAIN)
     widget.config_overrides = TINY
-    widget.iterations.value = 100
+    widget.iterations.value = 300  # long enough for several previews on a fast CPU (each costs two passes)
     widget.preview_every = 0.2  # previews on, several of them in the measured window
     assert widget.image.value is layer and widget.axes.value == "YX"
 
@@ -63,14 +63,14 @@ def test_training_adds_placed_layers_and_the_ui_stays_responsive(make_napari_vie
     assert np.allclose(sr.scale, (0.25, 0.25)) and np.allclose(sr.translate, (10 - 0.125, 20 - 0.125))
     assert sr.colormap.name == "magma" and np.allclose(sr.contrast_limits, (0.1, 0.9))
     info = sr.metadata["dualsr"]
-    assert info["steps"] == 100 and not info["stopped"] and info["source_layer"] == "cells"
+    assert info["steps"] == 300 and not info["stopped"] and info["source_layer"] == "cells"
     assert info["config"]["hr_crop"] == 64 and info["onnx_path"] is None
     assert kernel.data.shape == (13, 13) and np.isclose(kernel.data.sum(), 1, atol=1e-4)
     assert kernel.colormap.name == "inferno" and kernel.translate[1] > 20 + 100 * 0.5  # right of the image
     # the input layer is untouched
     assert layer.data is not None and viewer.layers["cells"].data is layer.data
     assert np.array_equal(layer.data, data) and layer.metadata == {"origin": "test"}
-    assert widget.run_button.enabled and "done: 100/100 steps" in widget.status.value
+    assert widget.run_button.enabled and "done: 300/300 steps" in widget.status.value
 
 
 def test_sample_then_train_without_touching_the_layer_list(make_napari_viewer, qtbot):
