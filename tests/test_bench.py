@@ -9,6 +9,8 @@ from dualsr.bench import (
     case_figure,
     degrade_image,
     load_cases,
+    method_label,
+    method_spec,
     overshoot,
     run_bench,
     write_case,
@@ -129,6 +131,9 @@ def test_cli_degrade_happy_path(tmp_path, capsys):
         (["bench", "{tmp}/nowhere", "-o", "{tmp}/o"], "no such folder"),
         (["bench", "{tmp}", "-o", "{tmp}/o"], "DIV2KRK's layout"),
         (["bench", "skimage", "-o", "{tmp}/o", "--methods", "magic"], "unknown method"),
+        (["bench", "skimage", "-o", "{tmp}/o", "--methods", "bicubic,fast[lr_up=fast]"], "not a valid float"),
+        (["bench", "skimage", "-o", "{tmp}/o", "--methods", "fast[lr=1]"], "not FIELD=VALUE"),
+        (["bench", "skimage", "-o", "{tmp}/o", "--methods", "fast[noise=loud]"], "noise mode 'loud'"),
         (["bench", "skimage", "-o", "{tmp}/o", "--images", "lena"], "unknown image"),
         (["bench", "{tmp}", "-o", "{tmp}/o", "--noise-poisson", "30"], "'skimage' set only"),
         (["bench", "skimage", "-o", "{tmp}/o", "--noise-poisson", "0"], "must be positive"),
@@ -191,6 +196,36 @@ def test_cli_bench_noisy_set_and_denoise_bicubic(tmp_path, capsys):
     capsys.readouterr()
     assert main([*base[:-1], "300", "-o", str(tmp_path / "a"), *methods]) == 2  # resuming needs the same noise
     assert "--noise-poisson 30" in capsys.readouterr().err
+
+
+def test_a_variant_is_its_method_with_the_fields_changed(tiny_set, tmp_path):
+    """``fast[field=value,...]``: the config, the record and the label carry every change."""
+    spec = method_spec("fast_gan[lr_up=2e-3, self_ensemble=off,up_layers=6]")
+    assert spec.preset == "fast" and spec.changes == {
+        "kernel_estimator": "gan",  # fast_gan's own change is kept
+        "lr_up": 2e-3,
+        "self_ensemble": False,
+        "up_layers": 6,
+    }
+    assert method_label("fast[lr_up=2e-3]") == "DualSR fast [lr_up=2e-3]"
+    settings = BenchSettings(fast_iterations=2, overrides=TINY)
+    assert settings.config("fast[lambda_interp=1]").lambda_interp == 1.0
+    assert settings.config("fast[lambda_interp=1]").with_(lambda_interp=2.0) == settings.config("fast")
+    methods = ["bicubic", "fast[lambda_interp=0,use_forward_cycle=false]"]
+    cases, out = load_cases(tiny_set), tmp_path / "o"
+    base, variant = run_bench(cases, methods, out, settings, log=lambda s: None)
+    assert variant["settings"]["changes"] == {"lambda_interp": 0.0, "use_forward_cycle": False}
+    assert variant["settings"]["use_forward_cycle"] is False and variant["steps"] == 2
+    assert (out / "runs" / "tex" / f"{methods[1]}.png").is_file()
+    logs: list[str] = []
+    run_bench(
+        cases, ["fast[lambda_interp=0,use_forward_cycle=false]", "fast[lambda_interp=0]"], out, settings, logs.append
+    )
+    assert "skipped" in logs[0] and not any("skipped" in line for line in logs[1:])
+    assert (
+        "| DualSR fast [lambda_interp=0,use_forward_cycle=false] | 1 |"
+        in (write_summary(out, methods), (out / "results.md").read_text())[1]
+    )
 
 
 def test_denoise_fast_trains_on_the_denoised_lr(tiny_set, tmp_path):

@@ -106,6 +106,71 @@ METHOD_LABELS = {
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff")
 
 
+# --------------------------------------------------------------------------- variants
+# Any method with config fields changed, named in place: "fast[lr_up=2e-3,lambda_interp=1]" is
+# the fast method with those two fields changed. A measured variant needs no code edit, and the
+# command that made a figure is the whole record of it (docs/benchmarks.md).
+
+
+def split_methods(text: str) -> list[str]:
+    """``"bicubic,fast[a=1,b=2]"`` -> ``["bicubic", "fast[a=1,b=2]"]``: commas inside brackets stay."""
+    names, depth, start = [], 0, 0
+    for i, ch in enumerate(text + ","):
+        depth += {"[": 1, "]": -1}.get(ch, 0)
+        if ch == "," and depth == 0:
+            names.append(text[start:i].strip())
+            start = i + 1
+    return [n for n in names if n]
+
+
+def _parse_value(method: str, field_name: str, kind: type, text: str) -> Any:
+    """A config field's value from its text, by the field's type."""
+    if kind is bool:
+        words = {"true": True, "on": True, "1": True, "false": False, "off": False, "0": False}
+        if text.lower() not in words:
+            raise DualSRInputError(f"{method}: {field_name}={text} is not true or false")
+        return words[text.lower()]
+    try:
+        return kind(text)
+    except ValueError:
+        raise DualSRInputError(f"{method}: {field_name}={text} is not a valid {kind.__name__}") from None
+
+
+def method_spec(name: str) -> Method:
+    """The method ``name`` names: a registered one, or ``BASE[field=value,...]``, a variant of one."""
+    if name in METHODS:
+        return METHODS[name]
+    base, _, rest = name.partition("[")
+    if base not in METHODS or not rest.endswith("]"):
+        raise DualSRInputError(
+            f"unknown method {name!r}; choose from {', '.join(METHODS)}, or vary one: fast[lr_up=2e-3,...]"
+        )
+    spec = METHODS[base]
+    if spec.preset is None:
+        raise DualSRInputError(f"{base} trains nothing, so {name!r} has no settings to vary; vary fast or dualsr")
+    from dataclasses import fields
+
+    from .config import DualSRConfig
+
+    kinds = {f.name: type(getattr(DualSRConfig(), f.name)) for f in fields(DualSRConfig)}
+    changes = dict(spec.changes)
+    for item in filter(None, (i.strip() for i in rest[:-1].split(","))):
+        key, eq, value = (part.strip() for part in item.partition("="))
+        if not eq or key not in kinds:
+            raise DualSRInputError(f"{name}: {item!r} is not FIELD=VALUE with a DualSRConfig field (e.g. lr_up=2e-3)")
+        changes[key] = _parse_value(name, key, kinds[key], value)
+    DualSRConfig().with_(**changes)  # a bad choice is said now, not after hours of other runs
+    return spec._replace(changes=changes)
+
+
+def method_label(name: str) -> str:
+    """A method's name in tables: its label, or the label of the varied method with the changes."""
+    if name in METHOD_LABELS:
+        return METHOD_LABELS[name]
+    base, _, rest = name.partition("[")
+    return f"{METHOD_LABELS.get(base, base)} [{rest[:-1]}]"
+
+
 # --------------------------------------------------------------------------- sets
 
 
@@ -378,14 +443,15 @@ class BenchSettings:
     def config(self, method: str):  # noqa: ANN201 - DualSRConfig, imported lazily
         from .config import preset
 
-        preset_name, changes = METHODS[method].preset, METHODS[method].changes
+        preset_name, changes = method_spec(method).preset, method_spec(method).changes
         iters = self.fast_iterations if preset_name == "fast" else self.iterations
         base = preset(preset_name, iterations=iters, seed=self.seed, precision=self.precision, **self.overrides)
         return base.with_(**changes)
 
     def signature(self, method: str) -> dict[str, Any]:
-        denoiser = {"denoiser": _denoiser_version(METHODS[method].denoiser)} if METHODS[method].denoiser else {}
-        if METHODS[method].preset is None:
+        spec = method_spec(method)
+        denoiser = {"denoiser": _denoiser_version(spec.denoiser)} if spec.denoiser else {}
+        if spec.preset is None:
             return {"method": method, **denoiser}
         c = self.config(method)
         return {
@@ -403,6 +469,7 @@ class BenchSettings:
             "self_ensemble": c.self_ensemble,
             "up_features": c.up_features,
             "device": self.device,
+            **({"changes": spec.changes} if method not in METHODS else {}),  # a variant: every field it changes
             **({"overrides": self.overrides} if self.overrides else {}),
         }
 
@@ -451,7 +518,7 @@ def run_method(
 ) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]]:
     """The x2 (xscale) image of one case by one method, its kernel and run facts."""
     start = time.perf_counter()
-    spec = METHODS[method]
+    spec = method_spec(method)
     lr, facts = denoised_lr(case, spec.denoiser) if spec.denoiser else (case.lr, {})
     if spec.preset is None:
         unit, r = to_unit(lr)
@@ -528,10 +595,8 @@ def run_bench(
     methods rather than every method for the first images.
     """
     out = Path(out)
-    unknown = [m for m in methods if m not in METHODS]
-    if unknown:
-        raise DualSRInputError(f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(METHODS)}")
-    for denoiser in {METHODS[m].denoiser for m in methods} - {None}:
+    specs = {m: method_spec(m) for m in methods}  # every name checked before the first run
+    for denoiser in {s.denoiser for s in specs.values()} - {None}:
         require_denoiser(denoiser)  # a missing package is said before hours of other methods
     entries = []
     todo = [(m, c) for m in methods for c in cases]
@@ -542,7 +607,7 @@ def run_bench(
             entries.append(old)
             log(f"[{i}/{len(todo)}] {case.name} {method}: done before, skipped")
             continue
-        if METHODS[method].known_kernel and case.kernel is None:
+        if specs[method].known_kernel and case.kernel is None:
             log(f"[{i}/{len(todo)}] {case.name} {method}: no true kernel, skipped")
             continue
         log(f"[{i}/{len(todo)}] {case.name} {method}: running")
@@ -624,11 +689,11 @@ def markdown(tables: dict[str, Any]) -> str:
         gain = "–" if m == "bicubic" or s["psnr_gain"] is None else f"{s['psnr_gain']:+.2f}"
         sgain = "–" if m == "bicubic" or s["ssim_gain"] is None else f"{s['ssim_gain']:+.4f}"
         lines.append(
-            f"| {METHOD_LABELS[m]} | {s['images']} | {steps} | {_fmt(s['psnr'], 2)} | {_fmt(s['ssim'], 4)} | "
+            f"| {method_label(m)} | {s['images']} | {steps} | {_fmt(s['psnr'], 2)} | {_fmt(s['ssim'], 4)} | "
             f"{gain} | {sgain} | {_fmt(s['overshoot'], 2)} | {kerr} | {_fmt(s['seconds'], 0)} |"
         )
     lines += ["", "PSNR (dB) / SSIM per image (Y channel, border of 2 shaved):", ""]
-    lines.append("| image | " + " | ".join(METHOD_LABELS[m] for m in methods) + " |")
+    lines.append("| image | " + " | ".join(method_label(m) for m in methods) + " |")
     lines.append("| --- |" + " ---: |" * len(methods))
     for c in cases:
         cells = [f"{by[(c, m)]['psnr']:.2f} / {by[(c, m)]['ssim']:.4f}" if (c, m) in by else "–" for m in methods]
@@ -636,7 +701,7 @@ def markdown(tables: dict[str, Any]) -> str:
     est = [m for m in methods if any("kernel_max_rel" in by[k] for k in by if k[1] == m)]
     if est:
         lines += ["", "Kernel error per image: max |k_est − k_true| as % of the true peak (MSE):", ""]
-        lines.append("| image | " + " | ".join(METHOD_LABELS[m] for m in est) + " |")
+        lines.append("| image | " + " | ".join(method_label(m) for m in est) + " |")
         lines.append("| --- |" + " ---: |" * len(est))
         for c in cases:
             cells = []
@@ -646,7 +711,7 @@ def markdown(tables: dict[str, Any]) -> str:
                 cells.append(f"{e['kernel_max_rel']:.0%} ({e['kernel_mse']:.1e})" if ok else "–")
             lines.append(f"| {c} | " + " | ".join(cells) + " |")
     lines += ["", "Overshoot per image (mean Y excess beyond the HR's local 5x5 range, grey levels):", ""]
-    lines.append("| image | " + " | ".join(METHOD_LABELS[m] for m in methods) + " |")
+    lines.append("| image | " + " | ".join(method_label(m) for m in methods) + " |")
     lines.append("| --- |" + " ---: |" * len(methods))
     for c in cases:
         cells = [_fmt(by[(c, m)].get("overshoot"), 2) if (c, m) in by else "–" for m in methods]
@@ -677,7 +742,8 @@ def write_summary(out: Path, methods: list[str] | None = None) -> dict[str, Any]
         with open(tmp, "w", newline="") as f:
             w = csv.writer(f)
             w.writerow([*fields, "iterations"])
-            for e in sorted(entries, key=lambda e: (e["case"], list(METHODS).index(e["method"]))):
+            order = {m: i for i, m in enumerate(METHODS)}  # registered methods first, then variants by name
+            for e in sorted(entries, key=lambda e: (e["case"], order.get(e["method"], len(order)), e["method"])):
                 w.writerow([e.get(k, "") for k in fields] + [e["settings"].get("iterations", "")])
 
     atomic_write(out / "results.csv", write_csv)
@@ -778,11 +844,11 @@ def write_figures(out: Path, cases: list[Case], methods: list[str], crop: int = 
             entry = load_entry(out, case.name, m)
             if p is None or entry is None:
                 continue
-            images[f"{METHOD_LABELS[m]} {entry['psnr']:.2f}"] = read_image(p).data
+            images[f"{method_label(m)} {entry['psnr']:.2f}"] = read_image(p).data
             kp = folder / f"{m}_kernel.npy"
             if kp.is_file() and case.kernel is not None:
                 est, _ = comparable_kernels(np.load(kp), case.kernel)
-                kernels[f"{METHOD_LABELS[m]}"] = est
+                kernels[f"{method_label(m)}"] = est
         if not images:
             continue
         if case.kernel is not None:
