@@ -104,10 +104,6 @@ class DualSRConfig:
     # noise-aware fit (dualsr.spectral_kernel.fit_noisy_ratios); "clean_copy", the denoised copy
     # with the plain fit (the denoiser's smoothing then reads as blur).
     noise_kernel: str = "noisy"
-    # weight of a blind-spot (Noise2Self) term with the noise model on: 1/16 of the LR pixels are
-    # hidden from G_UP each step and its downscaled output there is compared with the *noisy* LR
-    # (dualsr.noise_aware.blind_spot_l1); 0 = off
-    noise_blind_spot: float = 0.0
 
     # --- inference (not in the paper) ---
     # average G_UP's x2 with the x2 of the image rotated by 180 degrees (rotated back): two

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from .config import NOISE_MODES, check_choice
 from .denoise import DEFAULT_DENOISER, denoise
@@ -90,48 +89,4 @@ def add_noise(lr: torch.Tensor, model: tuple[float, float], generator: torch.Gen
     return lr + std * torch.randn(lr.shape, generator=generator, device=lr.device, dtype=lr.dtype)
 
 
-BLIND_SPOT_CELL = 4  # one masked LR pixel in every 4x4 cell: 1/16 of the pixels per step
-
-
-def blind_spots(lr: torch.Tensor, generator: torch.Generator, cell: int = BLIND_SPOT_CELL) -> torch.Tensor:
-    """A ``(B, 1, H, W)`` mask with one random pixel in every ``cell`` x ``cell`` cell (Noise2Self's grid)."""
-    b, _, h, w = lr.shape
-    rows, cols = -(-h // cell), -(-w // cell)
-    pick = torch.randint(cell * cell, (b, 1, rows, cols), generator=generator, device=lr.device)
-    onehot = F.one_hot(pick, cell * cell).reshape(b, 1, rows, cols, cell, cell)
-    return onehot.permute(0, 1, 2, 4, 3, 5).reshape(b, 1, rows * cell, cols * cell)[..., :h, :w].bool()
-
-
-def hide_spots(lr: torch.Tensor, spots: torch.Tensor) -> torch.Tensor:
-    """``lr`` with each spot replaced by the mean of its 8 neighbours: nothing of its own noise is left."""
-    c = lr.shape[1]
-    ring = torch.ones(c, 1, 3, 3, device=lr.device, dtype=lr.dtype) / 8
-    ring[:, :, 1, 1] = 0
-    around = F.conv2d(F.pad(lr, (1, 1, 1, 1), mode="reflect"), ring, groups=c)
-    return torch.where(spots, around, lr)
-
-
-def blind_spot_l1(reconstruction: torch.Tensor, noisy: torch.Tensor, spots: torch.Tensor) -> torch.Tensor:
-    """L1 to the *noisy* LR at the hidden spots only (Noise2Self, Batson & Royer 2019).
-
-    The reconstruction there was made without the spot's own value, so its noise, independent
-    of everything the network saw, cannot be learned: the loss is least for the clean value.
-    Unlike the clean copy, this target is not smoothed by a denoiser.
-    """
-    from .losses import shave_to
-
-    noisy, spots = shave_to(noisy, reconstruction), shave_to(spots, reconstruction).to(reconstruction.dtype)
-    return ((reconstruction - noisy).abs() * spots).sum() / (spots.sum() * reconstruction.shape[1]).clamp(min=1)
-
-
-__all__ = [
-    "NOISE_MODES",
-    "NoisePlan",
-    "add_noise",
-    "blind_spot_l1",
-    "blind_spots",
-    "clean_copy",
-    "hide_spots",
-    "plan_noise",
-    "unit_noise",
-]
+__all__ = ["NOISE_MODES", "NoisePlan", "add_noise", "clean_copy", "plan_noise", "unit_noise"]

@@ -23,22 +23,12 @@ from .convergence import KNOWN, KernelTracker
 from .errors import DualSRInputError
 from .kernel import aligned_centre, final_kernel, penalty_mask
 from .networks import DiscriminatorDown, FixedDown, GeneratorDown, GeneratorUp, downsample_with_kernel
-from .noise_aware import add_noise, blind_spot_l1, blind_spots, hide_spots
+from .noise_aware import add_noise
 from .patches import PatchSampler
 from .resize import bicubic_down_kernel, bicubic_resize
 from .schedule import Schedule
 
-LOSS_NAMES = (
-    "total",
-    "gan",
-    "cycle_forward",
-    "cycle_backward",
-    "interp",
-    "prior",
-    "bicubic",
-    "discriminator",
-    "blind_spot",
-)
+LOSS_NAMES = ("total", "gan", "cycle_forward", "cycle_backward", "interp", "prior", "bicubic", "discriminator")
 
 
 @dataclass
@@ -186,14 +176,10 @@ class _Loop:
             self.opt_dn.zero_grad(set_to_none=True)
         self.opt_up.zero_grad(set_to_none=True)
         k = self.g_dn.kernel()
-        blind = self.noise is not None and c.noise_blind_spot > 0
-        spots = blind_spots(x, self.noise_generator) if blind else None
-        fake_hr = self._up(hide_spots(x, spots) if blind else x)
+        fake_hr = self._up(x)
         fake_lr = downsample_with_kernel(y, k)
         seen_lr = self._seen(fake_lr)
-        fake_x = downsample_with_kernel(fake_hr, k)
-        cyc_f = losses.cycle_l1(fake_x, x_target) if c.use_forward_cycle else zero
-        spot = blind_spot_l1(fake_x, x, spots) if blind else zero
+        cyc_f = losses.cycle_l1(downsample_with_kernel(fake_hr, k), x_target) if c.use_forward_cycle else zero
         cyc_b = losses.cycle_l1(self._up(seen_lr), y) if c.use_backward_cycle else zero
         interp = losses.masked_interp(fake_hr, x_bicubic, mask) if c.use_interp_loss else zero
         gan = prior = bicubic = zero
@@ -208,13 +194,7 @@ class _Loop:
                 + w.centralized * losses.kernel_centralized(k, aligned_centre(k.shape[0]))
                 + w.sparse * losses.kernel_sparsity(k, c.reg_sparse_power)
             )
-        total = (
-            gan
-            + c.lambda_cycle * (cyc_f + cyc_b)
-            + c.lambda_interp * interp
-            + c.lambda_reg * prior
-            + c.noise_blind_spot * spot
-        )
+        total = gan + c.lambda_cycle * (cyc_f + cyc_b) + c.lambda_interp * interp + c.lambda_reg * prior
         total.backward()
 
         # --- discriminator (eq. 4) ---
@@ -248,7 +228,6 @@ class _Loop:
             c.lambda_reg * prior,
             bicubic,
             d_loss,
-            c.noise_blind_spot * spot,
         ]
         return torch.stack([v.detach().float() for v in values])
 
