@@ -441,19 +441,21 @@ class BenchSettings:
     overrides: dict[str, Any] = field(default_factory=dict)  # other DualSRConfig fields (tests: tiny nets)
 
     def config(self, method: str):  # noqa: ANN201 - DualSRConfig, imported lazily
+        return self._config(method_spec(method))
+
+    def _config(self, spec: Method):  # noqa: ANN202 - DualSRConfig
         from .config import preset
 
-        preset_name, changes = method_spec(method).preset, method_spec(method).changes
-        iters = self.fast_iterations if preset_name == "fast" else self.iterations
-        base = preset(preset_name, iterations=iters, seed=self.seed, precision=self.precision, **self.overrides)
-        return base.with_(**changes)
+        iters = self.fast_iterations if spec.preset == "fast" else self.iterations
+        base = preset(spec.preset, iterations=iters, seed=self.seed, precision=self.precision, **self.overrides)
+        return base.with_(**spec.changes)
 
     def signature(self, method: str) -> dict[str, Any]:
         spec = method_spec(method)
         denoiser = {"denoiser": _denoiser_version(spec.denoiser)} if spec.denoiser else {}
         if spec.preset is None:
             return {"method": method, **denoiser}
-        c = self.config(method)
+        c = self._config(spec)
         return {
             "method": method,
             **denoiser,
@@ -530,7 +532,7 @@ def run_method(
         raise DualSRInputError(f"DualSR is x2 only; {case.name} is x{case.scale}")
     if spec.known_kernel and case.kernel is None:
         raise DualSRInputError(f"{case.name}: no true kernel in the set, so '{method}' cannot run")
-    config = settings.config(method)
+    config = settings._config(spec)
     result = train(
         lr,
         config=config,
