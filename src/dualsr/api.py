@@ -29,7 +29,7 @@ from .normalize import Normalization, fit_normalization
 from .preview import Bicubic, Bilinear, Previewer
 from .resize import bicubic_resize, bilinear_up2
 from .spectral_kernel import SpectralEstimate, estimate_kernel
-from .tiling import cpu_fallback, upsample_planes
+from .tiling import cpu_fallback, model_margin, upsample_planes
 from .trainer import PlaneTraining, StepInfo, train_plane
 
 CHANNEL_MODES = ("auto", "joint", "independent")
@@ -421,7 +421,9 @@ def upsample(
             with torch.inference_mode():
                 return net(torch.from_numpy(batch).to(torch_device)).float().cpu().numpy()
 
-        return upsample_planes(run, planes, norm, 1 if per_channel else None, tile=tile, progress=progress)
+        return upsample_planes(
+            run, planes, norm, 1 if per_channel else None, tile=tile, progress=progress, margin=model_margin(model)
+        )
 
     return layout.restore(cpu_fallback(attempt, str(device)))
 

@@ -1,7 +1,7 @@
 """Arrays larger than memory, block by block, with results equal to one-piece inference.
 
 A block is one plane of the stack (all its channels) and a rectangle of it. It is read
-with the tiling margin around it (``dualsr.tiling.MARGIN`` LR pixels, clipped at the
+with the tiling margin around it (the model's ``margin``, ``tile_margin`` in its file; clipped at the
 array's edges exactly as ``tiled_upsample`` clips its tiles), upsampled and cropped
 back, so blocks side by side equal one-piece inference bit for bit, and a worker holds
 one block at a time whatever the array's size. Each block's result is one chunk of the
@@ -26,7 +26,6 @@ from .api import check_image
 from .axes import Layout
 from .errors import DualSRInputError
 from .normalize import Normalization, dtype_normalization, robust_range, sample_step, strided_sample
-from .tiling import MARGIN
 
 Reader = Callable[[tuple[slice, ...]], np.ndarray]
 
@@ -120,7 +119,7 @@ def upsample_block(model: Any, read: Reader, block: Block, layout: Layout, norm:
     ``model`` is an :class:`dualsr.onnx_runtime.OnnxUpsampler`; the result is in the
     input's dtype and axes order, shaped as ``block.hr_slices``.
     """
-    src = block.lr_slices(layout, MARGIN)
+    src = block.lr_slices(layout, model.margin)
     raw = np.asarray(read(src))
     piece = Layout.of(raw.shape, layout.axes)
     out = model.upsample_normalized(raw, piece, norm)

@@ -94,6 +94,12 @@ def _add_training_options(p: argparse.ArgumentParser) -> None:
         help="where the noise model reads the spectral kernel: noisy, the image itself with a noise-aware fit; "
         "clean_copy, the denoised copy (default: noisy)",
     )
+    g.add_argument(
+        "--noise-guide",
+        choices=("on", "off"),
+        help="with the noise model on: G_UP also reads the image denoised by a non-local-means + Wiener "
+        "denoiser that is part of the model and its ONNX file (default: the preset's: paper off, fast on)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -240,6 +246,7 @@ def _run_training(image: ImageFile, args: argparse.Namespace, known: np.ndarray 
         "noise": args.noise,
         "denoiser": args.denoiser,
         "noise_kernel": args.noise_kernel,
+        "noise_guide": None if args.noise_guide is None else args.noise_guide == "on",
     }
     overrides = {k: v for k, v in chosen.items() if v is not None}
     config = preset(args.preset, iterations=args.iterations, seed=args.seed, scale=args.scale, **overrides)

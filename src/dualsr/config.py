@@ -104,6 +104,12 @@ class DualSRConfig:
     # noise-aware fit (dualsr.spectral_kernel.fit_noisy_ratios); "clean_copy", the denoised copy
     # with the plain fit (the denoiser's smoothing then reads as blur).
     noise_kernel: str = "noisy"
+    # with the noise model on: G_UP also reads the image denoised by NLM + Wiener (a second set
+    # of input channels; its residual is added to their x2), so it learns where the denoiser
+    # is right and where to put texture back. The denoiser is torch, part of the model and of
+    # its ONNX file (dualsr.noise_aware.GuidedUp, dualsr.denoise_net). Independent of
+    # ``denoiser``, which makes the clean targets.
+    noise_guide: bool = False
 
     # --- inference (not in the paper) ---
     # average G_UP's x2 with the x2 of the image rotated by 180 degrees (rotated back): two
@@ -184,6 +190,7 @@ PRESET_SETTINGS: dict[str, dict[str, Any]] = {
         "batch_size": 1,
         "kernel_estimator": "spectral",
         "noise": "auto",
+        "noise_guide": True,
         "self_ensemble": True,
     },
 }

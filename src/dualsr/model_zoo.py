@@ -185,7 +185,7 @@ def _pre_post(up: OnnxUpsampler) -> tuple[list[dict], list[dict]]:
     return [{"id": "scale_range", "kwargs": kwargs}], []
 
 
-def _axes(c: int, output: bool) -> list[dict[str, Any]]:
+def _axes(c: int, output: bool, margin: int = MARGIN) -> list[dict[str, Any]]:
     channel = {"type": "channel", "channel_names": [f"c{i}" for i in range(c)]}
     if not output:
         space = [{"type": "space", "id": a, "size": {"min": MIN_INPUT, "step": 1}} for a in ("y", "x")]
@@ -196,7 +196,7 @@ def _axes(c: int, output: bool) -> list[dict[str, Any]]:
                 "id": a,
                 "size": {"tensor_id": "input", "axis_id": a},
                 "scale": 0.5,
-                "halo": 2 * MARGIN,
+                "halo": 2 * margin,
             }
             for a in ("y", "x")
         ]
@@ -241,7 +241,7 @@ def model_rdf(up: OnnxUpsampler, files: dict[str, bytes], name: str, authors: li
             {
                 "id": "output",
                 "description": "x2 image" + ("" if post else ", normalised like the input"),
-                "axes": _axes(c, output=True),
+                "axes": _axes(c, output=True, margin=up.margin),
                 "test_tensor": _file("test_output.npy", files),
                 "sample_tensor": _file("sample_output.tif", files),
                 "data": {"type": "float32"},

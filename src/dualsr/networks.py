@@ -19,10 +19,11 @@ class GeneratorUp(nn.Module):
     Input ``(B, C, H, W)`` in [0, 1] -> ``(B, C, 2H, 2W)``.
     """
 
-    def __init__(self, channels: int = 3, layers: int = 8, features: int = 64) -> None:
+    def __init__(self, channels: int = 3, layers: int = 8, features: int = 64, guide_channels: int = 0) -> None:
         super().__init__()
         self.channels = channels
-        widths = [channels] + [features] * (layers - 1) + [channels]
+        self.guide_channels = guide_channels  # a guide image read beside the input (noise_guide)
+        widths = [channels + guide_channels] + [features] * (layers - 1) + [channels]
         body: list[nn.Module] = []
         for i in range(layers):
             body.append(nn.Conv2d(widths[i], widths[i + 1], 3, padding=1))
@@ -35,8 +36,9 @@ class GeneratorUp(nn.Module):
                 nn.init.zeros_(m.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x``: the input, then the guide's channels; the residual is added to the guide's x2."""
         up = bilinear_up2(x)
-        return up + self.body(up)
+        return up[:, x.shape[1] - self.channels :] + self.body(up)
 
 
 class GeneratorDown(nn.Module):

@@ -89,4 +89,32 @@ def add_noise(lr: torch.Tensor, model: tuple[float, float], generator: torch.Gen
     return lr + std * torch.randn(lr.shape, generator=generator, device=lr.device, dtype=lr.dtype)
 
 
-__all__ = ["NOISE_MODES", "NoisePlan", "add_noise", "clean_copy", "plan_noise", "unit_noise"]
+class GuidedUp(torch.nn.Module):
+    """G_UP reading the image and its denoised copy (``config.noise_guide``).
+
+    ``(B, C, H, W)`` -> ``(B, C, 2H, 2W)``. The denoiser (:class:`dualsr.denoise_net.ShotNoiseDenoiser`)
+    is part of the module, so the ONNX file takes the raw noisy image as before. G_UP's
+    residual is added to the denoised copy's x2: it learns where to put back what the
+    denoiser smoothed away and where the raw pixels are only noise.
+    """
+
+    margin = 32  # LR pixels an output depends on: NLM 8, two Wiener passes 14, G_UP 5 (tiling)
+
+    def __init__(self, g_up: torch.nn.Module, denoiser: torch.nn.Module) -> None:
+        super().__init__()
+        self.g_up, self.denoiser = g_up, denoiser
+
+    def forward(self, x: torch.Tensor, guide: torch.Tensor | None = None) -> torch.Tensor:
+        return self.g_up(torch.cat([x, self.denoiser(x) if guide is None else guide], dim=1))
+
+    def denoise_image(self, image: np.ndarray) -> np.ndarray:
+        """The denoised copy of normalised ``(C, H, W)`` or ``(P, C, H, W)`` training data."""
+        device = next(self.g_up.parameters()).device
+        planes = image[None] if image.ndim == 3 else image
+        with torch.no_grad():
+            out = [self.denoiser(torch.as_tensor(p[None], dtype=torch.float32, device=device))[0] for p in planes]
+        guide = torch.stack(out).cpu().numpy().astype(image.dtype)
+        return guide[0] if image.ndim == 3 else guide
+
+
+__all__ = ["NOISE_MODES", "GuidedUp", "NoisePlan", "add_noise", "clean_copy", "plan_noise", "unit_noise"]

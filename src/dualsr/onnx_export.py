@@ -29,7 +29,7 @@ import torch
 
 from .imageio import atomic_write
 from .normalize import PERCENTILES
-from .tiling import MARGIN
+from .tiling import model_margin
 
 if TYPE_CHECKING:
     from .api import DualSRResult
@@ -144,7 +144,7 @@ def model_metadata(result: DualSRResult) -> dict[str, str]:
         "trained_axes": result.axes,
         "trained_plane": str(result.plane),
         "steps": str(result.steps),
-        "tile_margin": str(MARGIN),
+        "tile_margin": str(model_margin(result.upsampler)),
         "io": json.dumps(
             {
                 "input": f"{INPUT_NAME}: float32 (N, C, H, W), normalised as in 'normalization'",

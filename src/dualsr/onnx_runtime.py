@@ -26,7 +26,7 @@ from .axes import Layout
 from .errors import Cancelled, DualSRInputError
 from .normalize import Normalization, fit_normalization
 from .onnx_export import FORMAT_KEY, FORMAT_VERSION
-from .tiling import cpu_fallback, upsample_planes
+from .tiling import MARGIN, cpu_fallback, upsample_planes
 
 DEVICES = ("auto", "cpu", "cuda")
 CUDA, CPU = "CUDAExecutionProvider", "CPUExecutionProvider"
@@ -72,6 +72,7 @@ class OnnxUpsampler:
         if not self.foreign:
             self._check_ours()
         self.scale = self._probe_scale() if self.foreign else int(self.metadata["scale"])
+        self.margin = int(self.metadata.get("tile_margin", MARGIN))  # LR context that makes tiles exact
 
     @property
     def device(self) -> str:
@@ -140,7 +141,7 @@ class OnnxUpsampler:
     ) -> np.ndarray:
         """Every plane of ``image`` x``scale``; same axes order and dtype back.
 
-        ``tile`` is the LR tile side (``None``/0: one piece); tiles overlap by 8 LR pixels,
+        ``tile`` is the LR tile side (``None``/0: one piece); tiles overlap by the file's ``tile_margin`` LR pixels,
         which makes the result equal to untiled inference. ``progress(done, total)`` is
         called after each tile; ``should_stop()`` is polled before each tile and, once true,
         raises :class:`dualsr.errors.Cancelled` (nothing partial is returned).
@@ -174,7 +175,9 @@ class OnnxUpsampler:
         def attempt(where: str) -> np.ndarray:
             if where != self.device:
                 self._reopen(where)
-            return upsample_planes(run, planes, norm, c_axis, tile=tile, scale=self.scale, progress=progress)
+            return upsample_planes(
+                run, planes, norm, c_axis, tile=tile, scale=self.scale, progress=progress, margin=self.margin
+            )
 
         return layout.restore(cpu_fallback(attempt, self.device))
 

@@ -20,7 +20,7 @@ from .axes import Layout
 from .errors import DualSRInputError
 from .normalize import Normalization
 from .resize import bicubic_resize, bilinear_up2
-from .tiling import MARGIN, upsample_planes
+from .tiling import model_margin, upsample_planes
 
 Region = tuple[int, int, int, int]  # y0, y1, x0, x1: input pixels, stop excluded
 
@@ -70,13 +70,14 @@ class Previewer:
         if region is not None and clip_region(region, h, w) != tuple(region):
             raise DualSRInputError(f"preview region {tuple(region)} is not inside the {h}x{w} plane")
         y0, y1, x0, x1 = clip_region(region, h, w)
-        py0, py1, px0, px1 = max(y0 - MARGIN, 0), min(y1 + MARGIN, h), max(x0 - MARGIN, 0), min(x1 + MARGIN, w)
+        m = model_margin(net)
+        py0, py1, px0, px1 = max(y0 - m, 0), min(y1 + m, h), max(x0 - m, 0), min(x1 + m, w)
 
         def run(batch: np.ndarray) -> np.ndarray:
             with torch.no_grad():
                 return net(torch.from_numpy(batch).to(self.device)).float().cpu().numpy()
 
         raw = self.planes[index : index + 1, :, py0:py1, px0:px1]
-        sr = upsample_planes(run, raw, self.norm, self.channel_axis)[0]
+        sr = upsample_planes(run, raw, self.norm, self.channel_axis, margin=m)[0]
         top, left = 2 * (y0 - py0), 2 * (x0 - px0)
         return self.layout.plane_array(sr[:, top : top + 2 * (y1 - y0), left : left + 2 * (x1 - x0)])

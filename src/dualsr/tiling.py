@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Iterator
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
 from .errors import DualSRInputError
 from .normalize import Normalization
 
-MARGIN = 8
+MARGIN = 8  # G_UP's own; a module with a wider reach says so in a ``margin`` attribute (model_margin)
 MIN_TILE = 32  # > 2 * MARGIN, so splitting a tile always makes smaller pieces (down to 48 px)
 T = TypeVar("T")
 
@@ -124,6 +124,12 @@ class _Restoring:
         self.target[key] = self.norm.invert(value, channel_axis=self.channel_axis)
 
 
+def model_margin(model: Any) -> int:
+    """LR pixels of context that make ``model``'s tiles exact: the widest of its parts' ``margin``."""
+    modules = model.modules() if hasattr(model, "modules") else [model]
+    return max([MARGIN, *(int(getattr(m, "margin", 0)) for m in modules)])
+
+
 def upsample_planes(
     fn: Callable[[np.ndarray], np.ndarray],
     planes: np.ndarray,
@@ -132,6 +138,7 @@ def upsample_planes(
     tile: int | None = 512,
     scale: int = 2,
     progress: Callable[[int, int], None] | None = None,
+    margin: int = MARGIN,
 ) -> np.ndarray:
     """Normalise, upsample in exact tiles and restore ``(P, C, H, W)`` raw planes.
 
@@ -151,5 +158,5 @@ def upsample_planes(
         stop = min(start + step, p)
         report = None if progress is None else (lambda d, t, b=b: progress(b * t + d, len(batches) * t))
         writer = _Restoring(out[start:stop], norm, channel_axis)
-        tiled_upsample(run, planes[start:stop], tile=tile, scale=scale, progress=report, out=writer)
+        tiled_upsample(run, planes[start:stop], tile=tile, scale=scale, margin=margin, progress=report, out=writer)
     return out

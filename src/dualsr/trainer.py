@@ -20,10 +20,11 @@ import torch
 from . import losses
 from .config import DualSRConfig
 from .convergence import KNOWN, KernelTracker
+from .denoise_net import ShotNoiseDenoiser
 from .errors import DualSRInputError
 from .kernel import aligned_centre, final_kernel, penalty_mask
 from .networks import DiscriminatorDown, FixedDown, GeneratorDown, GeneratorUp, downsample_with_kernel
-from .noise_aware import add_noise
+from .noise_aware import GuidedUp, add_noise
 from .patches import PatchSampler
 from .resize import bicubic_down_kernel, bicubic_resize
 from .schedule import Schedule
@@ -93,10 +94,15 @@ class _Loop:
         if (clean is None) != (noise is None):
             raise ValueError("a noise model needs both the clean copy and the noise statistics")
         self.noise = noise
+        guided = clean is not None and c.noise_guide
+        g_up = GeneratorUp(channels, c.up_layers, c.up_features, channels if guided else 0).to(device)
+        self.g_up: GeneratorUp | GuidedUp = g_up
         if clean is not None:
             image = np.concatenate([image, clean], axis=-3)
             self.noise_generator = torch.Generator(device).manual_seed(c.seed + 1)
-        self.g_up = GeneratorUp(channels, c.up_layers, c.up_features).to(device)
+        if guided:  # a third block of channels: the image as the exported denoiser sees it
+            self.g_up = GuidedUp(g_up, ShotNoiseDenoiser(noise, channels)).to(device)
+            image = np.concatenate([image, self.g_up.denoise_image(image[..., :channels, :, :])], axis=-3)
         self.learn_kernel = known_kernel is None
         if self.learn_kernel:
             self.g_dn = GeneratorDown(c.dn_features).to(device)
@@ -143,16 +149,22 @@ class _Loop:
             for g in self.opt_d.param_groups:
                 g["lr"] = s.lr_down(c.lr_d, step)
 
-    def _up(self, x: torch.Tensor) -> torch.Tensor:
+    def _up(self, x: torch.Tensor, guide: torch.Tensor | None = None) -> torch.Tensor:
+        """G_UP's x2 of ``x``; a guided G_UP reads ``guide`` (the denoised ``x``, made if not given)."""
         with self.autocast():
-            out = self.g_up(x)
+            out = self.g_up(x, guide) if isinstance(self.g_up, GuidedUp) else self.g_up(x)
         return out.float()
 
     def _split(self, patches: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(as seen, clean target)`` of a batch: the same tensor without a noise model."""
         if self.noise is None:
             return patches, patches
-        return patches[:, : self.channels], patches[:, self.channels :]
+        c = self.channels
+        return patches[:, :c], patches[:, c : 2 * c]
+
+    def _guide(self, patches: torch.Tensor) -> torch.Tensor | None:
+        """The guide's block of a batch (a guided G_UP), else None."""
+        return patches[:, 2 * self.channels :] if isinstance(self.g_up, GuidedUp) else None
 
     def _seen(self, lr: torch.Tensor) -> torch.Tensor:
         """G_DN's output as G_UP and D_DN meet it: with the image's noise where there is a model."""
@@ -162,6 +174,7 @@ class _Loop:
         """One iteration; returns the detached losses in ``LOSS_NAMES`` order."""
         c = self.config
         y, x = self.sampler.patches(step)
+        x_guide = self._guide(x)
         x, x_target = self._split(x)  # G_UP reads x as it is; losses compare with the clean target
         y = self._split(y)[1]
         with torch.no_grad():
@@ -176,7 +189,7 @@ class _Loop:
             self.opt_dn.zero_grad(set_to_none=True)
         self.opt_up.zero_grad(set_to_none=True)
         k = self.g_dn.kernel()
-        fake_hr = self._up(x)
+        fake_hr = self._up(x, x_guide)
         fake_lr = downsample_with_kernel(y, k)
         seen_lr = self._seen(fake_lr)
         cyc_f = losses.cycle_l1(downsample_with_kernel(fake_hr, k), x_target) if c.use_forward_cycle else zero
