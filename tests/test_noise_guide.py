@@ -99,3 +99,21 @@ def test_a_clean_image_trains_the_plain_g_up(lr):
     config = preset("fast", iterations=2, noise_guide=True, hr_crop=64, lr_crop=32)
     result = train(lr.astype(np.float32), config=config)
     assert not result.noise.active and type(result.upsampler.models[0]) is GeneratorUp
+
+
+@pytest.mark.parametrize("flag, expected", [([], True), (["--noise-guide", "off"], False)])
+def test_the_cli_names_the_guide_and_records_it(lr, tmp_path, capsys, flag, expected):
+    import json
+
+    import tifffile
+
+    from conftest import run_cli
+
+    src, out = str(tmp_path / "noisy.npy"), tmp_path / "out.tif"
+    np.save(src, photons(np.tile(lr, (2, 2)), 100))  # the CLI's smallest image is 148²
+    args = ["train", src, "-o", out, "--preset", "fast", "--iterations", "2", *flag]
+    code, stdout, _ = run_cli(args, capsys)
+    with tifffile.TiffFile(out) as tif:
+        config = json.loads(tif.imagej_metadata["Info"])["config"]
+    assert code == 0 and "noise model on" in stdout and config["noise_guide"] is expected
+    assert preset("paper").noise_guide is False and preset("fast").noise_guide is True

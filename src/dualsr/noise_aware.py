@@ -105,7 +105,12 @@ class GuidedUp(torch.nn.Module):
         self.g_up, self.denoiser = g_up, denoiser
 
     def forward(self, x: torch.Tensor, guide: torch.Tensor | None = None) -> torch.Tensor:
-        return self.g_up(torch.cat([x, self.denoiser(x) if guide is None else guide], dim=1))
+        if guide is None:
+            # a fixed filter: no gradient through it, and float32 even under bf16 autocast
+            # (its variance-stabilised values reach ~35 with noise of 1: bf16 would add noise)
+            with torch.no_grad(), torch.autocast(x.device.type, enabled=False):
+                guide = self.denoiser(x.float()).to(x.dtype)
+        return self.g_up(torch.cat([x, guide], dim=1))
 
     def denoise_image(self, image: np.ndarray) -> np.ndarray:
         """The denoised copy of normalised ``(C, H, W)`` or ``(P, C, H, W)`` training data."""
