@@ -65,3 +65,21 @@ def test_export_bioimageio_errors_are_one_line(tmp_path, onnx_model, capsys):
     tifffile.imwrite(rgb, np.zeros((64, 64, 3), np.uint8), photometric="rgb")
     assert main(["export-bioimageio", str(model), str(tmp_path / "m.zip"), "--sample", str(rgb)]) == 2
     assert "channel" in capsys.readouterr().err and not (tmp_path / "m.zip").exists()
+
+
+def test_a_guided_package_passes(tmp_path, bioimageio_core):
+    """A model trained on a noisy image carries its denoiser (32 LR pixels of reach): the
+    package's halo says so and the zoo's own test run reproduces its output."""
+    import dualsr
+    from dualsr.config import preset
+
+    lr = textured((160, 160), seed=4)
+    noisy = (np.random.default_rng(0).poisson(lr / lr.max() * 100) * 40).astype(np.uint16)
+    config = preset("fast", iterations=2, hr_crop=64, lr_crop=32, up_features=16)
+    result = dualsr.train(noisy, config=config)
+    assert result.noise.active and config.noise_guide
+    package = export_bioimageio(result.export_onnx(tmp_path / "guided.onnx"), tmp_path / "guided.zip")
+    with zipfile.ZipFile(package) as z:
+        axes = yaml.safe_load(z.read("bioimageio.yaml"))["outputs"][0]["axes"]
+    assert [a.get("halo") for a in axes[2:]] == [64, 64]
+    _passes(bioimageio_core, package)

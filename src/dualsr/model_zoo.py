@@ -35,6 +35,13 @@ from .tiling import MARGIN
 FORMAT_VERSION = "0.5.4"
 TEST_SIZE = 128
 MIN_INPUT = 24  # the output (2x) must exceed twice the 16-pixel halo
+
+
+def min_input(margin: int = MARGIN) -> int:
+    """The smallest input side the package declares: its x2 must exceed twice the halo (2 * margin)."""
+    return max(MIN_INPUT, 2 * margin + 8)
+
+
 PAPER_URL = (
     "https://openaccess.thecvf.com/content/WACV2021/html/"
     "Emad_DualSR_Zero-Shot_Dual_Learning_for_Real-World_Super-Resolution_WACV_2021_paper.html"
@@ -100,8 +107,9 @@ def _test_input(up: OnnxUpsampler, sample: np.ndarray | None, axes: str | None) 
         )
     plane = layout.canonical(data)[0]
     h, w = plane.shape[-2:]
-    if min(h, w) < MIN_INPUT:
-        raise DualSRInputError(f"the sample is {h}x{w}; give one of at least {MIN_INPUT}x{MIN_INPUT} pixels")
+    if min(h, w) < min_input(up.margin):
+        side = min_input(up.margin)
+        raise DualSRInputError(f"the sample is {h}x{w}; give one of at least {side}x{side} pixels")
     y0, x0 = (h - min(h, TEST_SIZE)) // 2, (w - min(w, TEST_SIZE)) // 2
     crop = plane[:, y0 : y0 + TEST_SIZE, x0 : x0 + TEST_SIZE]
     return crop[None].astype(np.float32)
@@ -188,7 +196,7 @@ def _pre_post(up: OnnxUpsampler) -> tuple[list[dict], list[dict]]:
 def _axes(c: int, output: bool, margin: int = MARGIN) -> list[dict[str, Any]]:
     channel = {"type": "channel", "channel_names": [f"c{i}" for i in range(c)]}
     if not output:
-        space = [{"type": "space", "id": a, "size": {"min": MIN_INPUT, "step": 1}} for a in ("y", "x")]
+        space = [{"type": "space", "id": a, "size": {"min": min_input(margin), "step": 1}} for a in ("y", "x")]
     else:
         space = [
             {
@@ -230,7 +238,7 @@ def model_rdf(up: OnnxUpsampler, files: dict[str, bytes], name: str, authors: li
             {
                 "id": "input",
                 "description": "image, raw intensities",
-                "axes": _axes(c, output=False),
+                "axes": _axes(c, output=False, margin=up.margin),
                 "test_tensor": _file("test_input.npy", files),
                 "sample_tensor": _file("sample_input.tif", files),
                 "data": {"type": "float32"},
@@ -263,6 +271,7 @@ def _opset(onnx_bytes: bytes) -> int:
 def _documentation(up: OnnxUpsampler) -> str:
     meta = up.metadata
     norm = meta.get("normalization", {})
+    side = min_input(up.margin)
     if up.mode == "dtype":
         intensity = "Input intensities are divided by the 8-bit range; the output is scaled back to it."
     else:
@@ -280,7 +289,7 @@ other images from the same instrument (same optics, same pixel size, same blur k
 
 ## Input and output
 
-- input: float32 `(batch, channel, y, x)` with {up.channels} channel(s), any size of at least {MIN_INPUT}×{MIN_INPUT};
+- input: float32 `(batch, channel, y, x)` with {up.channels} channel(s), any size of at least {side}×{side};
 - output: float32 `(batch, channel, 2y, 2x)`; output pixels are half the input's (`scale: 0.5`);
   LR pixel `i` sits at HR position `2i + 0.5`.
 - {intensity}
