@@ -13,6 +13,10 @@ engine instead
 - adds noise with the measured statistics to G_DN's output before G_UP (backward cycle) and
   D_DN see it, so that both meet LR patches as noisy as the real ones.
 
+- with ``noise_guide`` (the ``fast`` default), gives G_UP the image denoised by the same filter
+  beside the raw one (:class:`GuidedUp`, the filter in torch: :mod:`dualsr.denoise_net`), so it
+  learns where the denoiser is right and where to put back the texture it smoothed.
+
 G_UP thus learns denoising and x2 in one network: its ONNX file takes the raw noisy image.
 """
 
