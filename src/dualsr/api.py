@@ -24,7 +24,7 @@ from .device import resolve_device
 from .errors import DualSRInputError
 from .kernel import final_kernel, point_symmetric, prepare_known_kernel
 from .networks import GeneratorUp
-from .noise_aware import NoisePlan, clean_copy, plan_noise, unit_noise
+from .noise_aware import GuidedUp, NoisePlan, clean_copy, plan_noise, unit_noise
 from .normalize import Normalization, fit_normalization
 from .preview import Bicubic, Bilinear, Previewer
 from .resize import bicubic_resize, bilinear_up2
@@ -55,13 +55,16 @@ class GroupedUpsampler(nn.Module):
         self.inverse = [order.index(c) for c in range(len(order))]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        guides = [m.guide(x[:, g]) if isinstance(m, GuidedUp) else None for m, g in zip(self.models, self.groups)]
         if not self.ensemble:
-            return self._upsample(x)
-        turned = torch.flip(self._upsample(torch.flip(x, (-2, -1))), (-2, -1))
-        return 0.5 * (self._upsample(x) + turned)
+            return self._upsample(x, guides)
+        # a guided G_UP's denoiser is run once: the half turn of its output serves the turned pass
+        turned_guides = [None if g is None else torch.flip(g, (-2, -1)) for g in guides]
+        turned = torch.flip(self._upsample(torch.flip(x, (-2, -1)), turned_guides), (-2, -1))
+        return 0.5 * (self._upsample(x, guides) + turned)
 
-    def _upsample(self, x: torch.Tensor) -> torch.Tensor:
-        outs = [m(x[:, g]) for m, g in zip(self.models, self.groups)]
+    def _upsample(self, x: torch.Tensor, guides: list[torch.Tensor | None]) -> torch.Tensor:
+        outs = [m(x[:, g]) if d is None else m(x[:, g], d) for m, g, d in zip(self.models, self.groups, guides)]
         if self.alpha is not None:
             alpha = x[:, self.alpha : self.alpha + 1]
             outs.append(bilinear_alpha(alpha))

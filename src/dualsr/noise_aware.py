@@ -108,13 +108,14 @@ class GuidedUp(torch.nn.Module):
         super().__init__()
         self.g_up, self.denoiser = g_up, denoiser
 
+    def guide(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` denoised: a fixed filter, so no gradient through it, and float32 even under bf16
+        autocast (its variance-stabilised values reach ~35 with noise of 1: bf16 would add noise)."""
+        with torch.no_grad(), torch.autocast(x.device.type, enabled=False):
+            return self.denoiser(x.float()).to(x.dtype)
+
     def forward(self, x: torch.Tensor, guide: torch.Tensor | None = None) -> torch.Tensor:
-        if guide is None:
-            # a fixed filter: no gradient through it, and float32 even under bf16 autocast
-            # (its variance-stabilised values reach ~35 with noise of 1: bf16 would add noise)
-            with torch.no_grad(), torch.autocast(x.device.type, enabled=False):
-                guide = self.denoiser(x.float()).to(x.dtype)
-        return self.g_up(torch.cat([x, guide], dim=1))
+        return self.g_up(torch.cat([x, self.guide(x) if guide is None else guide], dim=1))
 
     def denoise_image(self, image: np.ndarray) -> np.ndarray:
         """The denoised copy of normalised ``(C, H, W)`` or ``(P, C, H, W)`` training data."""
