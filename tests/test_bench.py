@@ -68,6 +68,9 @@ def test_runner_resumes_and_writes_tables(tiny_set, tmp_path):
     logs.clear()
     run_bench(cases, ["bicubic", "dualsr"], out, BenchSettings(iterations=3, overrides=TINY), log=logs.append)
     assert "skipped" in logs[0] and not any("skipped" in line for line in logs[1:])
+    # any engine field counts, not only a listed few: a run before the guide is not a guided run
+    plain = BenchSettings(fast_iterations=2, overrides={**TINY, "noise_guide": False})
+    assert plain.signature("fast") != BenchSettings(fast_iterations=2, overrides=TINY).signature("fast")
 
     tables = write_summary(out, methods)
     md = (out / "results.md").read_text()

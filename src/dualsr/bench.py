@@ -455,24 +455,14 @@ class BenchSettings:
         denoiser = {"denoiser": _denoiser_version(spec.denoiser)} if spec.denoiser else {}
         if spec.preset is None:
             return {"method": method, **denoiser}
-        c = self._config(spec)
+        # every config field: a stored run is reused only if it trained exactly as asked
+        # (a field added to the engine, such as noise_guide, makes older runs stale)
         return {
             "method": method,
             **denoiser,
-            "iterations": c.iterations,
-            "seed": c.seed,
-            "precision": c.precision,
-            "use_interp_loss": c.use_interp_loss,
-            "use_forward_cycle": c.use_forward_cycle,
-            "use_backward_cycle": c.use_backward_cycle,
-            "kernel_estimator": c.kernel_estimator,
-            "noise": c.noise,
-            "noise_kernel": c.noise_kernel,
-            "self_ensemble": c.self_ensemble,
-            "up_features": c.up_features,
+            **self._config(spec).to_dict(),
             "device": self.device,
             **({"changes": spec.changes} if method not in METHODS else {}),  # a variant: every field it changes
-            **({"overrides": self.overrides} if self.overrides else {}),
         }
 
 
