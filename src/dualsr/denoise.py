@@ -75,13 +75,12 @@ def exact_unbiased_inverse(d: np.ndarray, sigma: float) -> np.ndarray:
     return out
 
 
-def _gat_parameters(noise: NoiseEstimate) -> tuple[float, float, float]:
-    """(gain, offset, read sigma in photons) with ``var = gain * I + b``: ``I = gain * (photons + N(0, s^2)) + offset``.
+def gat_parameters(a: float, b: float) -> tuple[float, float, float]:
+    """(gain, offset, read sigma in photons) of ``var = a * I + b``: ``I = gain * (photons + N(0, s^2)) + offset``.
 
     ``b`` alone cannot tell read noise from a camera offset; a negative ``b`` is an offset, a
     positive one read noise (what the transform needs is ``gain * I + b`` either way).
     """
-    a, b = noise.gain, noise.offset_variance
     return a, -min(b, 0.0) / a, math.sqrt(max(b, 0.0)) / a
 
 
@@ -140,7 +139,7 @@ def denoise(
         x = np.moveaxis(x, channel_axis, -1)
     last = None if channel_axis is None else -1
     if noise.gain > 0:
-        gain, offset, read = _gat_parameters(noise)
+        gain, offset, read = gat_parameters(noise.gain, noise.offset_variance)
         y = _gaussian_denoise(stabilise((x - offset) / gain, read), 1.0, method, last)
         out = exact_unbiased_inverse(y, read) * gain + offset
     elif noise.offset_variance > 0:

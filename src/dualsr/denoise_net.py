@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .denoise import NLM_DISTANCE, NLM_H, NLM_PATCH, _closed_form_inverse, _expected_gat_table
+from .denoise import NLM_DISTANCE, NLM_H, NLM_PATCH, _closed_form_inverse, _expected_gat_table, gat_parameters
 from .wiener import _OPPONENT, WIENER_BLOCK, WIENER_PASSES, dct_matrix
 
 _TABLE = 2048  # points of the inverse's uniform grid
@@ -113,8 +113,8 @@ class ShotNoiseDenoiser(nn.Module):
         gain, offset = (float(v) for v in model)
         self.gain, self.channels = gain, channels
         self.wiener = _Wiener()
-        if gain > 0:  # the same split as dualsr.denoise._gat_parameters
-            self.offset, self.read = -min(offset, 0.0) / gain, math.sqrt(max(offset, 0.0)) / gain
+        if gain > 0:
+            _, self.offset, self.read = gat_parameters(gain, offset)
             lam, expected = _expected_gat_table(round(self.read, 6))
             grid = np.linspace(expected[0], expected[-1], _TABLE)
             self.d0, self.step = float(grid[0]), float(grid[1] - grid[0])

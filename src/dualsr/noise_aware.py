@@ -121,8 +121,7 @@ class GuidedUp(torch.nn.Module):
         """The denoised copy of normalised ``(C, H, W)`` or ``(P, C, H, W)`` training data."""
         device = next(self.g_up.parameters()).device
         planes = image[None] if image.ndim == 3 else image
-        with torch.no_grad():
-            out = [self.denoiser(torch.as_tensor(p[None], dtype=torch.float32, device=device))[0] for p in planes]
+        out = [self.guide(torch.as_tensor(p[None], dtype=torch.float32, device=device))[0] for p in planes]
         guide = torch.stack(out).cpu().numpy().astype(image.dtype)
         return guide[0] if image.ndim == 3 else guide
 
