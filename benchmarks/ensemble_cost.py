@@ -35,21 +35,32 @@ def main() -> None:
     single.upsampler = copy.deepcopy(ensemble.upsampler)
     single.upsampler.ensemble = False
     image = np.tile(sample_lr().data, (args.size // 256 + 1, args.size // 256 + 1))[: args.size, : args.size]
+    report(time_side_by_side({"without": single, "with the ensemble": ensemble}, image, args.repeats), args.size)
+
+
+def time_side_by_side(results: dict, image: np.ndarray, repeats: int) -> dict[str, list[float]]:
+    """Seconds of each result's x2 of ``image`` through torch and onnxruntime, runs alternating."""
     with tempfile.TemporaryDirectory() as tmp:
         runners = {}
-        for name, result in (("single", single), ("ensemble", ensemble)):
-            session = OnnxUpsampler(result.export_onnx(Path(tmp) / f"{name}.onnx"), device="cpu")
-            runners[f"torch {name}"] = lambda r=result: r.upsample(image)
-            runners[f"onnxruntime {name}"] = lambda s=session: s.upsample(image)
+        for i, (name, result) in enumerate(results.items()):
+            session = OnnxUpsampler(result.export_onnx(Path(tmp) / f"model{i}.onnx"), device="cpu")
+            runners[f"torch|{name}"] = lambda r=result: r.upsample(image)
+            runners[f"onnxruntime|{name}"] = lambda s=session: s.upsample(image)
         times: dict[str, list[float]] = {k: [] for k in runners}
-        for _ in range(args.repeats):
+        for _ in range(repeats):
             for name, run in runners.items():
                 start = time.perf_counter()
                 run()
                 times[name].append(time.perf_counter() - start)
+    return times
+
+
+def report(times: dict[str, list[float]], size: int) -> None:
+    """Medians per engine, the first result against the second, and their ratio."""
+    names = list(dict.fromkeys(k.split("|", 1)[1] for k in times))
     for engine in ("torch", "onnxruntime"):
-        a, b = (statistics.median(times[f"{engine} {m}"]) for m in ("single", "ensemble"))
-        print(f"{engine}: {args.size}^2 x2 without {a:.2f} s, with the ensemble {b:.2f} s, ratio {b / a:.2f}")
+        a, b = (statistics.median(times[f"{engine}|{n}"]) for n in names)
+        print(f"{engine}: {size}^2 x2 {names[0]} {a:.2f} s, {names[1]} {b:.2f} s, ratio {b / a:.2f}")
 
 
 if __name__ == "__main__":

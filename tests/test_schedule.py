@@ -48,7 +48,7 @@ def test_presets_and_compressed_schedules():
     assert fast.lr_step == round(750 * fast.iterations / 3000)  # the paper's schedule, compressed
     assert fast.kernel_estimator == "spectral" and paper.kernel_estimator == "gan"
     paper_like = {"up_features": 64, "batch_size": 2, "kernel_estimator": "gan", "noise": "off", "self_ensemble": False}
-    paper_like["noise_guide"] = False
+    paper_like["noise_guide"], paper_like["back_projection"] = False, 0
     assert preset("fast", **paper_like) == scheduled(fast.iterations)  # overrides win
     assert preset("fast", iterations=3000, **paper_like) == paper
     assert preset("paper", iterations=500, lr_step=750).lr_step == 750  # explicit schedule fields are kept

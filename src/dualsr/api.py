@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from .axes import Layout, Planes
+from .backprojection import MIN_STEP, BackProjection, noisy_step
 from .config import DualSRConfig, preset
 from .convergence import KNOWN, NOT_SETTLED, SETTLED
 from .device import resolve_device
@@ -40,28 +41,60 @@ class GroupedUpsampler(nn.Module):
 
     ``(B, C, H, W)`` -> ``(B, C, 2H, 2W)``; the module that gets exported to ONNX.
     ``ensemble`` averages the x2 of the input with the x2 of the input rotated by 180
-    degrees, rotated back (``config.self_ensemble``).
+    degrees, rotated back (``config.self_ensemble``). ``projections`` (per group, or None)
+    then back-project each group's x2 onto its LR (``config.back_projection``).
     """
 
     def __init__(
-        self, models: list[GeneratorUp], groups: list[list[int]], alpha: int | None = None, ensemble: bool = False
+        self,
+        models: list[GeneratorUp],
+        groups: list[list[int]],
+        alpha: int | None = None,
+        ensemble: bool = False,
+        projections: list[BackProjection | None] | None = None,
     ) -> None:
         super().__init__()
         self.models = nn.ModuleList(models)
         self.groups = [list(g) for g in groups]
         self.alpha = alpha
         self.ensemble = ensemble
+        chosen = projections or [None] * len(models)
+        self.projections = nn.ModuleList([nn.Identity() if p is None else p for p in chosen])
         order = [c for g in groups for c in g] + ([alpha] if alpha is not None else [])
         self.inverse = [order.index(c) for c in range(len(order))]
+        # tiles must cover G_UP's reach and then the back-projection's (tiling.model_margin)
+        self.margin = max(model_margin(m) for m in models) + max((p.margin for p in chosen if p), default=0)
+
+    @property
+    def back_projection(self) -> int:
+        """Back-projection steps applied (0: none)."""
+        return max((p.steps for p in self.projections if isinstance(p, BackProjection)), default=0)
+
+    @property
+    def back_projection_step(self) -> float:
+        """The size of each back-projection step (1: the whole residual; 0: none applied)."""
+        return max((p.step for p in self.projections if isinstance(p, BackProjection)), default=0.0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         guides = [m.guide(x[:, g]) if isinstance(m, GuidedUp) else None for m, g in zip(self.models, self.groups)]
         if not self.ensemble:
-            return self._upsample(x, guides)
+            return self._project(x, guides, self._upsample(x, guides))
         # a guided G_UP's denoiser is run once: the half turn of its output serves the turned pass
         turned_guides = [None if g is None else torch.flip(g, (-2, -1)) for g in guides]
         turned = torch.flip(self._upsample(torch.flip(x, (-2, -1)), turned_guides), (-2, -1))
-        return 0.5 * (self._upsample(x, guides) + turned)
+        return self._project(x, guides, 0.5 * (self._upsample(x, guides) + turned))
+
+    def _project(self, x: torch.Tensor, guides: list[torch.Tensor | None], out: torch.Tensor) -> torch.Tensor:
+        """Each group's x2 back-projected onto its LR: the input, or its denoised copy (a guided G_UP's)."""
+        if not self.back_projection:
+            return out
+        channels = list(out.unbind(1))
+        for p, g, d in zip(self.projections, self.groups, guides):
+            if isinstance(p, BackProjection):
+                done = p(torch.stack([channels[c] for c in g], 1), x[:, g] if d is None else d)
+                for i, c in enumerate(g):
+                    channels[c] = done[:, i]
+        return torch.stack(channels, 1)
 
     def _upsample(self, x: torch.Tensor, guides: list[torch.Tensor | None]) -> torch.Tensor:
         outs = [m(x[:, g]) if d is None else m(x[:, g], d) for m, g, d in zip(self.models, self.groups, guides)]
@@ -163,6 +196,8 @@ class DualSRResult:
             "known_kernel": self.known_kernel,
             "channel_groups": self.upsampler.groups,
             "self_ensemble": self.upsampler.ensemble,
+            "back_projection": self.upsampler.back_projection,
+            "back_projection_step": round(self.upsampler.back_projection_step, 4),
             "kernel_state": self.kernel_state,
             **({"kernel_estimate": [e.to_dict() for e in self.kernel_estimates]} if self.kernel_estimates else {}),
             **({"noise": self.noise.to_dict()} if self.noise else {}),
@@ -266,7 +301,14 @@ def train(
     runs: list[PlaneTraining] = []
     estimates: list[SpectralEstimate] = []
     fixed: list[np.ndarray | None] = []  # per group: the kernel held fixed (known or estimated), or None
-    report = _with_preview(progress, previewer, runs, groups, alpha, lambda: _ensemble_allowed(config, fixed))
+    report = _with_preview(
+        progress,
+        previewer,
+        runs,
+        (groups, alpha),
+        lambda: _ensemble_allowed(config, fixed),
+        lambda models: _projections(config, fixed, noise, models),
+    )
     for group, k in zip(groups, kernels):
         part = slice(group[0], group[-1] + 1)  # groups are runs of channels: views, not copies
         channels = train_data[..., part, :, :]
@@ -294,11 +336,12 @@ def train(
     models = [r.g_up for r in runs]
     while len(models) < len(groups):  # stopped before these groups: bilinear-only upsampler
         models.append(_bilinear_only(len(groups[len(models)]), config).to(torch_device))
-    upsampler = GroupedUpsampler(models, groups, alpha, _ensemble_allowed(config, fixed)).eval()
+    reported = [final_kernel(r.raw_kernel, config.kernel_keep_top) if k is None else k for r, k in zip(runs, fixed)]
+    projections = _projections(config, reported, noise, models)
+    upsampler = GroupedUpsampler(models, groups, alpha, _ensemble_allowed(config, fixed), projections).eval()
     sr = upsample(
         upsampler, data, axes=layout.axes, norm=norm, device=str(torch_device), tile=tile, progress=apply_progress
     )
-    reported = [final_kernel(r.raw_kernel, config.kernel_keep_top) if k is None else k for r, k in zip(runs, fixed)]
     kernel = reported[0] if len(reported) == 1 else np.stack(_same_size(reported))
     return DualSRResult(
         image=sr,
@@ -340,6 +383,30 @@ def _ensemble_allowed(config: DualSRConfig, fixed: list[np.ndarray | None]) -> b
     return config.self_ensemble and all(k is not None and point_symmetric(k) for k in fixed)
 
 
+def _projections(
+    config: DualSRConfig, kernels: list[np.ndarray | None], noise: NoisePlan, models: list[nn.Module]
+) -> list[BackProjection | None]:
+    """Per channel group, its back-projection (``config.back_projection``), or None.
+
+    With the noise model on, a guided G_UP's x2 is projected onto its denoised copy with the step
+    shrunk by the noise (:func:`dualsr.backprojection.noisy_step`; none below ``MIN_STEP``); an
+    unguided one has no clean LR to project onto. Groups without a kernel (stopped before they
+    ran; a GAN kernel still learning, in a preview): None.
+    """
+    if not config.back_projection:
+        return [None] * len(models)
+    step = config.back_projection_step
+    if noise.active:
+        step *= noisy_step(noise.estimate.level, config.back_projection_noise)
+    if step < MIN_STEP:
+        return [None] * len(models)
+    out: list[BackProjection | None] = []
+    for i, model in enumerate(models):
+        usable = i < len(kernels) and kernels[i] is not None and (not noise.active or isinstance(model, GuidedUp))
+        out.append(BackProjection(torch.as_tensor(kernels[i]), config.back_projection, step) if usable else None)
+    return out
+
+
 def _same_size(kernels: list[np.ndarray]) -> list[np.ndarray]:
     """Kernels zero-padded (centred) to the largest one's size, to stack them."""
     n = max(k.shape[0] for k in kernels)
@@ -350,22 +417,25 @@ def _with_preview(
     progress: Callable[[StepInfo], None] | None,
     previewer: Previewer,
     runs: list[PlaneTraining],
-    groups: list[list[int]],
-    alpha: int | None,
+    layout: tuple[list[list[int]], int | None],
     ensemble: Callable[[], bool],
+    projections: Callable[[list[nn.Module]], list[BackProjection | None]],
 ) -> Callable[[StepInfo], None] | None:
     """``progress`` with ``preview`` set on each report: finished channel groups' models,
-    the live one, plain interpolation for groups still to come; with the self-ensemble
-    where the final pass will have it, so a preview is what that pass gives."""
+    the live one, plain interpolation for groups still to come; with the self-ensemble and
+    the back-projection where the final pass will have them, so a preview is what that pass
+    gives. ``layout``: the channel groups and the alpha channel."""
     if progress is None:
         return None
+    groups, alpha = layout
 
     def report(info: StepInfo) -> None:
         done = [r.g_up for r in runs]
 
         def preview(region: tuple[int, int, int, int] | None = None, plane: Any = None) -> np.ndarray:
-            rest = [Bilinear() for _ in groups[len(done) + 1 :]]
-            return previewer(GroupedUpsampler([*done, info.model, *rest], groups, alpha, ensemble()), region, plane)
+            models = [*done, info.model, *(Bilinear() for _ in groups[len(done) + 1 :])]
+            net = GroupedUpsampler(models, groups, alpha, ensemble(), projections(models))
+            return previewer(net, region, plane)
 
         info.preview = preview
         progress(info)

@@ -51,14 +51,14 @@ def _plane(text: str) -> int | tuple[int, ...]:
     return parts[0] if len(parts) == 1 else parts
 
 
-def _add_training_options(p: argparse.ArgumentParser) -> None:
+def _add_training_options(p: argparse.ArgumentParser, default_preset: str = "paper") -> None:
     g = p.add_argument_group("training")
     g.add_argument(
         "--preset",
         choices=list(PRESETS),
-        default="paper",
+        default=default_preset,
         help="paper: the paper's 3000 steps; fast: fewer steps, schedule compressed, narrower G_UP "
-        "(quality cost: docs/performance.md) (default: paper)",
+        f"(quality cost: docs/performance.md) (default: {default_preset})",
     )
     g.add_argument(
         "--iterations", type=int, metavar="N", help="training steps; the preset's schedule is compressed to N steps"
@@ -99,6 +99,14 @@ def _add_training_options(p: argparse.ArgumentParser) -> None:
         choices=("on", "off"),
         help="with the noise model on: G_UP also reads the image denoised by a non-local-means + Wiener "
         "denoiser that is part of the model and its ONNX file (default: the preset's: paper off, fast on)",
+    )
+    g.add_argument(
+        "--back-projection",
+        type=int,
+        metavar="STEPS",
+        help="back-projection steps that make the x2 agree with the LR through the kernel, halo-free; "
+        "with the noise model on, onto the denoised copy in smaller steps; 0 turns it off "
+        "(default: the preset's: paper 0, fast 10)",
     )
 
 
@@ -177,8 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="folder for the results (default: ./dualsr-demo)",
     )
-    _add_training_options(d)
-    d.set_defaults(func=cmd_demo, preset="fast")
+    _add_training_options(d, default_preset="fast")
+    d.set_defaults(func=cmd_demo)
     add_degrade_command(sub)
     add_bench_command(sub)
     return parser
@@ -247,6 +255,7 @@ def _run_training(image: ImageFile, args: argparse.Namespace, known: np.ndarray 
         "denoiser": args.denoiser,
         "noise_kernel": args.noise_kernel,
         "noise_guide": None if args.noise_guide is None else args.noise_guide == "on",
+        "back_projection": args.back_projection,
     }
     overrides = {k: v for k, v in chosen.items() if v is not None}
     config = preset(args.preset, iterations=args.iterations, seed=args.seed, scale=args.scale, **overrides)

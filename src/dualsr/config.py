@@ -116,6 +116,14 @@ class DualSRConfig:
     # estimates with different errors. Valid where the kernel is point-symmetric, as every
     # spectral (Gaussian) estimate is; applied only there (dualsr.api). Off in the paper preset.
     self_ensemble: bool = False
+    # iterative back-projection of the x2 onto the LR with the kernel, then each pixel held to
+    # its LR neighbourhood's range (dualsr.backprojection): steps, 0 = off.
+    # ``back_projection_step`` scales each step's correction. With the noise model on (guided
+    # G_UP only) the x2 is projected onto the denoised copy and the step is scaled by
+    # (back_projection_noise / noise level)^2 where the level is above back_projection_noise.
+    back_projection: int = 0
+    back_projection_step: float = 1.0
+    back_projection_noise: float = 0.01
 
     # --- the estimated kernel as reported (KernelGAN's final kernel) ---
     kernel_keep_top: int = 40  # keep the N largest values, zero the rest; 0 keeps all
@@ -147,6 +155,12 @@ class DualSRConfig:
         check_choice("denoiser", self.denoiser, DENOISERS)
         check_choice("noise kernel", self.noise_kernel, NOISE_KERNELS)
         check_choice("precision", self.precision, PRECISIONS)
+        if self.back_projection < 0:
+            raise DualSRInputError(f"back_projection is a number of steps (0 = off), got {self.back_projection}")
+        if not 0 < self.back_projection_step <= 2:
+            raise DualSRInputError(f"back_projection_step must be in (0, 2], got {self.back_projection_step}")
+        if self.back_projection_noise <= 0:
+            raise DualSRInputError(f"back_projection_noise must be > 0, got {self.back_projection_noise}")
 
     @property
     def settle_window(self) -> int:
@@ -192,6 +206,7 @@ PRESET_SETTINGS: dict[str, dict[str, Any]] = {
         "noise": "auto",
         "noise_guide": True,
         "self_ensemble": True,
+        "back_projection": 10,
     },
 }
 

@@ -139,6 +139,8 @@ def model_metadata(result: DualSRResult) -> dict[str, str]:
         "known_kernel": json.dumps(result.known_kernel),
         "kernel_state": result.kernel_state,
         "self_ensemble": json.dumps(result.upsampler.ensemble),  # inside the graph: x2 averaged with its half turn
+        "back_projection": str(result.upsampler.back_projection),  # inside the graph: steps onto the LR (0: none)
+        "back_projection_step": str(round(result.upsampler.back_projection_step, 6)),
         "config": json.dumps(result.config.to_dict()),
         "seed": str(result.config.seed),
         "trained_axes": result.axes,
