@@ -40,14 +40,14 @@ def stabilise(counts: np.ndarray, sigma: float) -> np.ndarray:
     return 2.0 * np.sqrt(np.maximum(counts + 0.375 + sigma**2, 0.0))
 
 
-def _closed_form_inverse(d: np.ndarray, sigma: float) -> np.ndarray:
+def closed_form_inverse(d: np.ndarray, sigma: float) -> np.ndarray:
     """Mäkitalo & Foi's closed-form approximation of the exact unbiased inverse (accurate for large ``d``)."""
     r = math.sqrt(1.5)
     return 0.25 * d**2 + 0.25 * r / d - 1.375 / d**2 + 0.625 * r / d**3 - 0.125 - sigma**2
 
 
 @lru_cache(maxsize=16)
-def _expected_gat_table(sigma: float) -> tuple[np.ndarray, np.ndarray]:
+def expected_gat_table(sigma: float) -> tuple[np.ndarray, np.ndarray]:
     """``lambda`` and ``E[GAT(Poisson(lambda) + N(0, sigma^2))]`` on a grid of ``lambda`` in [0, 60]."""
     from scipy.special import gammaln
 
@@ -67,11 +67,11 @@ def _expected_gat_table(sigma: float) -> tuple[np.ndarray, np.ndarray]:
 
 def exact_unbiased_inverse(d: np.ndarray, sigma: float) -> np.ndarray:
     """``lambda`` whose expected GAT is ``d`` (0 below the expectation at no photons)."""
-    lam, expected = _expected_gat_table(round(float(sigma), 6))
+    lam, expected = expected_gat_table(round(float(sigma), 6))
     d = np.asarray(d, dtype=np.float64)
     out = np.interp(d, expected, lam, left=0.0)
     high = d > expected[-1]
-    out[high] = _closed_form_inverse(d[high], sigma)
+    out[high] = closed_form_inverse(d[high], sigma)
     return out
 
 
@@ -151,4 +151,14 @@ def denoise(
     return to_dtype(out, data.dtype)
 
 
-__all__ = ["DEFAULT_DENOISER", "DENOISERS", "denoise", "exact_unbiased_inverse", "require_denoiser", "stabilise"]
+__all__ = [
+    "DEFAULT_DENOISER",
+    "DENOISERS",
+    "closed_form_inverse",
+    "denoise",
+    "exact_unbiased_inverse",
+    "expected_gat_table",
+    "gat_parameters",
+    "require_denoiser",
+    "stabilise",
+]

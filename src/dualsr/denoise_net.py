@@ -23,15 +23,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .denoise import NLM_DISTANCE, NLM_H, NLM_PATCH, _closed_form_inverse, _expected_gat_table, gat_parameters
-from .wiener import _OPPONENT, WIENER_BLOCK, WIENER_PASSES, dct_matrix
+from .denoise import NLM_DISTANCE, NLM_H, NLM_PATCH, closed_form_inverse, expected_gat_table, gat_parameters
+from .wiener import OPPONENT, WIENER_PASSES, WienerPass, pad_edges
 
 _TABLE = 2048  # points of the inverse's uniform grid
-
-
-def _pad(x: torch.Tensor, pad: int) -> torch.Tensor:
-    mode = "reflect" if min(x.shape[-2:]) > pad else "replicate"
-    return F.pad(x, (pad, pad, pad, pad), mode=mode)
 
 
 def nl_means(x: torch.Tensor, sigma: float, patch: int = NLM_PATCH, distance: int = NLM_DISTANCE) -> torch.Tensor:
@@ -47,7 +42,7 @@ def nl_means(x: torch.Tensor, sigma: float, patch: int = NLM_PATCH, distance: in
     h2 = (NLM_H * sigma) ** 2
     r, n = patch // 2, 2 * distance + 1
     b, c, height, width = x.shape
-    xp = _pad(x, distance + r)
+    xp = pad_edges(x, distance + r)
     centre = xp[..., distance : distance + height + 2 * r, distance : distance + width + 2 * r]
     num, den = torch.zeros_like(x), torch.zeros_like(x[:, :1])
     scale = (2 * r) ** 2 / (patch**2 * h2)  # window mean -> scikit-image's distance
@@ -63,44 +58,6 @@ def nl_means(x: torch.Tensor, sigma: float, patch: int = NLM_PATCH, distance: in
     return num / den
 
 
-class _Wiener(nn.Module):
-    """Sliding-DCT empirical Wiener filtering, one channel at a time (``(N, 1, H, W)``).
-
-    The 2-D DCT of every block is separable: a 1 x 8 convolution with the 8 DCT rows, then
-    an 8 x 1 one on each of those 8 channels (64 coefficients, 7x fewer products than one
-    convolution with the 64 basis images); the overlap-add is the transpose, in reverse.
-    """
-
-    def __init__(self, block: int = WIENER_BLOCK) -> None:
-        super().__init__()
-        d = dct_matrix(block)
-        self.register_buffer("across", d.reshape(block, 1, 1, block), persistent=False)
-        self.register_buffer("down", d.reshape(block, 1, block, 1), persistent=False)
-        self.register_buffer("ones", torch.ones(1, 1, block, block), persistent=False)
-        self.block = block
-
-    def _dct(self, x: torch.Tensor) -> torch.Tensor:
-        n, b = x.shape[0], self.block
-        a = F.conv2d(x, self.across)  # (N, 8, H', W')
-        a = F.conv2d(a.reshape(n * b, 1, *a.shape[-2:]), self.down)  # (N * 8, 8, H'', W'')
-        return a.reshape(n, b * b, *a.shape[-2:])
-
-    def _overlap_add(self, c: torch.Tensor) -> torch.Tensor:
-        n, b = c.shape[0], self.block
-        a = F.conv_transpose2d(c.reshape(n * b, b, *c.shape[-2:]), self.down)
-        return F.conv_transpose2d(a.reshape(n, b, *a.shape[-2:]), self.across)
-
-    def forward(self, noisy: torch.Tensor, pilot: torch.Tensor, sigma: float) -> torch.Tensor:
-        pad = self.block - 1
-        cx, cp = self._dct(_pad(noisy, pad)), self._dct(_pad(pilot, pad))
-        gain = cp.square() / (cp.square() + sigma**2)
-        gain = torch.cat([torch.ones_like(gain[:, :1]), gain[:, 1:]], 1)  # the block mean is kept
-        weight = 1.0 / (sigma**2 * gain.square().sum(1, keepdim=True) + 1e-12)
-        num = self._overlap_add(gain * cx * weight)
-        den = F.conv_transpose2d(weight, self.ones)
-        return (num / den)[..., pad:-pad, pad:-pad]
-
-
 class ShotNoiseDenoiser(nn.Module):
     """``(B, C, H, W)`` on the normalised scale, denoised: GAT, NLM, Wiener x2, exact inverse.
 
@@ -112,10 +69,10 @@ class ShotNoiseDenoiser(nn.Module):
         super().__init__()
         gain, offset = (float(v) for v in model)
         self.gain, self.channels = gain, channels
-        self.wiener = _Wiener()
+        self.wiener = WienerPass()
         if gain > 0:
             _, self.offset, self.read = gat_parameters(gain, offset)
-            lam, expected = _expected_gat_table(round(self.read, 6))
+            lam, expected = expected_gat_table(round(self.read, 6))
             grid = np.linspace(expected[0], expected[-1], _TABLE)
             self.d0, self.step = float(grid[0]), float(grid[1] - grid[0])
             self.d_max = float(expected[-1])
@@ -123,7 +80,7 @@ class ShotNoiseDenoiser(nn.Module):
             self.sigma = 1.0
         else:
             self.sigma = math.sqrt(max(offset, 0.0))
-        opponent = torch.tensor(_OPPONENT, dtype=torch.float32)
+        opponent = torch.tensor(OPPONENT, dtype=torch.float32)
         self.register_buffer("opponent", opponent, persistent=False)
 
     def _inverse(self, d: torch.Tensor) -> torch.Tensor:
@@ -135,7 +92,7 @@ class ShotNoiseDenoiser(nn.Module):
         table = torch.lerp(self.lam[i], self.lam[i + 1], frac)
         table = torch.where(d < self.d0, torch.zeros_like(d), table)
         safe = d.clamp(min=1.0)
-        closed = _closed_form_inverse(safe, self.read)
+        closed = closed_form_inverse(safe, self.read)
         return torch.where(d > self.d_max, closed, table)
 
     def _colour(self, x: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor:
