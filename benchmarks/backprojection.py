@@ -41,7 +41,6 @@ def main() -> None:
         up = result.upsampler
         saved = list(up.projections)
         up.projections = nn.ModuleList([nn.Identity() for _ in saved])
-        up.margin = 0  # recomputed by model_margin from the parts
         without = result.upsample(case.lr)
         scores = [evaluate(case, x, None) for x in (bic, without, with_bp)]
         rows.append([s["psnr"] for s in scores])

@@ -39,7 +39,6 @@ def main() -> None:
     plain = copy.copy(projected)
     plain.upsampler = copy.deepcopy(projected.upsampler)
     plain.upsampler.projections = nn.ModuleList([nn.Identity() for _ in plain.upsampler.projections])
-    plain.upsampler.margin = 0  # model_margin takes it from the parts again
     print(f"tile margin (LR px): without {model_margin(plain.upsampler)}, with {model_margin(projected.upsampler)}")
     image = np.tile(camera, (args.size // 256 + 1, args.size // 256 + 1))[: args.size, : args.size]
     report(time_side_by_side({"without": plain, "with back-projection": projected}, image, args.repeats), args.size)

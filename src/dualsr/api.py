@@ -62,8 +62,12 @@ class GroupedUpsampler(nn.Module):
         self.projections = nn.ModuleList([nn.Identity() if p is None else p for p in chosen])
         order = [c for g in groups for c in g] + ([alpha] if alpha is not None else [])
         self.inverse = [order.index(c) for c in range(len(order))]
-        # tiles must cover G_UP's reach and then the back-projection's (tiling.model_margin)
-        self.margin = max(model_margin(m) for m in models) + max((p.margin for p in chosen if p), default=0)
+
+    @property
+    def margin(self) -> int:
+        """LR pixels of context tiles need: G_UP's reach, then the back-projection's (tiling.model_margin)."""
+        projections = [p.margin for p in self.projections if isinstance(p, BackProjection)]
+        return max(model_margin(m) for m in self.models) + max(projections, default=0)
 
     @property
     def back_projection(self) -> int:
