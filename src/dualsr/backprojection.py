@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .networks import downsample_with_kernel
 from .resize import bilinear_up2
 
 RANGE_RADIUS = 1  # LR pixels around each x2 pixel whose range bounds it (3x3)
@@ -48,7 +49,7 @@ class BackProjection(nn.Module):
     def __init__(self, kernel: torch.Tensor, steps: int, step: float = 1.0) -> None:
         super().__init__()
         kernel = trimmed(kernel.detach().double())
-        self.register_buffer("kernel", kernel.float()[None, None])
+        self.register_buffer("kernel", kernel.float())
         self.steps, self.step = int(steps), float(step)
         # LR pixels an output pixel depends on: per step the kernel's reach (n // 2 HR px, halved,
         # rounded up) and the bilinear x2 (1 px); the range bound adds RANGE_RADIUS (tiling)
@@ -56,12 +57,9 @@ class BackProjection(nn.Module):
 
     def down(self, x: torch.Tensor) -> torch.Tensor:
         """``(x * k)↓2`` of every channel, the image's edges mirrored (same size as the LR)."""
-        b, c, h, w = x.shape
         n = self.kernel.shape[-1]
         lead, trail = n // 2, n - 1 - n // 2  # the kernel's centre (n // 2 + 0.5) lands on each LR pixel's
-        y = F.pad(x.reshape(b * c, 1, h, w), (lead, trail, lead, trail), mode="reflect")
-        y = F.conv2d(y, self.kernel.to(x.dtype), stride=2)
-        return y.reshape(b, c, h // 2, w // 2)
+        return downsample_with_kernel(F.pad(x, (lead, trail, lead, trail), mode="reflect"), self.kernel)
 
     def forward(self, x: torch.Tensor, lr: torch.Tensor) -> torch.Tensor:
         start = x

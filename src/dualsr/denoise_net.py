@@ -7,8 +7,8 @@ written with convolutions and element-wise ops only:
 1. generalised Anscombe transform (GAT) of ``var = gain * I + offset`` noise to sigma 1;
 2. non-local means with scikit-image's fast-mode settings (patch 5, search distance 6,
    ``h = 0.8 sigma``; :func:`nl_means`), unrolled over the 13 x 13 offsets;
-3. two empirical Wiener passes in a sliding 8 x 8 DCT (:mod:`dualsr.wiener`), the DCT as a
-   convolution with its 64 basis images and the overlap-add as its transpose;
+3. two empirical Wiener passes in a sliding 8 x 8 DCT (:class:`dualsr.wiener.WienerPass`, the
+   same pass the numpy pipeline runs: separable DCT convolutions, the overlap-add as their transpose);
 4. the exact unbiased inverse of the GAT (Mäkitalo & Foi), tabulated on a uniform grid.
 
 It works on the engine's normalised scale (``model``: gain and offset variance there).
