@@ -26,17 +26,26 @@ def counts_to_16bit(counts: np.ndarray, photons: float) -> np.ndarray:
     return np.clip(counts * (60000 / photons / 1.2) + 500, 0, 65535).astype(np.uint16)
 
 
-def main() -> None:
+def sample_recipe() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(hr, kernel, lr)``: the HR in [0, 1], the true kernel, and the blurred, subsampled LR before noise."""
     hr = data.immunohistochemistry().astype(np.float64).mean(axis=-1) / 255.0
     kernel = gaussian_kernel(13, 3.0, 0.8, angle=0.6)
-    lr = degrade(hr, kernel)
+    return hr, kernel, degrade(hr, kernel)
+
+
+def noisy_lr(lr: np.ndarray, photons: float) -> np.ndarray:
+    """``lr`` with shot noise of ``photons`` at full scale, on the 16-bit scale (the noisy sample's seed)."""
+    return counts_to_16bit(np.random.default_rng(NOISY_SEED).poisson(np.clip(lr, 0, None) * photons), photons)
+
+
+def main() -> None:
+    hr, kernel, lr = sample_recipe()
     rng = np.random.default_rng(0)
     photons = 4000.0
     lr16 = counts_to_16bit(rng.poisson(np.clip(lr, 0, None) * photons), photons)
-    noisy = np.random.default_rng(NOISY_SEED).poisson(np.clip(lr, 0, None) * NOISY_PHOTONS)
     hr16 = hr * (60000 / 1.2) + 500
     meta = {"axes": "YX", "unit": "um"}
-    for name, image in (("sample_lr.tif", lr16), ("sample_noisy_lr.tif", counts_to_16bit(noisy, NOISY_PHOTONS))):
+    for name, image in (("sample_lr.tif", lr16), ("sample_noisy_lr.tif", noisy_lr(lr, NOISY_PHOTONS))):
         tifffile.imwrite(
             OUT / name, image, imagej=True, resolution=(1 / 0.2, 1 / 0.2), metadata=meta, compression="zlib"
         )
