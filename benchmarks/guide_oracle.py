@@ -4,9 +4,11 @@ The noise model's clean copy (training targets, G_UP's guide, back-projection ta
 replaced by ``noise_free + alpha * (copy - noise_free)``: alpha 1 is the product's NLM + Wiener
 copy, alpha 0 a perfect denoiser, values between a denoiser whose error is alpha times as large
 (LR PSNR printed). Everything else is the ``fast`` preset as ``dualsr bench`` runs it (same
-scoring), so the printed x2 PSNR maps a copy's quality to the result it allows.
+scoring), so the printed x2 PSNR maps a copy's quality to the result it allows. ``--copy bm3d``
+makes the copy with BM3D instead (where installed): the product as if its denoiser were BM3D.
 
     python benchmarks/guide_oracle.py out/sample_noisy 1 0.75 0.5 0
+    python benchmarks/guide_oracle.py out/sample_p30 1 --copy bm3d -o out/guide_oracle_p30
 """
 
 from __future__ import annotations
@@ -21,8 +23,11 @@ import torch
 from dualsr import api, noise_aware
 from dualsr.cli import main as cli_main
 from dualsr.degrade import degrade
+from dualsr.denoise import denoise
+from dualsr.imageio import read_image
 from dualsr.metrics import psnr
-from dualsr.sample import sample_hr, sample_kernel, sample_noisy_lr
+from dualsr.noise import estimate_noise
+from dualsr.sample import sample_hr, sample_kernel
 
 PEAK = 65535.0
 
@@ -30,10 +35,11 @@ PEAK = 65535.0
 class Oracle:
     """The blended copy, in raw units and as the normalised guide G_UP reads."""
 
-    def __init__(self, alpha: float) -> None:
-        self.alpha = alpha
-        self.noisy = sample_noisy_lr().data.astype(np.float64)
+    def __init__(self, alpha: float, lr: np.ndarray, method: str) -> None:
+        self.alpha, self.method = alpha, method
+        self.noisy = lr.astype(np.float64)
         self.free = degrade(sample_hr().data.astype(np.float64), sample_kernel())
+        self.base = denoise(lr, estimate_noise(lr), method=method).astype(np.float64)
         self.guide = noise_aware.GuidedUp.guide
         self.missed = 0
 
@@ -41,7 +47,7 @@ class Oracle:
         return self.free + self.alpha * (copy - self.free)
 
     def clean_copy(self, chosen: np.ndarray, estimate, method: str = "nlm_wiener") -> np.ndarray:
-        copy = noise_aware.clean_copy(chosen, estimate, method)
+        copy = noise_aware.clean_copy(chosen, estimate, self.method)
         blended = self.blend(copy[0].astype(np.float64))
         print(f"  copy: {psnr(copy[0], self.free, PEAK):.2f} dB -> {psnr(blended, self.free, PEAK):.2f} dB at LR")
         return blended[None].astype(copy.dtype)
@@ -56,7 +62,9 @@ class Oracle:
             a, b = np.polyfit(raw.reshape(-1), plane.reshape(-1), 1)  # the normalisation is affine
             if np.abs(a * raw + b - plane).max() < 1e-4:
                 free = a * np.rot90(self.free, turns) + b
-                blended = free + self.alpha * (own[0, 0].double().cpu().numpy() - free)
+                copy = own[0, 0].double().cpu().numpy()  # the product's guide, or the other denoiser's copy:
+                copy = copy if self.method == "nlm_wiener" else a * np.rot90(self.base, turns) + b
+                blended = free + self.alpha * (copy - free)
                 return torch.as_tensor(blended.copy(), dtype=own.dtype)[None, None]
         self.missed += 1
         return own
@@ -67,9 +75,11 @@ def main() -> None:
     parser.add_argument("set", type=Path, help="benchmarks/sample_set.py's noisy folder")
     parser.add_argument("alphas", type=float, nargs="+")
     parser.add_argument("-o", "--out", type=Path, default=Path("out/guide_oracle"))
+    parser.add_argument("--copy", default="nlm_wiener", choices=["nlm_wiener", "bm3d"], help="the denoiser")
     args = parser.parse_args()
+    lr = read_image(str(next((args.set / "lr_x2").iterdir()))).data
     for alpha in args.alphas:
-        oracle = Oracle(alpha)
+        oracle = Oracle(alpha, lr, args.copy)
         api.clean_copy = oracle.clean_copy
         noise_aware.GuidedUp.guide = lambda module, x, o=oracle: o.guided(module, x)
         print(f"alpha {alpha:g}", flush=True)
