@@ -8,8 +8,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -138,27 +136,37 @@ def chunk_files(path: Path) -> list[Path]:
     return [p for p in (path / "c").rglob("*") if p.is_file()]
 
 
-def interrupt_after(path: Path, chunks: int) -> threading.Thread:
-    """Ctrl-C this process once ``chunks`` chunks of the Zarr at ``path`` are on disk."""
+def ctrl_c_after(monkeypatch, blocks: int) -> None:
+    """Press Ctrl-C (a real SIGINT) once, when ``blocks`` blocks are reported written. Sent from the
+    progress callback, which runs in the main thread, so it lands at once (a watcher thread's
+    signal could land after a fast run had finished)."""
+    import dualsr.cli_apply as cli_apply
 
-    def watch() -> None:
-        while not (path / "c").is_dir() or len(chunk_files(path)) < chunks:
-            time.sleep(0.005)
-        os.kill(os.getpid(), signal.SIGINT)
+    bars, sent = cli_apply._bars, []
 
-    thread = threading.Thread(target=watch, daemon=True)
-    thread.start()
-    return thread
+    def with_ctrl_c():
+        update = bars()
+
+        def on_update(phase: str, done: int, total: int) -> None:
+            update(phase, done, total)
+            if phase == "blocks" and done >= blocks and not sent:
+                sent.append(done)
+                os.kill(os.getpid(), signal.SIGINT)
+
+        return on_update
+
+    monkeypatch.setattr(cli_apply, "_bars", with_ctrl_c)
 
 
-def test_an_interrupted_run_resumes_and_completes_with_the_same_result(tmp_path, onnx_model, scheduler, capsys):
+def test_an_interrupted_run_resumes_and_completes_with_the_same_result(
+    tmp_path, onnx_model, scheduler, capsys, monkeypatch
+):
     _, model = onnx_model("grey16")
     data = stack(4, (128, 128))
     src, out = zarr_array(tmp_path / "in.zarr", data), tmp_path / "x2.zarr"
     argv = ["apply", model, src, "-o", out, "--axes", "ZYX", "--tile", "16", "--scheduler", scheduler]
-    watcher = interrupt_after(out, 5)
+    ctrl_c_after(monkeypatch, 5)
     code, _, err = run_cli(argv, capsys)
-    watcher.join()
     assert code == 130 and "run the same command again to finish" in err.splitlines()[-1]
     written = chunk_files(out)
     assert 5 <= len(written) < 256
