@@ -10,6 +10,7 @@ exact unbiased inverse), against the noise-free LR: the tissue sample at 300 and
 the grey images of a ``dualsr bench`` set with the same shot noise.
 
     OMP_NUM_THREADS=2 python benchmarks/block_matching_wiener.py out/bench384/set camera moon
+    OMP_NUM_THREADS=2 python benchmarks/block_matching_wiener.py out/bench384/set --group 32 --average
 """
 
 from __future__ import annotations
@@ -82,12 +83,16 @@ def bm_wiener(noisy: np.ndarray, pilot: np.ndarray, sigma: float, block=8, strid
     return out[radius : radius + h, radius : radius + w].double().numpy()
 
 
+OPTIONS = {"k": 16, "stride": 3}
+AVERAGE = []  # non-empty: average the result with the product's filter
+
+
 def _block_matching(image: np.ndarray, sigma: float, method: str, channel_axis: int | None) -> np.ndarray:
-    """NLM, then two block-matching Wiener passes (grey planes)."""
+    """NLM, then two block-matching Wiener passes (grey planes); averaged with the product's filter if asked."""
     pilot = _GAUSSIAN(image, sigma, "nlm", channel_axis)
     for _ in range(2):
-        pilot = bm_wiener(image, pilot, sigma)
-    return pilot
+        pilot = bm_wiener(image, pilot, sigma, **OPTIONS)
+    return 0.5 * (pilot + _GAUSSIAN(image, sigma, "nlm_wiener", channel_axis)) if AVERAGE else pilot
 
 
 def _score(noisy: np.ndarray, clean: np.ndarray, peak: float, block_matching: bool) -> str:
@@ -102,7 +107,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("set", help="a dualsr bench set folder (its grey LR images are the noise-free truth)")
     parser.add_argument("names", nargs="*", help="images (default: all grey ones)")
+    parser.add_argument("--group", type=int, default=16, help="blocks per group (default 16)")
+    parser.add_argument("--stride", type=int, default=3, help="reference blocks every N pixels (default 3)")
+    parser.add_argument("--average", action="store_true", help="average with the product's filter")
     args = parser.parse_args()
+    OPTIONS.update(k=args.group, stride=args.stride)
+    AVERAGE.extend([True] if args.average else [])
     _hr, _kernel, lr = sample_recipe()
     cases = [(f"tissue sample @{p:g}", noisy_lr(lr, p), lr * (60000 / 1.2) + 500, 65535.0) for p in (300, 30)]
     for case in load_cases(args.set, names=args.names or None):
@@ -111,7 +121,8 @@ def main() -> None:
             for p in (300, 30):
                 noisy = np.round(add_noise(clean / 255.0, np.random.default_rng(0), 0.0, p) * 255).astype(np.uint8)
                 cases.append((f"{case.name} @{p:g}", noisy, clean, 255.0))
-    print("| LR, photons | NLM + Wiener x2 (the product) | NLM + block-matching Wiener x2 |")
+    variant = f"groups of {args.group}, every {args.stride} px" + (", averaged" if args.average else "")
+    print(f"| LR, photons | NLM + Wiener x2 (the product) | NLM + block-matching Wiener x2 ({variant}) |")
     print("| --- | ---: | ---: |")
     for name, noisy, clean, peak in cases:
         print(f"| {name} | {_score(noisy, clean, peak, False)} | {_score(noisy, clean, peak, True)} |", flush=True)
