@@ -5,10 +5,13 @@
 
 1. Correctness: the same seeded steps on CPU and on CUDA (TF32 off) give the same losses
    and the same trained G_UP within float tolerance; two CUDA runs agree with each other.
-2. Timing: ``dualsr.train`` with the ``paper`` preset (3000 steps, then inference) on the
-   bundled sample, end to end, float32 (cuDNN's default TF32 convolutions); then the same
-   with ``precision=bfloat16`` and the ``fast`` preset, with PSNR vs the HR original, so the
-   bf16 quality check (within 0.1 dB of float32?) is part of the record.
+   The same for the noisy sample's guided ``fast`` steps (noise model on: the torch denoiser
+   inside G_UP, the synthetic noise on G_DN's output).
+2. Timing, the user's default first: ``dualsr.train`` with the ``fast`` preset on the bundled
+   sample and on the noisy sample (noise model, guided G_UP, back-projection onto the denoised
+   copy), end to end, with PSNR vs the HR original (the CPU gives 29.33 / 29.72 dB); then the
+   ``paper`` preset (3000 steps) in float32 (cuDNN's default TF32 convolutions) and with
+   ``precision=bfloat16``, so the bf16 quality check (within 0.1 dB of float32?) is on record.
 3. Levers (unmeasured so far, reported here): G_UP forward+backward on the training shapes,
    eager vs channels-last vs bf16 autocast vs ``torch.compile(mode="reduce-overhead")``
    (CUDA graphs), each only while the time budget allows.
@@ -32,8 +35,10 @@ import torch
 import dualsr
 from dualsr.config import preset
 from dualsr.metrics import psnr
+from dualsr.noise import estimate_noise
+from dualsr.noise_aware import clean_copy, unit_noise
 from dualsr.normalize import fit_normalization
-from dualsr.sample import sample_hr, sample_lr
+from dualsr.sample import sample_hr, sample_kernel, sample_lr, sample_noisy_lr
 from dualsr.trainer import _Loop, native_bf16_cpu
 
 START = time.perf_counter()
@@ -52,26 +57,39 @@ def sample_plane() -> np.ndarray:
     return fit_normalization(lr).apply(lr)[None]
 
 
-def seeded_steps(device: torch.device, steps: int) -> tuple[np.ndarray, torch.Tensor]:
-    """Losses of ``steps`` seeded paper steps and G_UP's output on a fixed probe image."""
-    config = preset("paper")
+def noisy_loop_inputs() -> tuple[np.ndarray, dict]:
+    """The noisy sample as the engine trains on it with the noise model: the normalised plane,
+    its clean copy and the noise statistics on that scale (``_Loop``'s arguments)."""
+    lr = sample_noisy_lr().data
+    norm, estimate = fit_normalization(lr), estimate_noise(lr)
+    clean = norm.apply(clean_copy(lr[None], estimate))
+    noise = unit_noise(estimate, float(norm.low[0]), float(norm.high[0]))
+    return norm.apply(lr)[None], {"clean": clean, "noise": noise}
+
+
+def seeded_steps(device: torch.device, steps: int, guided: bool = False) -> tuple[np.ndarray, torch.Tensor]:
+    """Losses of ``steps`` seeded steps and G_UP's output on a fixed probe image: the paper
+    preset on the sample, or (``guided``) the fast preset's noise model on the noisy sample."""
+    config = preset("fast") if guided else preset("paper")
+    plane, extra = noisy_loop_inputs() if guided else (sample_plane(), {})
+    kernel = sample_kernel() if guided else None
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(config.seed)
-        loop = _Loop(sample_plane(), config, device, None)
+        loop = _Loop(plane, config, device, kernel, **extra)
     rows = [loop.step(i) for i in range(steps)]
-    probe = torch.as_tensor(sample_plane()[None, :, :64, :64], device=device)
+    probe = torch.as_tensor(plane[None, :, :64, :64], device=device)
     with torch.no_grad():
         out = loop.g_up(probe).cpu()
     return torch.stack(rows).cpu().numpy(), out
 
 
-def check_correctness(device: torch.device, steps: int) -> dict:
+def check_correctness(device: torch.device, steps: int, guided: bool = False) -> dict:
     tf32 = (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)
     torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
     try:
-        cpu_losses, cpu_out = seeded_steps(torch.device("cpu"), steps)
-        dev_losses, dev_out = seeded_steps(device, steps)
-        again_losses, again_out = seeded_steps(device, steps)
+        cpu_losses, cpu_out = seeded_steps(torch.device("cpu"), steps, guided)
+        dev_losses, dev_out = seeded_steps(device, steps, guided)
+        again_losses, again_out = seeded_steps(device, steps, guided)
     finally:
         torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = tf32
     rel = np.abs(dev_losses - cpu_losses) / np.maximum(np.abs(cpu_losses), 1e-6)
@@ -93,8 +111,10 @@ def check_correctness(device: torch.device, steps: int) -> dict:
     return row
 
 
-def timed_train(device: str, iterations: int | None, name: str = "paper", **overrides: object) -> dict:
-    lr, hr = sample_lr().data, sample_hr().data.astype(np.float64)
+def timed_train(
+    device: str, iterations: int | None, name: str = "paper", noisy: bool = False, **overrides: object
+) -> dict:
+    lr, hr = (sample_noisy_lr if noisy else sample_lr)().data, sample_hr().data.astype(np.float64)
     config = preset(name, iterations=iterations, **overrides)
     if device.startswith("cuda"):
         torch.cuda.synchronize()
@@ -105,6 +125,7 @@ def timed_train(device: str, iterations: int | None, name: str = "paper", **over
     seconds = time.perf_counter() - start
     row = {
         "preset": name,
+        "image": "noisy sample" if noisy else "sample",
         "iterations": config.iterations,
         "overrides": overrides,
         "seconds_end_to_end": round(seconds, 2),
@@ -208,23 +229,25 @@ def main() -> int:
 
     report["correctness"] = check_correctness(device, args.steps)
     log("correctness", json.dumps(report["correctness"]))
+    report["correctness_guided"] = check_correctness(device, args.steps, guided=True)
+    log("correctness, guided fast steps on the noisy sample", json.dumps(report["correctness_guided"]))
 
     runs = []
+    fast_its = None if device.type == "cuda" else iterations
+    for noisy in (False, True):  # the user's default path first: fast, then fast on the noisy sample
+        runs.append(timed_train(str(device), fast_its, "fast", noisy=noisy))
+        log(f"fast {runs[-1]['image']}", json.dumps(runs[-1]))
     first = timed_train(str(device), iterations)
     runs.append(first)
     log("paper float32", json.dumps(first))
-    # a further run costs about as long as the first; only start it if it fits
-    for name, overrides in (("paper", {"precision": "bfloat16"}), ("fast", {})):
-        if budget_left() < 1.3 * first["seconds_end_to_end"] + 60:
-            log(f"skipped {name} {overrides}: time budget")
-            continue
-        if overrides.get("precision") == "bfloat16" and device.type == "cpu" and not native_bf16_cpu():
-            log("skipped bfloat16: this CPU has no native bfloat16 (emulated, ~100x slower)")
-            continue
-        its = iterations if name == "paper" else (None if device.type == "cuda" else iterations)
-        row = timed_train(str(device), its, name, **overrides)
-        runs.append(row)
-        log(f"{name} {overrides}", json.dumps(row))
+    # a further paper run costs about as long as the first; only start it if it fits
+    if budget_left() < 1.3 * first["seconds_end_to_end"] + 60:
+        log("skipped paper bfloat16: time budget")
+    elif device.type == "cpu" and not native_bf16_cpu():
+        log("skipped bfloat16: this CPU has no native bfloat16 (emulated, ~100x slower)")
+    else:
+        runs.append(timed_train(str(device), iterations, "paper", precision="bfloat16"))
+        log("paper {'precision': 'bfloat16'}", json.dumps(runs[-1]))
     report["training"] = runs
 
     if budget_left() > 60:
@@ -234,14 +257,17 @@ def main() -> int:
 
     print()
     print(f"device: {report['device']}  torch {report['torch']}  cuda {report['cuda']}")
-    ok = report["correctness"]["ok"]  # type: ignore[index]
-    print(f"correctness CPU vs {device.type}: {'OK' if ok else 'MISMATCH'}  {json.dumps(report['correctness'])}")
-    print("| preset | steps | settings | end to end (s) | training (s) | PSNR vs HR (dB) |")
-    print("|---|---|---|---|---|---|")
+    ok = True
+    for key in ("correctness", "correctness_guided"):
+        row = report[key]
+        ok &= row["ok"]  # type: ignore[index]
+        print(f"{key} CPU vs {device.type}: {'OK' if row['ok'] else 'MISMATCH'}  {json.dumps(row)}")  # type: ignore[index]
+    print("| preset | image | steps | settings | end to end (s) | training (s) | PSNR vs HR (dB) |")
+    print("|---|---|---|---|---|---|---|")
     for r in runs:
         print(
-            f"| {r['preset']} | {r['iterations']} | {r['overrides'] or 'float32'} | {r['seconds_end_to_end']} | "
-            f"{r['seconds_training']} | {r['psnr_vs_hr']} |"
+            f"| {r['preset']} | {r['image']} | {r['iterations']} | {r['overrides'] or 'float32'} | "
+            f"{r['seconds_end_to_end']} | {r['seconds_training']} | {r['psnr_vs_hr']} |"
         )
     print(f"total {elapsed():.0f} s")
     if args.json:
