@@ -207,7 +207,7 @@ def main() -> int:
     p.add_argument("--cpu-only", action="store_true", help="use the CPU in place of CUDA (tests this script)")
     p.add_argument("--steps", type=int, default=5, help="seeded steps compared CPU vs device")
     p.add_argument("--iterations", type=int, help="override the paper preset's 3000 steps (--cpu-only: 6)")
-    p.add_argument("--budget", type=float, default=480, help="seconds; later parts are skipped past it")
+    p.add_argument("--budget", type=float, default=380, help="seconds; later parts are skipped past it")
     p.add_argument("--json", help="write the results here")
     args = p.parse_args()
 

@@ -5,10 +5,11 @@
 #   benchmarks/gpu_check.sh --cpu-only      # the same script with the CPU standing in (tests it)
 #
 # Uses the Python that has torch (the project's .venv if there is one, else python3), with
-# this checkout's src/ first on PYTHONPATH. Stops itself after 9 minutes; the Python part
-# skips what would not fit in its --budget (default 480 s). Extra arguments go to
-# benchmarks/gpu_check.py (see --help there). Exit status 0: checks passed; 1: mismatch;
-# 2: no CUDA device (without --cpu-only); 124: timed out.
+# this checkout's src/ first on PYTHONPATH. Stops itself after 9 minutes: gpu_check.py
+# (at most 450 s; it skips what would not fit in its --budget, default 380 s), then
+# onnx_cuda_check.py (at most 85 s). Extra arguments go to benchmarks/gpu_check.py (see
+# --help there). Exit status 0: checks passed; 1: mismatch; 2: no CUDA device (without
+# --cpu-only); 124: timed out.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
@@ -24,4 +25,10 @@ if [[ " $* " != *" --cpu-only "* ]]; then
   command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
 fi
 export PYTHONPATH="$root/src${PYTHONPATH:+:$PYTHONPATH}"
-exec timeout 540 "$py" "$here/gpu_check.py" "$@"
+status=0
+timeout 450 "$py" "$here/gpu_check.py" "$@" || status=$?
+# then onnxruntime's CUDA provider: a paper-size G_UP and the product's noisy-image model
+onnx_args=()
+if [[ " $* " == *" --cpu-only "* ]]; then onnx_args=(--cpu-only); fi
+timeout 85 "$py" "$here/onnx_cuda_check.py" ${onnx_args[@]+"${onnx_args[@]}"} || { rc=$?; if [[ $status -eq 0 ]]; then status=$rc; fi; }
+exit "$status"
