@@ -21,11 +21,11 @@ import time
 import numpy as np
 import torch
 import torch.nn.functional as F
-from make_sample import noisy_lr, sample_recipe
+from denoisers import shot_noise_8bit
+from make_sample import noisy_lr, on_16bit_scale, sample_recipe
 
 import dualsr.denoise as dn
 from dualsr.bench import load_cases
-from dualsr.degrade import add_noise
 from dualsr.metrics import psnr
 from dualsr.wiener import dct_matrix, pad_edges
 
@@ -114,13 +114,12 @@ def main() -> None:
     OPTIONS.update(k=args.group, stride=args.stride)
     AVERAGE.extend([True] if args.average else [])
     _hr, _kernel, lr = sample_recipe()
-    cases = [(f"tissue sample @{p:g}", noisy_lr(lr, p), lr * (60000 / 1.2) + 500, 65535.0) for p in (300, 30)]
+    cases = [(f"tissue sample @{p:g}", noisy_lr(lr, p), on_16bit_scale(lr), 65535.0) for p in (300, 30)]
     for case in load_cases(args.set, names=args.names or None):
         if case.lr.ndim == 2:
             clean = case.lr.astype(np.float64)
             for p in (300, 30):
-                noisy = np.round(add_noise(clean / 255.0, np.random.default_rng(0), 0.0, p) * 255).astype(np.uint8)
-                cases.append((f"{case.name} @{p:g}", noisy, clean, 255.0))
+                cases.append((f"{case.name} @{p:g}", shot_noise_8bit(clean, p), clean, 255.0))
     variant = f"groups of {args.group}, every {args.stride} px" + (", averaged" if args.average else "")
     print(f"| LR, photons | NLM + Wiener x2 (the product) | NLM + block-matching Wiener x2 ({variant}) |")
     print("| --- | ---: | ---: |")

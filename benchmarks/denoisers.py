@@ -27,6 +27,11 @@ from dualsr.wiener import wiener_refine
 PASSES = (1, 2, 3)
 
 
+def shot_noise_8bit(clean: np.ndarray, peak: float) -> np.ndarray:
+    """A uint8 LR with shot noise of ``peak`` photons at full scale, as ``dualsr bench --noise-poisson`` adds it."""
+    return np.round(add_noise(clean / 255.0, np.random.default_rng(0), 0.0, peak) * 255).astype(np.uint8)
+
+
 def score(noisy: np.ndarray, clean: np.ndarray, method: str, passes: int | None = None) -> tuple[float, float]:
     """(PSNR against the noise-free LR, seconds) of one denoiser on one noisy image."""
     dn.wiener_refine = functools.partial(wiener_refine, passes=passes) if passes else wiener_refine
@@ -49,7 +54,7 @@ def main() -> None:
     for case in load_cases(args.set, names=args.names or None):
         clean = case.lr.astype(np.float64)
         for peak in args.peaks:
-            noisy = np.round(add_noise(clean / 255.0, np.random.default_rng(0), 0.0, peak) * 255).astype(np.uint8)
+            noisy = shot_noise_8bit(clean, peak)
             cells = []
             for label, method, passes in methods:
                 value, seconds = (

@@ -21,6 +21,11 @@ from dualsr.sample import NOISY_PHOTONS, NOISY_SEED
 OUT = Path(__file__).resolve().parents[1] / "src" / "dualsr" / "data"
 
 
+def on_16bit_scale(values: np.ndarray) -> np.ndarray:
+    """Values in [0, 1] (full scale) on the sample's 16-bit scale, unrounded: 1 at 50500, offset 500."""
+    return values * (60000 / 1.2) + 500
+
+
 def counts_to_16bit(counts: np.ndarray, photons: float) -> np.ndarray:
     """Photon counts on the sample's 16-bit scale: full scale (``photons``) at 50500, offset 500."""
     return np.clip(counts * (60000 / photons / 1.2) + 500, 0, 65535).astype(np.uint16)
@@ -43,7 +48,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
     photons = 4000.0
     lr16 = counts_to_16bit(rng.poisson(np.clip(lr, 0, None) * photons), photons)
-    hr16 = hr * (60000 / 1.2) + 500
+    hr16 = on_16bit_scale(hr)
     meta = {"axes": "YX", "unit": "um"}
     for name, image in (("sample_lr.tif", lr16), ("sample_noisy_lr.tif", noisy_lr(lr, NOISY_PHOTONS))):
         tifffile.imwrite(

@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 import torch
-from make_sample import noisy_lr, sample_recipe
+from make_sample import noisy_lr, on_16bit_scale, sample_recipe
 
 import dualsr.denoise as dn
 from dualsr.metrics import psnr
@@ -78,7 +78,7 @@ def main() -> None:
     parser.add_argument("--photons", type=float, nargs="+", default=[300.0, 30.0])
     args = parser.parse_args()
     _hr, _kernel, lr = sample_recipe()
-    free = lr * (60000 / 1.2) + 500  # the noise-free LR on the 16-bit scale
+    free = on_16bit_scale(lr)  # the noise-free LR on the 16-bit scale
     methods = ["nlm_wiener", "zs_n2n"]
     try:
         import bm3d  # noqa: F401
