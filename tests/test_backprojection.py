@@ -1,5 +1,6 @@
-"""Back-projection (config.back_projection): it makes the x2 agree with the LR without halos,
-is applied only where the noise model is off, and tiles, exports and re-applies exactly."""
+"""Back-projection (config.back_projection): it makes the x2 agree with the LR without halos;
+clean images are projected onto the LR, noisy ones (guided G_UP only) onto the denoised copy in
+smaller steps; it tiles, exports and re-applies exactly."""
 
 from __future__ import annotations
 
