@@ -9,7 +9,8 @@
    inside G_UP, the synthetic noise on G_DN's output).
 2. Timing, the user's default first: ``dualsr.train`` with the ``fast`` preset on the bundled
    sample and on the noisy sample (noise model, guided G_UP, back-projection onto the denoised
-   copy), end to end, with PSNR vs the HR original (the CPU gives 29.33 / 29.72 dB); then the
+   copy), end to end, with PSNR vs the HR original (the CPU gives 29.33 / 26.31 dB with this
+   script's metric, the demo's: full range, 4 px shaved); then the
    ``paper`` preset (3000 steps) in float32 (cuDNN's default TF32 convolutions) and with
    ``precision=bfloat16``, so the bf16 quality check (within 0.1 dB of float32?) is on record.
 3. Levers (unmeasured so far, reported here): G_UP forward+backward on the training shapes,
