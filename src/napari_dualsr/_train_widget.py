@@ -55,6 +55,7 @@ class TrainWidget(Container):
         self.preview = CheckBox(text="live preview of the ×2 (every few seconds)", value=True)
         self.compare = CheckBox(text="add bicubic ×2 to compare", value=True)
         self.preview_every = 3.0  # seconds between previews at least (their cost stays under 5 % anyway)
+        self.preview_budget = 0.05  # share of the training time previews may take
         self.run_button = PushButton(text="Train && super-resolve")
         self.stop_button = PushButton(text="Stop", enabled=False)
         self.status = Label(value="")
@@ -163,7 +164,7 @@ class TrainWidget(Container):
         self.stop_button.text = "Stop"
         self._live.prepare(self.preview.value, job.compare)
         view = self._live.view() if self.preview.value else None
-        controls = Controls(previews=PreviewClock(every=self.preview_every, view=view))
+        controls = Controls(previews=PreviewClock(every=self.preview_every, budget=self.preview_budget, view=view))
         self.runner.start(train_updates, self._job, controls=controls)
 
     def _update(self, update: Update) -> None:
