@@ -18,9 +18,10 @@ import torch
 from torch import nn
 
 from dualsr import train
-from dualsr.bench import evaluate, from_unit, load_cases, to_unit
 from dualsr.config import preset
-from dualsr.resize import bicubic_resize_np
+from dualsr.evaluation.bench import evaluate
+from dualsr.evaluation.sets import from_unit, load_cases, to_unit
+from dualsr.paper.resize import bicubic_resize_np
 
 
 def main() -> None:

@@ -22,9 +22,9 @@ from torch import nn
 
 from dualsr import train
 from dualsr.config import preset
-from dualsr.degrade import degrade
-from dualsr.kernel import gaussian_kernel, prepare_known_kernel
-from dualsr.tiling import model_margin
+from dualsr.evaluation.degrade import degrade
+from dualsr.inference.tiling import model_margin
+from dualsr.paper.kernel import gaussian_kernel, prepare_known_kernel
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ cost structure of the reference implementation (memad73/DualSR), float32 through
   (the reference's ``calc_curr_k``), every step;
 - D_DN, G_UP, losses, optimisers and their settings are the paper's.
 
-It is the same computation as :class:`dualsr.trainer._Loop` (same networks, losses and
+It is the same computation as :class:`dualsr.paper.step.DualSRStep` (same networks, losses and
 schedule), so the two may be timed side by side on the same image.
 """
 
@@ -24,13 +24,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dualsr import losses
 from dualsr.config import DualSRConfig
-from dualsr.kernel import aligned_centre, penalty_mask
-from dualsr.networks import G_DN_STRIDE_LAYER, G_DN_STRUCTURE, DiscriminatorDown, GeneratorUp
-from dualsr.patches import PatchSampler
-from dualsr.resize import bicubic_down_kernel, bicubic_resize_np
-from dualsr.schedule import Schedule
+from dualsr.paper import losses
+from dualsr.paper.kernel import aligned_centre, penalty_mask
+from dualsr.paper.networks import G_DN_STRIDE_LAYER, G_DN_STRUCTURE, DiscriminatorDown, GeneratorUp
+from dualsr.paper.patches import PatchSampler
+from dualsr.paper.resize import bicubic_down_kernel, bicubic_resize_np
+from dualsr.paper.schedule import Schedule
 
 
 class LayeredDown(nn.Module):

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from dualsr.bench import evaluate, load_cases, run_dir
-from dualsr.imageio import read_image
+from dualsr.evaluation.bench import evaluate, run_dir
+from dualsr.evaluation.sets import load_cases
+from dualsr.io.files import read_image
 
 
 def stored(out: Path, case: str, method: str) -> np.ndarray:

@@ -1,6 +1,6 @@
 """A block-matching Wiener step (BM3D's second step, in torch) as the clean copy's filter: a prototype.
 
-The product's copy is NLM followed by two sliding-DCT Wiener passes (:mod:`dualsr.wiener`),
+The product's copy is NLM followed by two sliding-DCT Wiener passes (:mod:`dualsr.noise.wiener`),
 BM3D's second step without its block matching. Here each 8x8 reference block (every 3rd pixel)
 is grouped with its 16 most similar blocks within +-8 pixels (distance on the pilot), the group
 is transformed in 3-D (2-D DCT of each block, DCT across the group), shrunk coefficient by
@@ -24,10 +24,10 @@ import torch.nn.functional as F
 from denoisers import shot_noise_8bit
 from make_sample import noisy_lr, on_16bit_scale, sample_recipe
 
-import dualsr.denoise as dn
-from dualsr.bench import load_cases
-from dualsr.metrics import psnr
-from dualsr.wiener import dct_matrix, pad_edges
+import dualsr.noise.denoise as dn
+from dualsr.evaluation.metrics import psnr
+from dualsr.evaluation.sets import load_cases
+from dualsr.noise.wiener import dct_matrix, pad_edges
 
 _GAUSSIAN = dn._gaussian_denoise
 

@@ -1,6 +1,6 @@
 """Which denoiser makes the noise model's clean copy: denoising PSNR against the noise-free LR.
 
-The noise model trains G_UP towards a denoised copy of the image (``dualsr.noise_aware``), so
+The noise model trains G_UP towards a denoised copy of the image (``dualsr.noise.model``), so
 the copy's quality bounds what the x2 can reach. This scores each denoiser on the LR of a
 ``dualsr bench`` set with shot noise added (as ``--noise-poisson`` does, quantised to 8 bit),
 against the noise-free LR, all side by side in one run: scikit-image's NLM (the bench's
@@ -18,11 +18,11 @@ import time
 
 import numpy as np
 
-import dualsr.denoise as dn
-from dualsr.bench import load_cases
-from dualsr.degrade import add_noise
-from dualsr.metrics import psnr
-from dualsr.wiener import wiener_refine
+import dualsr.noise.denoise as dn
+from dualsr.evaluation.degrade import add_noise
+from dualsr.evaluation.metrics import psnr
+from dualsr.evaluation.sets import load_cases
+from dualsr.noise.wiener import wiener_refine
 
 PASSES = (1, 2, 3)
 

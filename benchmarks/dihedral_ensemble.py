@@ -19,13 +19,14 @@ import torch
 from skimage.color import rgb2gray
 from torch import nn
 
-from dualsr.api import train, upsample
 from dualsr.config import preset
-from dualsr.degrade import degrade
-from dualsr.kernel import gaussian_kernel
-from dualsr.metrics import sr_metrics
-from dualsr.resize import bicubic_resize_np
-from dualsr.sample import sample_hr
+from dualsr.engine.train import train
+from dualsr.evaluation.degrade import degrade
+from dualsr.evaluation.metrics import sr_metrics
+from dualsr.inference.upsampler import upsample
+from dualsr.io.sample import sample_hr
+from dualsr.paper.kernel import gaussian_kernel
+from dualsr.paper.resize import bicubic_resize_np
 
 # (x -> member input, member output -> back): identity, flips, 180°, transpose and its turns
 TURNS = [

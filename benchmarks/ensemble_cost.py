@@ -21,8 +21,8 @@ import numpy as np
 
 from dualsr import train
 from dualsr.config import preset
-from dualsr.onnx_runtime import OnnxUpsampler
-from dualsr.sample import sample_lr
+from dualsr.io.sample import sample_lr
+from dualsr.runtime.onnx_runtime import OnnxUpsampler
 
 
 def main() -> None:

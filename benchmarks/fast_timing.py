@@ -19,7 +19,7 @@ import torch
 
 from dualsr import train
 from dualsr.config import preset
-from dualsr.sample import sample_lr
+from dualsr.io.sample import sample_lr
 
 PATHS = {"gan (before)": {"kernel_estimator": "gan"}, "spectral (now)": {}}
 

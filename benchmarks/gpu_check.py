@@ -35,12 +35,13 @@ import torch
 
 import dualsr
 from dualsr.config import preset
-from dualsr.metrics import psnr
-from dualsr.noise import estimate_noise
-from dualsr.noise_aware import clean_copy, unit_noise
-from dualsr.normalize import fit_normalization
-from dualsr.sample import sample_hr, sample_kernel, sample_lr, sample_noisy_lr
-from dualsr.trainer import _Loop, native_bf16_cpu
+from dualsr.engine.loop import make_step
+from dualsr.evaluation.metrics import psnr
+from dualsr.io.normalize import fit_normalization
+from dualsr.io.sample import sample_hr, sample_kernel, sample_lr, sample_noisy_lr
+from dualsr.noise.estimate import estimate_noise
+from dualsr.noise.model import clean_copy, unit_noise
+from dualsr.paper.step import native_bf16_cpu
 
 START = time.perf_counter()
 
@@ -60,7 +61,7 @@ def sample_plane() -> np.ndarray:
 
 def noisy_loop_inputs() -> tuple[np.ndarray, dict]:
     """The noisy sample as the engine trains on it with the noise model: the normalised plane,
-    its clean copy and the noise statistics on that scale (``_Loop``'s arguments)."""
+    its clean copy and the noise statistics on that scale (``make_step``'s arguments)."""
     lr = sample_noisy_lr().data
     norm, estimate = fit_normalization(lr), estimate_noise(lr)
     clean = norm.apply(clean_copy(lr[None], estimate))
@@ -76,7 +77,7 @@ def seeded_steps(device: torch.device, steps: int, guided: bool = False) -> tupl
     kernel = sample_kernel() if guided else None
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(config.seed)
-        loop = _Loop(plane, config, device, kernel, **extra)
+        loop = make_step(plane, config, device, kernel, **extra)
     rows = [loop.step(i) for i in range(steps)]
     probe = torch.as_tensor(plane[None, :, :64, :64], device=device)
     with torch.no_grad():
@@ -140,7 +141,7 @@ def timed_train(
 
 
 def gup_levers(device: torch.device, repeats: int, inner: int, budget_left: Callable[[], float]) -> dict:
-    from dualsr.networks import GeneratorUp
+    from dualsr.paper.networks import GeneratorUp
 
     torch.manual_seed(0)
     x = torch.rand(2, 1, 64, 64, device=device)

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from gpu_check import log, sample_plane, timed_train  # noqa: E402
 
 from dualsr.config import preset  # noqa: E402
-from dualsr.trainer import _Loop  # noqa: E402
+from dualsr.engine.loop import make_step  # noqa: E402
 
 # (preset, TF32 convolutions on?, overrides)
 RUNS: list[tuple[str, bool, dict]] = [
@@ -44,7 +44,7 @@ def set_tf32(on: bool) -> None:
 
 def profile_steps(device: torch.device, warmup: int, steps: int) -> dict:
     """Wall time of ``steps`` paper steps against the time the device was busy."""
-    loop = _Loop(sample_plane(), preset("paper"), device, None)
+    loop = make_step(sample_plane(), preset("paper"), device, None)
     for i in range(warmup):
         loop.step(i)
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)

@@ -22,8 +22,8 @@ import torch
 
 import dualsr
 from dualsr.config import preset
-from dualsr.onnx_runtime import OnnxUpsampler
-from dualsr.sample import sample_noisy_lr
+from dualsr.io.sample import sample_noisy_lr
+from dualsr.runtime.onnx_runtime import OnnxUpsampler
 
 
 def timed(fn, repeats: int = 3) -> float:  # noqa: ANN001

@@ -18,9 +18,10 @@ import numpy as np
 import torch
 
 import dualsr
-from dualsr.api import GroupedUpsampler, upsample
-from dualsr.bench import evaluate, load_cases
 from dualsr.config import preset
+from dualsr.evaluation.bench import evaluate
+from dualsr.evaluation.sets import load_cases
+from dualsr.inference.upsampler import GroupedUpsampler, upsample
 
 
 class TwiceDenoised(GroupedUpsampler):

@@ -20,14 +20,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from dualsr import api, noise_aware
-from dualsr.cli import main as cli_main
-from dualsr.degrade import degrade
-from dualsr.denoise import denoise
-from dualsr.imageio import read_image
-from dualsr.metrics import psnr
-from dualsr.noise import estimate_noise
-from dualsr.sample import sample_hr, sample_kernel
+from dualsr.cli.main import main as cli_main
+from dualsr.engine import train as api
+from dualsr.evaluation.degrade import degrade
+from dualsr.evaluation.metrics import psnr
+from dualsr.io.files import read_image
+from dualsr.io.sample import sample_hr, sample_kernel
+from dualsr.noise import model as noise_aware
+from dualsr.noise.denoise import denoise
+from dualsr.noise.estimate import estimate_noise
 
 PEAK = 65535.0
 

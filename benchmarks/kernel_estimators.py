@@ -8,7 +8,7 @@ For each image of a set (DIV2KRK layout, with ``degradation.json`` from ``dualsr
 
 - ``floor``: the smooth Gaussian with the drawn variances and angle: what a perfect
   parametric estimate scores against kernels that carry DIV2KRK's +-25 % pixel noise;
-- ``spectral``: ``dualsr.spectral_kernel.estimate_kernel`` as the engine uses it;
+- ``spectral``: ``dualsr.kernels.spectral.estimate_kernel`` as the engine uses it;
 - ``overlap 1/2``: the same with Welch tiles overlapping by half (the first version);
 - ``x 0.9``: the engine's covariance scaled by 0.9 (a correction for soft scenes; not kept).
 
@@ -24,10 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
-import dualsr.spectral_kernel as sk
-from dualsr.bench import load_cases
-from dualsr.kernel import gaussian_kernel
-from dualsr.metrics import kernel_error
+import dualsr.kernels.spectral as sk
+from dualsr.evaluation.metrics import kernel_error
+from dualsr.evaluation.sets import load_cases
+from dualsr.paper.kernel import gaussian_kernel
 
 
 def grey(lr: np.ndarray) -> np.ndarray:

@@ -1,7 +1,7 @@
 """Diagnostic: the engine's kernel estimator alone (G_DN + D_DN + kernel prior, no G_UP).
 
 This is KernelGAN inside DualSR: the same networks, patches, prior, schedule and learning
-rates as ``dualsr.trainer``, without the cycle and interpolation losses (so without G_UP,
+rates as ``dualsr.engine.loop``, without the cycle and interpolation losses (so without G_UP,
 which is most of the cost). It shows whether the kernel estimate converges to the true
 kernel on a benchmark image, and how fast, at a small fraction of a DualSR run's time.
 
@@ -17,15 +17,15 @@ import time
 import numpy as np
 import torch
 
-from dualsr import losses
-from dualsr.bench import load_cases
 from dualsr.config import DualSRConfig, preset
-from dualsr.kernel import aligned_centre, final_kernel, penalty_mask
-from dualsr.metrics import kernel_covariance, kernel_error
-from dualsr.networks import DiscriminatorDown, GeneratorDown, downsample_with_kernel
-from dualsr.patches import PatchSampler
-from dualsr.resize import bicubic_down_kernel
-from dualsr.schedule import Schedule
+from dualsr.evaluation.metrics import kernel_covariance, kernel_error
+from dualsr.evaluation.sets import load_cases
+from dualsr.paper import losses
+from dualsr.paper.kernel import aligned_centre, final_kernel, penalty_mask
+from dualsr.paper.networks import DiscriminatorDown, GeneratorDown, downsample_with_kernel
+from dualsr.paper.patches import PatchSampler
+from dualsr.paper.resize import bicubic_down_kernel
+from dualsr.paper.schedule import Schedule
 
 
 def estimate(

@@ -51,11 +51,12 @@ import torch
 import torch.nn.functional as F
 
 from dualsr.config import DualSRConfig
-from dualsr.networks import GeneratorUp
-from dualsr.normalize import fit_normalization
-from dualsr.sample import sample_lr
-from dualsr.tiling import tiled_upsample
-from dualsr.trainer import _Loop
+from dualsr.engine.loop import make_step
+from dualsr.inference.tiling import tiled_upsample
+from dualsr.io.normalize import fit_normalization
+from dualsr.io.sample import sample_lr
+from dualsr.paper.networks import GeneratorUp
+from dualsr.paper.step import DualSRStep
 
 
 def interleaved(fns: dict[str, Callable[[], None]], repeats: int, warmup: int = 1) -> dict[str, float]:
@@ -87,13 +88,13 @@ def sample_plane() -> np.ndarray:
     return fit_normalization(lr).apply(lr)[None]
 
 
-def engine_loop(config: DualSRConfig | None = None) -> tuple[_Loop, list[int]]:
+def engine_loop(config: DualSRConfig | None = None) -> tuple[DualSRStep, list[int]]:
     config = config or DualSRConfig()
     torch.manual_seed(config.seed)
-    return _Loop(sample_plane(), config, torch.device("cpu"), None), [0]
+    return make_step(sample_plane(), config, torch.device("cpu"), None), [0]
 
 
-def stepper(loop: _Loop, counter: list[int], threads: int | None = None) -> Callable[[], None]:
+def stepper(loop: DualSRStep, counter: list[int], threads: int | None = None) -> Callable[[], None]:
     def run() -> None:
         if threads:
             torch.set_num_threads(threads)

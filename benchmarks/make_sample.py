@@ -5,7 +5,7 @@
 HR: scikit-image's ``immunohistochemistry`` (512x512, public domain), as grey. LR: blurred with a known
 anisotropic Gaussian, subsampled x2, scaled to 16 bit with mild shot noise (4000 photons at full
 scale). The noisy LR: the same blurred, subsampled image with 300 photons at full scale
-(``dualsr.sample.NOISY_PHOTONS``), on the same 16-bit scale and camera offset.
+(``dualsr.io.sample.NOISY_PHOTONS``), on the same 16-bit scale and camera offset.
 """
 
 from pathlib import Path
@@ -14,9 +14,9 @@ import numpy as np
 import tifffile
 from skimage import data
 
-from dualsr.degrade import degrade
-from dualsr.kernel import gaussian_kernel
-from dualsr.sample import NOISY_PHOTONS, NOISY_SEED
+from dualsr.evaluation.degrade import degrade
+from dualsr.io.sample import NOISY_PHOTONS, NOISY_SEED
+from dualsr.paper.kernel import gaussian_kernel
 
 OUT = Path(__file__).resolve().parents[1] / "src" / "dualsr" / "data"
 

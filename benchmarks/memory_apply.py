@@ -28,7 +28,7 @@ from dualsr.config import scheduled
 def peak_apply(model: Path, image: Path, out: Path, tile: int) -> tuple[float, float]:
     """(peak RSS in MB, seconds) of one ``dualsr apply`` child process."""
     code = (
-        "import resource, sys; from dualsr.cli import main; rc = main(sys.argv[1:]); "
+        "import resource, sys; from dualsr.cli.main import main; rc = main(sys.argv[1:]); "
         "print('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); sys.exit(rc)"
     )
     start = time.perf_counter()

@@ -8,7 +8,7 @@ The stack: four overlapping 384x384 crops of the bundled sample's HR original (s
 shot noise): four 192x192 planes that share one kernel, as the planes of a z-stack do.
 For each seed, DualSR trains on plane 0 alone and on all four planes (patches from all of
 them, one kernel, one G_UP, the same number of steps), then super-resolves every plane.
-Scores: the kernel's error against the true one (``dualsr.metrics.kernel_error``) and the
+Scores: the kernel's error against the true one (``dualsr.evaluation.metrics.kernel_error``) and the
 PSNR of the four x2 planes against their HR crops (mean, 16-bit range), beside bicubic's.
 """
 
@@ -22,9 +22,9 @@ import numpy as np
 import torch
 
 import dualsr
-from dualsr.degrade import degrade
-from dualsr.metrics import kernel_error, psnr
-from dualsr.sample import sample_hr, sample_kernel
+from dualsr.evaluation.degrade import degrade
+from dualsr.evaluation.metrics import kernel_error, psnr
+from dualsr.io.sample import sample_hr, sample_kernel
 
 OFFSETS = ((0, 0), (128, 0), (0, 128), (128, 128))
 SIZE = 384

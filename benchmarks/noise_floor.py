@@ -1,7 +1,7 @@
 """Does the spectral kernel improve on noisy LRs when the noise floor is known, not measured?
 
-``dualsr.spectral_kernel.log_ratios`` subtracts the median power near Nyquist as the noise
-floor. With an estimate of the noise (``dualsr.noise.estimate_noise``) the floor is known: the
+``dualsr.kernels.spectral.log_ratios`` subtracts the median power near Nyquist as the noise
+floor. With an estimate of the noise (``dualsr.noise.estimate.estimate_noise``) the floor is known: the
 mean noise variance times the Hann window's energy. This compares the two on the generated
 noisy sets (kernel only, no training; grey LR normalised by its 0.1/99.9 percentiles):
 
@@ -16,11 +16,11 @@ from functools import partial
 
 import numpy as np
 
-import dualsr.spectral_kernel as sk
-from dualsr.bench import load_cases
-from dualsr.metrics import kernel_error
-from dualsr.noise import estimate_noise
-from dualsr.patches import to_gray
+import dualsr.kernels.spectral as sk
+from dualsr.evaluation.metrics import kernel_error
+from dualsr.evaluation.sets import load_cases
+from dualsr.noise.estimate import estimate_noise
+from dualsr.paper.patches import to_gray
 
 
 @contextmanager

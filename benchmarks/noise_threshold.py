@@ -1,11 +1,11 @@
-"""Where does noise start to matter? The measurements behind ``dualsr.noise.NOISY_THRESHOLD``.
+"""Where does noise start to matter? The measurements behind ``dualsr.noise.estimate.NOISY_THRESHOLD``.
 
     python benchmarks/noise_threshold.py            # both tables (about 2 min on one core)
 
 1. What clean images read: scikit-image's bundled images as they are (8-bit) and as the
    benchmark's LR (384-pixel detail crop, DIV2KRK-style kernel, x2 down), and the bundled sample.
 2. Noise added to the benchmark's 8 LR images (Gaussian sigma, Poisson peaks): the level read,
-   and denoise (``dualsr.denoise``, non-local means) + bicubic against bicubic, scored against
+   and denoise (``dualsr.noise.denoise``, non-local means) + bicubic against bicubic, scored against
    the clean HR as ``dualsr bench`` does. The threshold sits where denoising starts to pay.
 """
 
@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from dualsr.bench import SKIMAGE_IMAGES, degrade_image, from_unit, skimage_image, to_unit
-from dualsr.denoise import denoise
-from dualsr.metrics import sr_metrics
-from dualsr.noise import estimate_noise
-from dualsr.resize import bicubic_resize_np
-from dualsr.sample import sample_hr, sample_lr
+from dualsr.evaluation.metrics import sr_metrics
+from dualsr.evaluation.sets import SKIMAGE_IMAGES, degrade_image, from_unit, skimage_image, to_unit
+from dualsr.io.sample import sample_hr, sample_lr
+from dualsr.noise.denoise import denoise
+from dualsr.noise.estimate import estimate_noise
+from dualsr.paper.resize import bicubic_resize_np
 
 SET = ("astronaut", "camera", "chelsea", "coffee", "hubble_deep_field", "immunohistochemistry", "moon", "rocket")
 NOISES = [("none", 0.0, None)]

@@ -7,7 +7,7 @@ max error (% of the true peak) of the spectral kernel
 
 - ``plain, noisy``: the plain log-ratio fit on the noisy image (what a noise-free run reads);
 - ``plain, clean copy``: the plain fit on the denoised copy (the noise model's path before);
-- ``noise-aware, noisy``: :func:`dualsr.spectral_kernel.fit_noisy_ratios` on the noisy image
+- ``noise-aware, noisy``: :func:`dualsr.kernels.spectral.fit_noisy_ratios` on the noisy image
   (the noise model's path now, ``noise_kernel="noisy"``).
 
 A ``*`` marks an estimate that reports itself not settled. Kernel only, no training: 0.1-1 s
@@ -20,12 +20,12 @@ import argparse
 
 import numpy as np
 
-from dualsr.axes import Layout
-from dualsr.bench import load_cases
-from dualsr.metrics import kernel_error
-from dualsr.noise_aware import clean_copy, plan_noise
-from dualsr.normalize import fit_normalization
-from dualsr.spectral_kernel import SpectralEstimate, estimate_kernel
+from dualsr.evaluation.metrics import kernel_error
+from dualsr.evaluation.sets import load_cases
+from dualsr.io.axes import Layout
+from dualsr.io.normalize import fit_normalization
+from dualsr.kernels.spectral import SpectralEstimate, estimate_kernel
+from dualsr.noise.model import clean_copy, plan_noise
 
 
 def estimates(lr: np.ndarray) -> dict[str, SpectralEstimate]:

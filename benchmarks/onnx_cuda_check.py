@@ -24,9 +24,9 @@ import onnx
 
 import dualsr
 from dualsr.errors import DualSRInputError
-from dualsr.onnx_export import FORMAT_KEY, _export
-from dualsr.onnx_runtime import CUDA, OnnxUpsampler
-from dualsr.sample import sample_noisy_lr
+from dualsr.io.sample import sample_noisy_lr
+from dualsr.runtime.onnx_export import FORMAT_KEY, _export
+from dualsr.runtime.onnx_runtime import CUDA, OnnxUpsampler
 
 sys.path.insert(0, str(Path(__file__).parent))
 from onnx_speed import build_model  # noqa: E402

@@ -20,11 +20,11 @@ import numpy as np
 
 import dualsr
 from dualsr.config import DualSRConfig, scheduled
-from dualsr.degrade import degrade
-from dualsr.metrics import psnr
-from dualsr.onnx_runtime import OnnxUpsampler
-from dualsr.resize import bicubic_resize_np
-from dualsr.sample import sample_hr, sample_kernel
+from dualsr.evaluation.degrade import degrade
+from dualsr.evaluation.metrics import psnr
+from dualsr.io.sample import sample_hr, sample_kernel
+from dualsr.paper.resize import bicubic_resize_np
+from dualsr.runtime.onnx_runtime import OnnxUpsampler
 
 
 def train(lr: np.ndarray, args: argparse.Namespace, kernel: np.ndarray) -> dualsr.DualSRResult:

@@ -5,7 +5,7 @@
 
 The model is the paper's G_UP (8 layers, 64 features, 1 channel) with one set of random
 weights, exported once; both engines run it through the same exact tiling
-(``dualsr.tiling.tiled_upsample``, 512-pixel LR tiles) on the same normalised float32
+(``dualsr.inference.tiling.tiled_upsample``, 512-pixel LR tiles) on the same normalised float32
 input. Each engine runs in its own process, so that its peak memory is its own ("peak MB": the
 high-water mark of resident memory during the timed runs minus the resident memory
 before them, model loaded and warmed up), and the timed runs alternate between the two
@@ -48,8 +48,8 @@ def _reset_hwm() -> None:
 def build_model(seed: int = 0):
     import torch
 
-    from dualsr.api import GroupedUpsampler
-    from dualsr.networks import GeneratorUp
+    from dualsr.inference.upsampler import GroupedUpsampler
+    from dualsr.paper.networks import GeneratorUp
 
     torch.manual_seed(seed)
     return GroupedUpsampler([GeneratorUp(1, 8, 64)], [[0]]).eval()
@@ -59,7 +59,7 @@ def export(path: Path) -> None:
     """The benchmark model as ONNX, through the same exporter code as ``export_onnx``."""
     import onnx
 
-    from dualsr.onnx_export import _export, check_parity
+    from dualsr.runtime.onnx_export import _export, check_parity
 
     model = build_model()
     proto = _export(model, 1, 17, "torchscript")
@@ -95,7 +95,7 @@ def worker(name: str, onnx_path: str, size: int, tile: int, threads: int, conn) 
     Replies with the seconds of each run; on "stop" with the peak resident memory above
     the level before the first timed run.
     """
-    from dualsr.tiling import tiled_upsample
+    from dualsr.inference.tiling import tiled_upsample
 
     fn = _engine(name, onnx_path, threads)
     image = np.random.default_rng(1).random((1, 1, size, size), dtype=np.float32)

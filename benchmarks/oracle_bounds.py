@@ -19,13 +19,13 @@ import argparse
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from dualsr.degrade import degrade
-from dualsr.denoise import denoise
-from dualsr.imageio import read_image
-from dualsr.metrics import psnr
-from dualsr.noise import estimate_noise
-from dualsr.resize import bicubic_resize_np
-from dualsr.sample import sample_hr, sample_kernel, sample_lr, sample_noisy_lr
+from dualsr.evaluation.degrade import degrade
+from dualsr.evaluation.metrics import psnr
+from dualsr.io.files import read_image
+from dualsr.io.sample import sample_hr, sample_kernel, sample_lr, sample_noisy_lr
+from dualsr.noise.denoise import denoise
+from dualsr.noise.estimate import estimate_noise
+from dualsr.paper.resize import bicubic_resize_np
 
 PEAK = 65535.0
 

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 import dualsr
-from dualsr.sample import sample_hr
+from dualsr.io.sample import sample_hr
 from napari_dualsr._live_layers import PREVIEW_PIXELS
 from napari_dualsr._previews import MAX_TILES, PreviewClock, View, preview_step, tiles
 

@@ -5,7 +5,7 @@
 
 Images: ``sample`` (the bundled microscopy sample, its own HR original), ``camera`` and
 ``astronaut`` (scikit-image, degraded here with known anisotropic Gaussians by
-:func:`dualsr.degrade.degrade`; astronaut stays RGB, as the paper's images are). Every run
+:func:`dualsr.evaluation.degrade.degrade`; astronaut stays RGB, as the paper's images are). Every run
 appends one JSON line (image, preset, overrides, PSNR of DualSR and of bicubic, seconds).
 """
 
@@ -22,11 +22,11 @@ import torch
 
 import dualsr
 from dualsr.config import preset
-from dualsr.degrade import degrade
-from dualsr.kernel import gaussian_kernel
-from dualsr.metrics import psnr
-from dualsr.resize import bicubic_resize_np
-from dualsr.trainer import StepInfo
+from dualsr.engine.loop import StepInfo
+from dualsr.evaluation.degrade import degrade
+from dualsr.evaluation.metrics import psnr
+from dualsr.paper.kernel import gaussian_kernel
+from dualsr.paper.resize import bicubic_resize_np
 
 IMAGES = ("sample", "camera", "astronaut")
 SHAVE = 4  # HR pixels ignored at the border (2 LR pixels)
@@ -35,7 +35,7 @@ SHAVE = 4  # HR pixels ignored at the border (2 LR pixels)
 def load(name: str) -> tuple[np.ndarray, np.ndarray, float]:
     """``(lr, hr, data_range)``; arrays are ``YX`` or ``YXC``."""
     if name == "sample":
-        from dualsr.sample import sample_hr, sample_lr
+        from dualsr.io.sample import sample_hr, sample_lr
 
         hr = sample_hr().data.astype(np.float64)
         return sample_lr().data, hr, float(hr.max() - hr.min())

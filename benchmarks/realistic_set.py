@@ -48,7 +48,7 @@ def main() -> None:
         path = hr_dir / f"{name}.png"
         io.imsave(path, image, check_contrast=False)
         paths.append(str(path))
-    from dualsr.cli import main as dualsr
+    from dualsr.cli.main import main as dualsr
 
     sys.exit(dualsr(["degrade", *paths, "-o", str(args.out / "set"), "--seed", str(args.seed)]))
 

@@ -4,7 +4,7 @@ The blind-kernel issue asks whether the engine's `paper` preset trains the kerne
 reference does. This runs either code on the same LR image of a ``dualsr bench`` set, with the
 paper's schedule (not compressed: both cut off at ``--iterations``), logs the kernel every
 ``--log-every`` steps (its covariance eigenvalues and its max error against the true kernel,
-both post-processed the same way by :func:`dualsr.kernel.final_kernel`), and scores the final x2
+both post-processed the same way by :func:`dualsr.paper.kernel.final_kernel`), and scores the final x2
 against the HR. One process per (code, seed), so two can run side by side on two cores; each
 writes one JSON file, and ``report`` prints the table for docs/blind_kernel.md.
 
@@ -35,11 +35,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from dualsr.api import train
-from dualsr.bench import BenchSettings, Case, evaluate, load_cases, run_method
 from dualsr.config import D_INITS, DualSRConfig
-from dualsr.kernel import final_kernel
-from dualsr.metrics import kernel_covariance, kernel_error
+from dualsr.engine.train import train
+from dualsr.evaluation.bench import evaluate
+from dualsr.evaluation.methods import BenchSettings, run_method
+from dualsr.evaluation.metrics import kernel_covariance, kernel_error
+from dualsr.evaluation.sets import Case, load_cases
+from dualsr.paper.kernel import final_kernel
 
 
 def covariance_eigenvalues(kernel: np.ndarray) -> list[float]:

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from make_sample import noisy_lr, sample_recipe
 
-from dualsr.bench import write_case
-from dualsr.sample import sample_hr, sample_kernel, sample_lr, sample_noisy_lr
+from dualsr.evaluation.sets import write_case
+from dualsr.io.sample import sample_hr, sample_kernel, sample_lr, sample_noisy_lr
 
 
 def main() -> None:

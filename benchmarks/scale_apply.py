@@ -8,7 +8,7 @@ steps: speed and memory do not depend on the weights), then runs, each in its ow
 process so that peak memory is its own:
 
 - ``dualsr apply MODEL in.zarr -o out.zarr --scheduler ADDRESS`` on a local cluster of 2 and
-  of 1 worker(s) (``dualsr.cluster.client``, as ``--workers N`` starts it, imports done):
+  of 1 worker(s) (``dualsr.scale.cluster.client``, as ``--workers N`` starts it, imports done):
   wall time with and without the cluster's start, each worker's peak RSS (``ru_maxrss``);
 - one process: the array read into memory and ``OnnxUpsampler.upsample`` (tile 512, all
   cores), the path a single ``dualsr apply`` takes; its result is compared with both
@@ -34,8 +34,8 @@ import numpy as np
 CHILD_CLUSTER = """
 import json, resource, sys, time
 start = time.perf_counter()
-from dualsr.cli import main
-from dualsr.cluster import client as cluster
+from dualsr.cli.main import main
+from dualsr.scale.cluster import client as cluster
 workers, argv = int(sys.argv[1]), sys.argv[2:]
 with cluster(workers, None) as client:
     ready = time.perf_counter()
@@ -52,7 +52,7 @@ CHILD_SINGLE = """
 import json, resource, sys, time
 start = time.perf_counter()
 import numpy as np, zarr
-from dualsr.onnx_runtime import OnnxUpsampler
+from dualsr.runtime.onnx_runtime import OnnxUpsampler
 model, src, outs = sys.argv[1], sys.argv[2], sys.argv[3:]
 data = zarr.open_array(src, mode="r")[:]
 read = time.perf_counter()
@@ -98,7 +98,7 @@ def export_model(path: Path, features: int) -> Path:
 
 def megapixels_per_second(folder: Path, features: int, side: int = 1024) -> float:
     """One process, ``side``^2, a ``features``-wide G_UP: the per-pixel cost of the model alone."""
-    from dualsr.onnx_runtime import OnnxUpsampler
+    from dualsr.runtime.onnx_runtime import OnnxUpsampler
 
     model = OnnxUpsampler(export_model(folder / f"g{features}.onnx", features))
     image = (np.random.default_rng(2).random((side, side)) * 60000).astype(np.uint16)

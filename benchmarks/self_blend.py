@@ -13,11 +13,13 @@ import argparse
 import numpy as np
 import torch
 
-from dualsr.api import train, upsample
-from dualsr.bench import evaluate, load_cases
 from dualsr.config import preset
-from dualsr.denoise import denoise
-from dualsr.noise import estimate_noise
+from dualsr.engine.train import train
+from dualsr.evaluation.bench import evaluate
+from dualsr.evaluation.sets import load_cases
+from dualsr.inference.upsampler import upsample
+from dualsr.noise.denoise import denoise
+from dualsr.noise.estimate import estimate_noise
 
 
 def main() -> None:

@@ -5,7 +5,7 @@
     PYTHONPATH=src python benchmarks/speed.py --part e2e
 
 Part 1 (``step``) builds, in one process, the baseline of ``baseline_reference.py`` and the
-engine's training loop (``dualsr.trainer._Loop``) on the same image -- the bundled grey
+engine's training loop (``dualsr.paper.step.DualSRStep``) on the same image -- the bundled grey
 microscopy sample and an RGB image (scikit-image's astronaut, degraded x2) -- and times them
 *interleaved*: each repeat runs ``--steps`` steps of every candidate in turn, and the
 median over repeats is reported, so that load from other processes hits all candidates
@@ -47,8 +47,8 @@ sys.path.insert(0, str(HERE))
 from baseline_reference import ReferenceStep  # noqa: E402
 
 from dualsr.config import DualSRConfig, preset  # noqa: E402
-from dualsr.normalize import fit_normalization  # noqa: E402
-from dualsr.trainer import _Loop  # noqa: E402
+from dualsr.engine.loop import make_step  # noqa: E402
+from dualsr.io.normalize import fit_normalization  # noqa: E402
 
 PAPER_STEPS = 3000
 
@@ -59,15 +59,15 @@ PAPER_STEPS = 3000
 def load_image(kind: str) -> np.ndarray:
     """A normalised ``(C, H, W)`` training plane: ``grey`` (the sample) or ``rgb``."""
     if kind == "grey":
-        from dualsr.sample import sample_lr
+        from dualsr.io.sample import sample_lr
 
         lr = sample_lr().data
         return fit_normalization(lr).apply(lr)[None]
     if kind == "rgb":
         from skimage import data
 
-        from dualsr.degrade import degrade
-        from dualsr.kernel import gaussian_kernel
+        from dualsr.evaluation.degrade import degrade
+        from dualsr.paper.kernel import gaussian_kernel
 
         hr = data.astronaut().astype(np.float64) / 255.0
         lr = np.clip(degrade(hr, gaussian_kernel(13, 1.2, 3.2, angle=0.9)), 0, 1)
@@ -101,7 +101,7 @@ def make_stepper(name: str, overrides: dict[str, object], image: np.ndarray):  #
         ref = ReferenceStep(image, config)
         return ref.step
     torch.manual_seed(config.seed)
-    loop = _Loop(image, config, torch.device("cpu"), None)
+    loop = make_step(image, config, torch.device("cpu"), None)
     return loop.step
 
 

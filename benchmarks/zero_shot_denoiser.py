@@ -20,9 +20,9 @@ import numpy as np
 import torch
 from make_sample import noisy_lr, on_16bit_scale, sample_recipe
 
-import dualsr.denoise as dn
-from dualsr.metrics import psnr
-from dualsr.noise import estimate_noise
+import dualsr.noise.denoise as dn
+from dualsr.evaluation.metrics import psnr
+from dualsr.noise.estimate import estimate_noise
 
 PEAK = 65535.0
 _GAUSSIAN = dn._gaussian_denoise

@@ -20,7 +20,7 @@ import torch
 from napari._qt.dialogs.qt_notification import NapariQtNotification
 from qtpy.QtWidgets import QApplication
 
-from dualsr.metrics import psnr
+from dualsr.evaluation.metrics import psnr
 
 OUT = Path(__file__).parent / "images"
 

@@ -14,7 +14,7 @@ import argparse
 
 import napari
 
-from dualsr.sample import sample_lr
+from dualsr.io.sample import sample_lr
 from napari_dualsr import add_layers, run_train, train_job, trained_layers
 
 

@@ -114,7 +114,7 @@ def grey16(tmp_path, texture):
 
 def run_cli(args, capsys):
     """``dualsr ARGS`` in this process: (exit status, stdout, stderr)."""
-    from dualsr.cli import main
+    from dualsr.cli.main import main
 
     code = main([str(a) for a in args])
     captured = capsys.readouterr()

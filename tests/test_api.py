@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 import dualsr
-from dualsr.kernel import gaussian_kernel
+from dualsr.paper.kernel import gaussian_kernel
 
 
 def test_grey_uint16_round_trip(texture, tiny_config):
@@ -57,7 +57,7 @@ def test_short_training_moves_the_kernel_towards_the_truth_and_lowers_cycle_loss
     """A blurred synthetic image: the estimate ends clearly closer to the true kernel."""
     from conftest import textured
     from dualsr.config import scheduled
-    from dualsr.degrade import degrade
+    from dualsr.evaluation.degrade import degrade
 
     true_k = gaussian_kernel(13, 1.6, 0.6, angle=0.4)
     lr = degrade(textured((300, 300), seed=5), true_k).astype(np.float32)

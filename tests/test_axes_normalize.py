@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from dualsr.axes import Layout
-from dualsr.normalize import fit_normalization, to_dtype
+from dualsr.io.axes import Layout
+from dualsr.io.normalize import fit_normalization, to_dtype
 
 
 @pytest.mark.parametrize(

@@ -10,12 +10,12 @@ import torch
 
 from conftest import textured
 from dualsr import train
-from dualsr.backprojection import BackProjection, noisy_step
 from dualsr.config import preset
-from dualsr.degrade import degrade
 from dualsr.errors import DualSRInputError
-from dualsr.kernel import gaussian_kernel, prepare_known_kernel
-from dualsr.resize import bilinear_up2
+from dualsr.evaluation.degrade import degrade
+from dualsr.inference.backprojection import BackProjection, noisy_step
+from dualsr.paper.kernel import gaussian_kernel, prepare_known_kernel
+from dualsr.paper.resize import bilinear_up2
 
 KERNEL = prepare_known_kernel(gaussian_kernel(13, 1.2, 2.4, 0.6))
 
@@ -81,7 +81,7 @@ def clean_image() -> np.ndarray:
 def test_fast_projects_clean_images_and_the_model_carries_it(clean_image, tmp_path):
     import onnx
 
-    from dualsr.onnx_runtime import OnnxUpsampler
+    from dualsr.runtime.onnx_runtime import OnnxUpsampler
 
     result = train(clean_image, config=preset("fast", iterations=3))
     assert result.noise is not None and not result.noise.active

@@ -4,21 +4,12 @@ import numpy as np
 import pytest
 
 from conftest import textured
-from dualsr.bench import (
-    BenchSettings,
-    case_figure,
-    degrade_image,
-    load_cases,
-    method_label,
-    method_spec,
-    overshoot,
-    run_bench,
-    write_case,
-    write_figures,
-    write_summary,
-)
-from dualsr.cli import main
-from dualsr.imageio import ImageFile, read_image, write_image
+from dualsr.cli.main import main
+from dualsr.evaluation.bench import overshoot, run_bench
+from dualsr.evaluation.methods import BenchSettings, method_label, method_spec
+from dualsr.evaluation.report import case_figure, write_figures, write_summary
+from dualsr.evaluation.sets import degrade_image, load_cases, write_case
+from dualsr.io.files import ImageFile, read_image, write_image
 
 TINY = {"hr_crop": 64, "lr_crop": 32, "up_features": 8, "dn_features": 8, "d_features": 8}
 

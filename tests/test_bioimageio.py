@@ -10,8 +10,8 @@ import tifffile
 import yaml
 
 from conftest import textured
-from dualsr.cli import main
-from dualsr.model_zoo import export_bioimageio
+from dualsr.cli.main import main
+from dualsr.runtime.model_zoo import export_bioimageio
 
 
 @pytest.fixture(scope="module")

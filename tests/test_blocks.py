@@ -1,4 +1,4 @@
-"""Block-by-block x2 (``dualsr.blocks``, ``dualsr.batch.apply_array``): equal to one-piece inference, bit for bit."""
+"""Block by block (``dualsr.inference.blocks``, ``dualsr.scale.batch``): equal to one-piece inference, bit for bit."""
 
 from __future__ import annotations
 
@@ -8,15 +8,15 @@ import itertools
 import numpy as np
 import pytest
 
-import dualsr.normalize
+import dualsr.io.normalize
 from conftest import textured
-from dualsr.axes import Layout
-from dualsr.batch import ArrayJob, apply_array
-from dualsr.blocks import InProcess, chunk_shape, plan
-from dualsr.cluster import ModelSpec
-from dualsr.normalize import _sample, strided_sample
-from dualsr.onnx_runtime import OnnxUpsampler
-from dualsr.zarr_io import prepare_output
+from dualsr.inference.blocks import InProcess, chunk_shape, plan
+from dualsr.io.axes import Layout
+from dualsr.io.normalize import _sample, strided_sample
+from dualsr.io.zarr_io import prepare_output
+from dualsr.runtime.onnx_runtime import OnnxUpsampler
+from dualsr.scale.batch import ArrayJob, apply_array
+from dualsr.scale.cluster import ModelSpec
 
 
 @pytest.mark.parametrize("shape, step", [((7, 33, 41), 5), ((3, 100, 100), 7), ((50, 60), 1), ((2, 5, 4, 31), 13)])
@@ -65,7 +65,7 @@ def blockwise(model_path, data, axes, tmp_path, size=(40, 48), first=None):
 )
 def test_blocks_equal_one_piece_inference(onnx_model, tmp_path, monkeypatch, kind, axes, make):
     """Percentiles from a strided sample (forced here by a small cap), per channel, and the 8-bit range."""
-    monkeypatch.setattr(dualsr.normalize, "_MAX_SAMPLES", 5000)
+    monkeypatch.setattr(dualsr.io.normalize, "_MAX_SAMPLES", 5000)
     _, model = onnx_model(kind)
     data = make(textured((90, 110), seed=4))
     got, report = blockwise(model, data, axes, tmp_path, first=0)

@@ -34,7 +34,7 @@ def test_train_rgb8_png(rgb8, tmp_path, capsys):
 
 
 def test_known_kernel(grey16, tmp_path, capsys):
-    from dualsr.kernel import gaussian_kernel
+    from dualsr.paper.kernel import gaussian_kernel
 
     src, _ = grey16
     kpath = tmp_path / "psf.npy"

@@ -5,15 +5,15 @@ import pytest
 
 import dualsr
 from conftest import cli_fails, imagej_tif, one_thread, textured
-from dualsr.cli import main
+from dualsr.cli.main import main
 from dualsr.config import scheduled
-from dualsr.degrade import degrade
-from dualsr.imageio import read_image
-from dualsr.kernel import gaussian_kernel
-from dualsr.metrics import psnr
-from dualsr.onnx_runtime import OnnxUpsampler
-from dualsr.resize import bicubic_resize_np
-from dualsr.sample import sample_hr
+from dualsr.evaluation.degrade import degrade
+from dualsr.evaluation.metrics import psnr
+from dualsr.io.files import read_image
+from dualsr.io.sample import sample_hr
+from dualsr.paper.kernel import gaussian_kernel
+from dualsr.paper.resize import bicubic_resize_np
+from dualsr.runtime.onnx_runtime import OnnxUpsampler
 
 
 def test_apply_writes_the_x2_image_with_half_the_pixel_size(tmp_path, onnx_model, capsys):

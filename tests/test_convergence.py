@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from dualsr.convergence import NOT_SETTLED, SETTLED, SETTLING, KernelTracker, kernel_change
-from dualsr.kernel import gaussian_kernel
+from dualsr.kernels.convergence import NOT_SETTLED, SETTLED, SETTLING, KernelTracker, kernel_change
+from dualsr.paper.kernel import gaussian_kernel
 
 
 def test_kernel_change_is_relative_to_peak():
@@ -32,7 +32,7 @@ def test_tracker_settles_only_after_a_full_quiet_window():
 
 def test_training_reports_the_kernel_and_its_state(texture, tiny_config):
     from dualsr import train
-    from dualsr.convergence import KNOWN
+    from dualsr.kernels.convergence import KNOWN
 
     seen = []
     result = train(texture, config=tiny_config.with_(iterations=20), progress=seen.append)

@@ -1,17 +1,10 @@
 import numpy as np
 import pytest
 
-from dualsr.degrade import (
-    add_noise,
-    aligned_centre,
-    compose_x4,
-    degrade,
-    kernel_is_aligned,
-    random_kernel,
-)
 from dualsr.errors import DualSRInputError
-from dualsr.kernel import centre_of_mass
-from dualsr.resize import bicubic_resize_np
+from dualsr.evaluation.degrade import add_noise, aligned_centre, compose_x4, degrade, kernel_is_aligned, random_kernel
+from dualsr.paper.kernel import centre_of_mass
+from dualsr.paper.resize import bicubic_resize_np
 
 
 def _covariance(k: np.ndarray) -> np.ndarray:

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from dualsr.denoise import denoise, exact_unbiased_inverse, stabilise
 from dualsr.errors import DualSRInputError
-from dualsr.metrics import psnr
-from dualsr.noise import NoiseEstimate, estimate_noise
+from dualsr.evaluation.metrics import psnr
+from dualsr.noise.denoise import denoise, exact_unbiased_inverse, stabilise
+from dualsr.noise.estimate import NoiseEstimate, estimate_noise
 from test_noise import cells
 
 

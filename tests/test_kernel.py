@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from dualsr.degrade import degrade
 from dualsr.errors import DualSRInputError
-from dualsr.kernel import (
+from dualsr.evaluation.degrade import degrade
+from dualsr.paper.kernel import (
     aligned_centre,
     centre_of_mass,
     final_kernel,
@@ -12,7 +12,7 @@ from dualsr.kernel import (
     keep_largest,
     prepare_known_kernel,
 )
-from dualsr.resize import bicubic_resize_np
+from dualsr.paper.resize import bicubic_resize_np
 
 
 def test_gaussian_kernel_is_aligned_and_normalised():

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from dualsr import losses
-from dualsr.kernel import penalty_mask
+from dualsr.paper import losses
+from dualsr.paper.kernel import penalty_mask
 
 
 def test_lsgan_values():
@@ -59,8 +59,8 @@ def test_penalty_mask_is_zero_in_the_middle_and_grows_outwards():
 
 
 def test_bicubic_similarity_is_zero_for_the_bicubic_downscale():
-    from dualsr.networks import downsample_with_kernel
-    from dualsr.resize import bicubic_down_kernel
+    from dualsr.paper.networks import downsample_with_kernel
+    from dualsr.paper.resize import bicubic_down_kernel
 
     y = torch.rand(1, 1, 32, 32)
     bk = torch.as_tensor(bicubic_down_kernel(), dtype=torch.float32)

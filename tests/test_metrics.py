@@ -1,8 +1,7 @@
 import numpy as np
 import pytest
 
-from dualsr.kernel import gaussian_kernel
-from dualsr.metrics import (
+from dualsr.evaluation.metrics import (
     comparable_kernels,
     gaussian_window,
     kernel_covariance,
@@ -13,6 +12,7 @@ from dualsr.metrics import (
     ssim_map,
     to_y,
 )
+from dualsr.paper.kernel import gaussian_kernel
 
 C1, C2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
 

@@ -1,7 +1,7 @@
 import torch
 
-from dualsr.networks import G_DN_KERNEL_SIZE, DiscriminatorDown, GeneratorDown, GeneratorUp
-from dualsr.resize import bilinear_up2
+from dualsr.paper.networks import G_DN_KERNEL_SIZE, DiscriminatorDown, GeneratorDown, GeneratorUp
+from dualsr.paper.resize import bilinear_up2
 
 
 def test_composed_kernel_equals_layers_in_output_and_gradients():

@@ -4,11 +4,12 @@ import numpy as np
 import pytest
 
 from conftest import textured
-from dualsr.degrade import degrade
+from dualsr.config import NOISY_THRESHOLD
 from dualsr.errors import DualSRInputError
-from dualsr.kernel import gaussian_kernel
-from dualsr.noise import NOISY_THRESHOLD, estimate_noise, estimate_sigma
-from dualsr.sample import sample_hr, sample_lr, sample_noisy_lr
+from dualsr.evaluation.degrade import degrade
+from dualsr.io.sample import sample_hr, sample_lr, sample_noisy_lr
+from dualsr.noise.estimate import estimate_noise, estimate_sigma
+from dualsr.paper.kernel import gaussian_kernel
 
 
 def cells(shape=(256, 256), seed=0) -> np.ndarray:

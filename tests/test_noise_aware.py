@@ -1,4 +1,4 @@
-"""The noise model of training (dualsr.noise_aware): the decision, the synthetic noise, its effect."""
+"""The noise model of training (dualsr.noise.model): the decision, the synthetic noise, its effect."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import torch
 from conftest import dead_leaves, one_thread
 from dualsr import bicubic_x2, train
 from dualsr.config import preset
-from dualsr.degrade import degrade
+from dualsr.engine.loop import make_step
 from dualsr.errors import DualSRInputError
-from dualsr.kernel import gaussian_kernel
-from dualsr.noise_aware import add_noise, clean_copy, plan_noise, unit_noise
-from dualsr.trainer import _Loop
+from dualsr.evaluation.degrade import degrade
+from dualsr.noise.model import add_noise, clean_copy, plan_noise, unit_noise
+from dualsr.paper.kernel import gaussian_kernel
 
 KERNEL = gaussian_kernel(13, 1.2, 2.5, 0.5)
 
@@ -67,8 +67,8 @@ def test_the_loop_reads_noisy_patches_and_learns_towards_clean_ones(scene, tiny_
     noisy = photons(lr, 100)[None]
     clean = clean_copy(noisy, plan_noise("on", noisy).estimate)
     with pytest.raises(ValueError, match="both"):
-        _Loop(noisy, tiny_config, torch.device("cpu"), KERNEL, clean=clean)
-    loop = _Loop(noisy, tiny_config, torch.device("cpu"), KERNEL, clean=clean, noise=(0.01, 0.0))
+        make_step(noisy, tiny_config, torch.device("cpu"), KERNEL, clean=clean)
+    loop = make_step(noisy, tiny_config, torch.device("cpu"), KERNEL, clean=clean, noise=(0.01, 0.0))
     y, x = loop.sampler.patches(0)
     assert y.shape[1] == x.shape[1] == 2  # the noisy channel, then its clean copy
     seen, target = loop._split(x)

@@ -9,16 +9,16 @@ import torch
 from conftest import dead_leaves
 from dualsr import train
 from dualsr.config import DualSRConfig, preset
-from dualsr.degrade import degrade
-from dualsr.denoise import denoise
-from dualsr.denoise_net import ShotNoiseDenoiser
-from dualsr.kernel import gaussian_kernel
-from dualsr.networks import GeneratorUp
-from dualsr.noise import NoiseEstimate
-from dualsr.noise_aware import GuidedUp, clean_copy, plan_noise, unit_noise
-from dualsr.onnx_runtime import OnnxUpsampler
-from dualsr.tiling import model_margin
-from dualsr.trainer import _Loop
+from dualsr.engine.loop import make_step
+from dualsr.evaluation.degrade import degrade
+from dualsr.inference.tiling import model_margin
+from dualsr.noise.denoise import denoise
+from dualsr.noise.denoise_net import ShotNoiseDenoiser
+from dualsr.noise.estimate import NoiseEstimate
+from dualsr.noise.model import GuidedUp, clean_copy, plan_noise, unit_noise
+from dualsr.paper.kernel import gaussian_kernel
+from dualsr.paper.networks import GeneratorUp
+from dualsr.runtime.onnx_runtime import OnnxUpsampler
 
 KERNEL = gaussian_kernel(13, 1.2, 2.5, 0.5)
 
@@ -69,14 +69,15 @@ def test_the_loop_gives_the_guided_g_up_the_denoised_crop(lr):
     estimate = plan_noise("on", noisy).estimate
     clean = clean_copy(noisy, estimate)
     config = DualSRConfig(iterations=3, hr_crop=64, lr_crop=32, up_features=16, noise_guide=True)
-    loop = _Loop(noisy, config, torch.device("cpu"), KERNEL, clean=clean, noise=unit_noise(estimate, 0.0, 1.0))
+    loop = make_step(noisy, config, torch.device("cpu"), KERNEL, clean=clean, noise=unit_noise(estimate, 0.0, 1.0))
     assert isinstance(loop.g_up, GuidedUp) and loop.g_up.g_up.body[0].in_channels == 2
     _, x = loop.sampler.patches(0)
     assert x.shape[1] == 3  # noisy, clean target, guide
     guide = loop.g_up.denoise_image(noisy)
     assert guide.shape == noisy.shape and psnr(guide[0], lr) > psnr(noisy[0], lr) + 3
     assert torch.equal(loop._guide(x), x[:, 2:]) and loop.step(0).isfinite().all()
-    plain = _Loop(noisy, config.with_(noise_guide=False), torch.device("cpu"), KERNEL, clean=clean, noise=(0.01, 0.0))
+    unguided = config.with_(noise_guide=False)
+    plain = make_step(noisy, unguided, torch.device("cpu"), KERNEL, clean=clean, noise=(0.01, 0.0))
     assert type(plain.g_up) is GeneratorUp and plain._guide(x) is None
 
 

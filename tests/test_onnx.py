@@ -10,7 +10,7 @@ import torch
 
 from conftest import textured
 from dualsr.errors import DualSRInputError
-from dualsr.onnx_runtime import OnnxUpsampler, _nvidia_driver_present
+from dualsr.runtime.onnx_runtime import OnnxUpsampler, _nvidia_driver_present
 
 
 def test_export_is_checked_dynamic_and_self_describing(onnx_model):

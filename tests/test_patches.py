@@ -1,6 +1,6 @@
 import numpy as np
 
-from dualsr.patches import PatchSampler, box_filter, clip_extreme, gradient_map
+from dualsr.paper.patches import PatchSampler, box_filter, clip_extreme, gradient_map
 
 
 def test_box_filter_matches_a_direct_sum():

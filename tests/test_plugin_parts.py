@@ -179,7 +179,7 @@ def test_the_relay_keeps_the_newest_preview_beside_the_newest_step():
 
 
 def test_a_failing_preview_turns_previews_off_and_training_goes_on():
-    from dualsr.trainer import StepInfo
+    from dualsr.engine.loop import StepInfo
 
     def broken(**_):
         raise RuntimeError("CUDA out of memory")

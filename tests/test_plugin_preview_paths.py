@@ -101,7 +101,7 @@ def _train(qtbot, viewer, layer, overrides, iterations, previews=1):
 
 
 def layer_layout(layer, axes):
-    from dualsr.axes import Layout
+    from dualsr.io.axes import Layout
 
     return Layout.of(np.shape(layer.data), axes)
 

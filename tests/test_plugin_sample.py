@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dualsr.noise import estimate_noise
-from dualsr.sample import sample_lr, sample_noisy_lr
+from dualsr.io.sample import sample_lr, sample_noisy_lr
+from dualsr.noise.estimate import estimate_noise
 
 pytestmark = pytest.mark.gui
 

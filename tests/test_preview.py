@@ -7,9 +7,9 @@ import pytest
 
 import dualsr
 from conftest import one_thread, textured
-from dualsr.axes import Layout
 from dualsr.errors import DualSRInputError
-from dualsr.resize import bicubic_resize_np
+from dualsr.io.axes import Layout
+from dualsr.paper.resize import bicubic_resize_np
 
 
 def previews_during(image, axes, config, calls, **kwargs):

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from conftest import textured
-from dualsr.onnx_runtime import OnnxUpsampler
+from dualsr.runtime.onnx_runtime import OnnxUpsampler
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

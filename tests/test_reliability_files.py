@@ -12,7 +12,7 @@ import tifffile
 
 from conftest import run_cli, textured
 from dualsr.errors import DualSRInputError
-from dualsr.imageio import ImageFile, read_image, write_image
+from dualsr.io.files import ImageFile, read_image, write_image
 
 
 @pytest.mark.parametrize("dtype, channels", [(np.uint8, 1), (np.uint16, 1), (np.uint8, 3), (np.uint8, 4)])

@@ -27,12 +27,12 @@ from PIL import Image as PILImage
 
 import dualsr
 from conftest import cli_fails, imagej_tif, run_cli, textured
-from dualsr.axes import Layout
 from dualsr.errors import DualSRInputError
-from dualsr.networks import GeneratorUp
-from dualsr.normalize import fit_normalization
-from dualsr.onnx_runtime import OnnxUpsampler
-from dualsr.tiling import tiled_upsample
+from dualsr.inference.tiling import tiled_upsample
+from dualsr.io.axes import Layout
+from dualsr.io.normalize import fit_normalization
+from dualsr.paper.networks import GeneratorUp
+from dualsr.runtime.onnx_runtime import OnnxUpsampler
 from napari_dualsr._jobs import source_of
 from plugin_helpers import APPLY, TINY, TRAIN, errors_since, open_widget
 

@@ -14,7 +14,7 @@ import pytest
 import dualsr
 from conftest import textured
 from dualsr.config import DualSRConfig
-from dualsr.onnx_runtime import OnnxUpsampler
+from dualsr.runtime.onnx_runtime import OnnxUpsampler
 
 MB = 2**20
 
@@ -96,7 +96,7 @@ def _half_textured(size: int) -> np.ndarray:
 def test_huge_planes_sample_crops_on_a_coarser_grid():
     """Above MAP_PIXELS the sampling maps live on a block-averaged grid: their memory
     stops growing with the image, and crops still go where the edges are."""
-    from dualsr.patches import PatchSampler
+    from dualsr.paper.patches import PatchSampler
 
     image = _half_textured(1044)
     peaks, samplers = [], []
@@ -118,9 +118,9 @@ def test_huge_planes_sample_crops_on_a_coarser_grid():
 
 def test_training_a_huge_plane_costs_little_beyond_the_plane(monkeypatch):
     """The coarse grid through ``train()``: a 1024^2 uint16 plane treated as "huge"."""
-    import dualsr.patches
+    import dualsr.paper.patches
 
-    monkeypatch.setattr(dualsr.patches, "MAP_PIXELS", 128 * 128)
+    monkeypatch.setattr(dualsr.paper.patches, "MAP_PIXELS", 128 * 128)
     plane = (_half_textured(1024)[0] * 60000).astype(np.uint16)
     training_start_peak(plane[:128, :128], "YX")
     peak = training_start_peak(plane, "YX")

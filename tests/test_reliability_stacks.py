@@ -11,8 +11,8 @@ import tifffile
 
 import dualsr
 from conftest import run_cli, textured
-from dualsr.axes import Layout, default_axes
 from dualsr.errors import DualSRInputError
+from dualsr.io.axes import Layout, default_axes
 from plugin_helpers import APPLY, TINY, TRAIN, open_widget
 
 FAST = ["--iterations", "2"]

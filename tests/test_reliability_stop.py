@@ -24,12 +24,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import dualsr
-import dualsr.trainer
+import dualsr.engine.loop
+import dualsr.paper.step
 from conftest import run_cli, textured
 from dualsr.errors import Cancelled, DualSRInputError
-from dualsr.networks import GeneratorUp
-from dualsr.onnx_runtime import OnnxUpsampler
-from dualsr.tiling import cpu_fallback, tiled_upsample
+from dualsr.inference.tiling import cpu_fallback, tiled_upsample
+from dualsr.paper.networks import GeneratorUp
+from dualsr.runtime.onnx_runtime import OnnxUpsampler
 from plugin_helpers import TINY, TRAIN, errors_since, open_widget
 
 
@@ -112,7 +113,7 @@ def test_a_failing_write_leaves_no_partial_file(tmp_path):
     class Boom(Exception):
         pass
 
-    from dualsr.imageio import atomic_write
+    from dualsr.io.files import atomic_write
 
     def write(tmp):
         with open(tmp, "wb") as f:
@@ -177,14 +178,14 @@ def test_closing_the_viewer_ends_a_running_training(make_napari_viewer, qtbot):
 def _loss_failing_at(monkeypatch, call: int, name: str = "lsgan") -> None:
     """Make the ``call``-th ``name`` loss raise torch.OutOfMemoryError, as a full GPU would."""
     calls = itertools.count()
-    real = getattr(dualsr.trainer.losses, name)
+    real = getattr(dualsr.paper.step.losses, name)
 
     def failing(*args, **kwargs):
         if next(calls) == call:
             raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 MiB")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(dualsr.trainer.losses, name, failing)
+    monkeypatch.setattr(dualsr.paper.step.losses, name, failing)
 
 
 def test_out_of_memory_in_a_step_keeps_the_last_finished_step(monkeypatch, texture, tiny_config):
@@ -210,7 +211,7 @@ def test_out_of_memory_in_the_first_step_is_a_clear_error(monkeypatch, texture, 
 
 
 def test_the_gpu_message_names_the_fixes():
-    text = dualsr.trainer.out_of_memory_stop(torch.device("cuda"), 12)
+    text = dualsr.engine.loop.out_of_memory_stop(torch.device("cuda"), 12)
     assert text == (
         "CUDA ran out of memory in training step 13; kept the result of step 12; to train fully, "
         "close other GPU programs or train on the CPU (--device cpu)"

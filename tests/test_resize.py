@@ -1,7 +1,7 @@
 import numpy as np
 import torch
 
-from dualsr.resize import bicubic_down_kernel, bicubic_resize, bicubic_resize_np, cubic, resize_matrix
+from dualsr.paper.resize import bicubic_down_kernel, bicubic_resize, bicubic_resize_np, cubic, resize_matrix
 
 
 def test_cubic_is_keys_with_a_minus_half():

@@ -16,8 +16,8 @@ import zarr
 from PIL import Image
 
 from conftest import cli_fails, imagej_tif, run_cli, textured
-from dualsr.imageio import read_image
-from dualsr.onnx_runtime import OnnxUpsampler
+from dualsr.io.files import read_image
+from dualsr.runtime.onnx_runtime import OnnxUpsampler
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +140,7 @@ def ctrl_c_after(monkeypatch, blocks: int) -> None:
     """Press Ctrl-C (a real SIGINT) once, when ``blocks`` blocks are reported written. Sent from the
     progress callback, which runs in the main thread, so it lands at once (a watcher thread's
     signal could land after a fast run had finished)."""
-    import dualsr.cli_apply as cli_apply
+    import dualsr.cli.apply as cli_apply
 
     bars, sent = cli_apply._bars, []
 

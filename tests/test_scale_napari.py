@@ -9,7 +9,7 @@ import zarr
 from dask.callbacks import Callback
 
 from conftest import textured
-from dualsr.onnx_runtime import OnnxUpsampler
+from dualsr.runtime.onnx_runtime import OnnxUpsampler
 from plugin_helpers import APPLY, errors_since, open_widget, ticks_while
 
 pytestmark = [pytest.mark.gui]

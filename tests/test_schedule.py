@@ -2,7 +2,7 @@ import pytest
 
 from dualsr.config import PRESET_SETTINGS, PRESETS, DualSRConfig, preset, scheduled
 from dualsr.errors import DualSRInputError
-from dualsr.schedule import Schedule
+from dualsr.paper.schedule import Schedule
 
 
 def test_learning_rates_follow_the_reference():

@@ -9,11 +9,11 @@ import torch
 
 from conftest import textured
 from dualsr import train
-from dualsr.api import GroupedUpsampler
 from dualsr.config import preset
-from dualsr.kernel import gaussian_kernel, point_symmetric, prepare_known_kernel
-from dualsr.networks import GeneratorUp
-from dualsr.spectral_kernel import gaussian_from_covariance
+from dualsr.inference.upsampler import GroupedUpsampler
+from dualsr.kernels.spectral import gaussian_from_covariance
+from dualsr.paper.kernel import gaussian_kernel, point_symmetric, prepare_known_kernel
+from dualsr.paper.networks import GeneratorUp
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +60,7 @@ def test_fast_applies_it_where_the_kernel_allows(image, fast_result, tiny_config
 
 
 def test_an_ensemble_model_tiles_exports_and_reapplies_exactly(image, fast_result, tmp_path):
-    from dualsr.onnx_runtime import OnnxUpsampler
+    from dualsr.runtime.onnx_runtime import OnnxUpsampler
 
     assert np.array_equal(fast_result.upsample(image), fast_result.image)
     tiled = fast_result.upsample(image, tile=48)

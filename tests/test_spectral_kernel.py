@@ -1,4 +1,4 @@
-"""The closed-form blind kernel estimate (dualsr.spectral_kernel) and its use in training."""
+"""The closed-form blind kernel estimate (dualsr.kernels.spectral) and its use in training."""
 
 from __future__ import annotations
 
@@ -6,10 +6,9 @@ import numpy as np
 import pytest
 
 from conftest import dead_leaves, textured
-from dualsr.degrade import degrade
-from dualsr.kernel import centre_of_mass, gaussian_kernel
-from dualsr.metrics import kernel_error
-from dualsr.spectral_kernel import (
+from dualsr.evaluation.degrade import degrade
+from dualsr.evaluation.metrics import kernel_error
+from dualsr.kernels.spectral import (
     clip_covariance,
     estimate_kernel,
     fit_noisy_ratios,
@@ -18,6 +17,7 @@ from dualsr.spectral_kernel import (
     kernel_size,
     power_spectrum,
 )
+from dualsr.paper.kernel import centre_of_mass, gaussian_kernel
 
 
 def covariance_of(kernel: np.ndarray) -> np.ndarray:
@@ -73,7 +73,7 @@ def test_on_a_noisy_photo_the_noise_aware_fit_finds_the_kernel_the_log_ratio_mis
     noisy P(2u) biases the plain fit far off; the noise-aware fit lands within 20 % of the peak."""
     from skimage import data
 
-    from dualsr.degrade import add_noise
+    from dualsr.evaluation.degrade import add_noise
 
     truth = gaussian_kernel(13, 1.6, 4.0, 1.2)
     lr = degrade(data.coins().astype(np.float64) / 255, truth, 2)
@@ -142,7 +142,7 @@ def test_the_fast_preset_holds_the_spectral_kernel_fixed(scene):
     """No G_DN, no D_DN: the estimate is the kernel the cycles use, reported with its trust."""
     from dualsr import train
     from dualsr.config import preset
-    from dualsr.convergence import SETTLED
+    from dualsr.kernels.convergence import SETTLED
 
     truth = gaussian_kernel(13, 1.6, 4.0, 1.2)
     lr = degrade(scene, truth, 2).astype(np.float32)
@@ -163,8 +163,8 @@ def test_the_noise_model_reads_the_kernel_where_the_config_says(scene, noise_ker
     noise-aware fit (the default) or from the denoised copy (``noise_kernel="clean_copy"``)."""
     from dualsr import train
     from dualsr.config import preset
-    from dualsr.degrade import add_noise
-    from dualsr.noise_aware import clean_copy
+    from dualsr.evaluation.degrade import add_noise
+    from dualsr.noise.model import clean_copy
 
     lr = add_noise(degrade(scene, gaussian_kernel(13, 1.6, 4.0, 1.2), 2), np.random.default_rng(0), poisson_peak=300)
     lr = lr.astype(np.float32)

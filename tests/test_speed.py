@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from dualsr.trainer import _Loop, native_bf16_cpu
+from dualsr.engine.loop import make_step
+from dualsr.paper.step import native_bf16_cpu
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from baseline_reference import LayeredDown, ReferenceStep  # noqa: E402
@@ -26,7 +27,7 @@ def test_engine_step_equals_the_layer_by_layer_reference_step(texture, tiny_conf
     config = tiny_config.with_(iterations=3)
     reference = ReferenceStep(image, config)
     torch.manual_seed(config.seed)
-    engine = _Loop(image, config, torch.device("cpu"), None)
+    engine = make_step(image, config, torch.device("cpu"), None)
     for step in range(3):
         expected = reference.step(step)
         got = engine.step(step)[SHARED]
@@ -50,7 +51,7 @@ def test_reference_kernel_is_a_delta_through_the_layers():
 def test_bfloat16_on_a_cpu_without_native_support_warns(texture, tiny_config):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        _Loop(texture[None].astype(np.float32), tiny_config.with_(precision="bfloat16"), torch.device("cpu"), None)
+        make_step(texture[None].astype(np.float32), tiny_config.with_(precision="bfloat16"), torch.device("cpu"), None)
     assert any("100x slower" in str(w.message) for w in caught)
 
 

@@ -4,10 +4,10 @@ import numpy as np
 from skimage import data
 from skimage.restoration import denoise_nl_means
 
-from dualsr import wiener
-from dualsr.denoise import denoise
-from dualsr.metrics import psnr
-from dualsr.wiener import wiener_refine
+from dualsr.evaluation.metrics import psnr
+from dualsr.noise import wiener
+from dualsr.noise.denoise import denoise
+from dualsr.noise.wiener import wiener_refine
 
 
 def _nlm(noisy: np.ndarray, sigma: float, channel_axis: int | None = None) -> np.ndarray:
@@ -60,7 +60,7 @@ def test_flat_image_and_tiny_image():
 
 
 def test_default_denoiser_beats_nlm_on_shot_noise():
-    """dualsr.denoise's default (NLM + Wiener, after the Anscombe transform) against scikit-image's NLM alone."""
+    """dualsr.noise.denoise's default (NLM + Wiener, after the Anscombe transform) against scikit-image's NLM alone."""
     clean = data.camera()[128:320, 128:320].astype(np.float64) / 255.0
     noisy = np.random.default_rng(4).poisson(clean * 100).astype(np.uint16)  # 100 photons at full scale
     truth = clean * 100

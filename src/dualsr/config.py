@@ -12,10 +12,20 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-from .denoise import DEFAULT_DENOISER, DENOISERS
-from .errors import DualSRInputError
-from .noise import NOISY_THRESHOLD
+from dualsr.errors import DualSRInputError
 
+DENOISERS = ("nlm_wiener", "nlm", "bm3d")  # how the noise model makes its clean copy (dualsr.noise.denoise)
+DEFAULT_DENOISER = "nlm_wiener"
+# Above this noise level (std at mid-scale, as a fraction of full scale) an image counts as noisy.
+# Measured (docs/benchmarks.md "Noise model"): the clean LRs of the benchmark sets read 0.1-0.9 %;
+# Poisson noise at 3000 photons full scale reads 1.3-1.4 %, at 1000 photons 2.2-2.3 %, at 300
+# 4.0-4.2 %. Already at 3000 photons the noise model gains +0.48 dB on average over training
+# without it (moon: +2.4 dB, the model-free run falls 1.4 dB below bicubic), while on clean
+# images it costs 0-0.3 dB. Missing noise costs more than a needless noise model, so the line is
+# drawn just above the clean sets: 1.2 %. Full-size 8-bit photos with film grain (scikit-image's
+# camera 1.45 %, Hubble deep field 2.6 %) and the bundled sample (4000-photon shot noise, 2.0 %)
+# read noisy, and are.
+NOISY_THRESHOLD = 0.012
 KERNEL_ESTIMATORS = ("gan", "spectral")
 NOISE_MODES = ("off", "auto", "on")
 NOISE_KERNELS = ("noisy", "clean_copy")
@@ -90,34 +100,34 @@ class DualSRConfig:
     # --- how the blind kernel is estimated (not in the paper: the fast path) ---
     # "gan": the paper's G_DN trained against D_DN jointly with G_UP (eq. 3).
     # "spectral": a closed-form estimate from the image's power spectrum before training
-    # (dualsr.spectral_kernel), then held fixed like a known kernel: no G_DN, no D_DN.
+    # (dualsr.kernels.spectral), then held fixed like a known kernel: no G_DN, no D_DN.
     kernel_estimator: str = "gan"
 
-    # --- noise (not in the paper: LR = (HR * k)↓2 + n, dualsr.noise_aware) ---
+    # --- noise (not in the paper: LR = (HR * k)↓2 + n, dualsr.noise.model) ---
     # "off": the paper's noise-free model; "on": measure the noise, train on clean targets with
     # matching noise added to G_DN's output; "auto": "on" when the measured noise is above
     # noise_threshold (std at mid-scale as a fraction of full scale).
     noise: str = "off"
     noise_threshold: float = NOISY_THRESHOLD
-    denoiser: str = DEFAULT_DENOISER  # makes the clean copy (dualsr.denoise: nlm_wiener, nlm, bm3d)
+    denoiser: str = DEFAULT_DENOISER  # makes the clean copy (dualsr.noise.denoise: nlm_wiener, nlm, bm3d)
     # where the spectral kernel of a noisy image is read: "noisy", the image itself with the
-    # noise-aware fit (dualsr.spectral_kernel.fit_noisy_ratios); "clean_copy", the denoised copy
+    # noise-aware fit (dualsr.kernels.spectral.fit_noisy_ratios); "clean_copy", the denoised copy
     # with the plain fit (the denoiser's smoothing then reads as blur).
     noise_kernel: str = "noisy"
     # with the noise model on: G_UP also reads the image denoised by NLM + Wiener (a second set
     # of input channels; its residual is added to their x2), so it learns where the denoiser
     # is right and where to put texture back. The denoiser is torch, part of the model and of
-    # its ONNX file (dualsr.noise_aware.GuidedUp, dualsr.denoise_net). Independent of
+    # its ONNX file (dualsr.noise.model.GuidedUp, dualsr.noise.denoise_net). Independent of
     # ``denoiser``, which makes the clean targets.
     noise_guide: bool = False
 
     # --- inference (not in the paper) ---
     # average G_UP's x2 with the x2 of the image rotated by 180 degrees (rotated back): two
     # estimates with different errors. Valid where the kernel is point-symmetric, as every
-    # spectral (Gaussian) estimate is; applied only there (dualsr.api). Off in the paper preset.
+    # spectral (Gaussian) estimate is; applied only there (dualsr.engine.train). Off in the paper preset.
     self_ensemble: bool = False
     # iterative back-projection of the x2 onto the LR with the kernel, then each pixel held to
-    # its LR neighbourhood's range (dualsr.backprojection): steps, 0 = off.
+    # its LR neighbourhood's range (dualsr.inference.backprojection): steps, 0 = off.
     # ``back_projection_step`` scales each step's correction. With the noise model on (guided
     # G_UP only) the x2 is projected onto the denoised copy and the step is scaled by
     # (back_projection_noise / noise level)^2 where the level is above back_projection_noise.
@@ -164,7 +174,7 @@ class DualSRConfig:
 
     @property
     def settle_window(self) -> int:
-        """Steps over which the kernel's change is measured (see :mod:`dualsr.convergence`)."""
+        """Steps over which the kernel's change is measured (see :mod:`dualsr.kernels.convergence`)."""
         return self.kernel_settle_window or max(20, self.iterations // 10)
 
     @property

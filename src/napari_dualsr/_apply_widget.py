@@ -16,8 +16,8 @@ from magicgui.widgets import ComboBox, Container, FileEdit, Label, PushButton, S
 from napari.utils.notifications import show_error, show_info
 from napari.viewer import Viewer
 
-from dualsr.axes import Layout
-from dualsr.device import available_devices
+from dualsr.io.axes import Layout
+from dualsr.runtime.device import available_devices
 
 from ._apply_zarr import ZarrRun, prepare_zarr
 from ._jobs import Applied, ApplyJob, apply_job, axes_choices, plane_on_screen, usable

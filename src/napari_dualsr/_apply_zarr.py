@@ -2,7 +2,7 @@
 
 The output array is created (or an unfinished one reopened) before the run starts, so
 the x2 layer can show it at once, read lazily from disk. One thread per core fills it
-block by block with the core's block engine (``dualsr.batch.apply_array``), the plane
+block by block with the core's block engine (``dualsr.scale.batch.apply_array``), the plane
 on screen first; the layer's data (numpy, Zarr, or dask: computed here one block at a
 time) is read where it is, never whole. The widget refreshes the layer as blocks land.
 Cancel keeps the finished blocks, and Apply with the same output resumes. No Qt here.
@@ -20,11 +20,11 @@ from typing import Any
 
 import numpy as np
 
-from dualsr import __version__
-from dualsr.batch import ArrayJob, ArrayReport, apply_array
-from dualsr.blocks import InProcess, check_dtype, chunk_shape
-from dualsr.cluster import ModelSpec
-from dualsr.zarr_io import model_digest, prepare_output
+from dualsr._version import __version__
+from dualsr.inference.blocks import InProcess, check_dtype, chunk_shape
+from dualsr.io.zarr_io import model_digest, prepare_output
+from dualsr.scale.batch import ArrayJob, ArrayReport, apply_array
+from dualsr.scale.cluster import ModelSpec
 
 from ._jobs import ApplyJob
 
@@ -46,7 +46,7 @@ def prepare_zarr(job: ApplyJob) -> ZarrRun:
     """Check the model against the layer and create (or reopen) the output; nothing is computed yet."""
     import zarr
 
-    from dualsr.onnx_runtime import OnnxUpsampler
+    from dualsr.runtime.onnx_runtime import OnnxUpsampler
 
     assert job.output is not None
     data = job.source.data
@@ -76,7 +76,7 @@ def run_zarr(
     progress: Callable[[str, int, int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> ArrayReport:
-    """Fill the output on one thread per core (see ``dualsr.cluster``); mark it complete at the end."""
+    """Fill the output on one thread per core (see ``dualsr.scale.cluster``); mark it complete at the end."""
     threads = os.cpu_count() or 1
     with frozen_heap(), cf.ThreadPoolExecutor(threads, thread_name_prefix="dualsr-block") as pool:
         report = apply_array(pool, 2 * threads, run.array_job, progress, should_stop)

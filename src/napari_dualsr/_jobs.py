@@ -16,11 +16,11 @@ from typing import Any
 import numpy as np
 
 import dualsr
-from dualsr.axes import Layout, Planes
 from dualsr.config import DualSRConfig, preset
+from dualsr.engine.loop import StepInfo
 from dualsr.errors import DualSRInputError
-from dualsr.imageio import read_kernel
-from dualsr.trainer import StepInfo
+from dualsr.io.axes import Layout, Planes
+from dualsr.io.files import read_kernel
 
 # Axis orders offered per (layer ndim, rgb); the first is the default. napari shows the
 # last two dims, so Y and X always end the layer's own dims.
@@ -234,7 +234,7 @@ def run_train(
     )
     if job.onnx_path is None:
         return Trained(result)
-    from dualsr.onnx_export import export_onnx
+    from dualsr.runtime.onnx_export import export_onnx
 
     if export_progress:
         export_progress(0, 1)
@@ -302,7 +302,7 @@ def run_apply(
     should_stop: Callable[[], bool] | None = None,
 ) -> Applied:
     """Open the model with onnxruntime and x2 every plane of the source."""
-    from dualsr.onnx_runtime import OnnxUpsampler
+    from dualsr.runtime.onnx_runtime import OnnxUpsampler
 
     upsampler = OnnxUpsampler(job.model, device=job.device)
     image = upsampler.upsample(

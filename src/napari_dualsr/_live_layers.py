@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from dualsr.preview import clip_region
+from dualsr.inference.preview import clip_region
 
 from ._jobs import Source, Trained, plane_on_screen
 from ._layers import LayerData, add_layers, bicubic_layer, kernel_layer, trained_layers, upscaled_layer

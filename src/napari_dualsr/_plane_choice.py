@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 from magicgui.widgets import ComboBox, Label, SpinBox
 
-from dualsr.axes import Layout, Planes
 from dualsr.errors import DualSRInputError
+from dualsr.io.axes import Layout, Planes
 
 from ._jobs import describe_plane, plane_on_screen
 

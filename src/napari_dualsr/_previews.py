@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dualsr.trainer import StepInfo
+from dualsr.engine.loop import StepInfo
 
-Region = tuple[int, int, int, int]  # y0, y1, x0, x1 in input pixels (dualsr.preview)
+Region = tuple[int, int, int, int]  # y0, y1, x0, x1 in input pixels (dualsr.inference.preview)
 log = logging.getLogger(__name__)
 FIRST_TILE = 96  # side of the first tile, before any cost is measured
 MIN_TILE = 32

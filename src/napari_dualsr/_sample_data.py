@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dualsr.sample import sample_hr, sample_kernel, sample_lr, sample_noisy_lr
+from dualsr.io.sample import sample_hr, sample_kernel, sample_lr, sample_noisy_lr
 
 
 def make_sample() -> list[tuple]:

@@ -14,8 +14,8 @@ from napari.utils.notifications import show_info, show_warning
 from napari.viewer import Viewer
 
 from dualsr.config import NOISE_MODES, PRESETS, preset
-from dualsr.device import available_devices
 from dualsr.errors import DualSRInputError
+from dualsr.runtime.device import available_devices
 
 from ._jobs import Trained, TrainJob, axes_choices, train_job, usable
 from ._layers import follow_active, image_layers
@@ -25,7 +25,7 @@ from ._plane_choice import PlaneChoice
 from ._runner import Runner, checked_job, outcome_value
 from ._workers import IMAGE_PHASES, Controls, Outcome, PreviewClock, Update, train_updates, warm_up
 
-# What the kernel readout says for each state the engine reports (dualsr.convergence).
+# What the kernel readout says for each state the engine reports (dualsr.kernels.convergence).
 KERNEL_STATES = {
     "known": "known (given): not estimated",
     "settling": "still settling: the ×2 will change",

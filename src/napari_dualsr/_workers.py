@@ -19,10 +19,10 @@ from typing import Any, Generic, TypeVar
 
 import numpy as np
 
-from dualsr.api import bicubic_x2
-from dualsr.batch import ArrayReport
+from dualsr.engine.loop import StepInfo
 from dualsr.errors import Cancelled, DualSRInputError
-from dualsr.trainer import StepInfo
+from dualsr.inference.upsampler import bicubic_x2
+from dualsr.scale.batch import ArrayReport
 
 from ._apply_zarr import ZarrRun, run_zarr
 from ._jobs import Applied, ApplyJob, Trained, TrainJob, run_apply, run_train

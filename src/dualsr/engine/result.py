@@ -1,0 +1,116 @@
+"""What one training produces: the x2 image, the kernel, the history, the model, and what to say about them."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dualsr.config import DualSRConfig
+from dualsr.inference.upsampler import GroupedUpsampler, upsample
+from dualsr.io.normalize import Normalization
+from dualsr.kernels.convergence import KNOWN, NOT_SETTLED
+from dualsr.kernels.spectral import SpectralEstimate
+from dualsr.noise.model import NoisePlan
+
+
+@dataclass
+class DualSRResult:
+    """Everything one training produces."""
+
+    image: np.ndarray  # the x2 image, input axes and dtype
+    kernel: np.ndarray  # (n, n), or (G, n, n) for independently trained channel groups
+    history: list[dict[str, np.ndarray]]  # per channel group: loss name -> values per step
+    upsampler: GroupedUpsampler
+    axes: str
+    plane: int | list[int]  # the flat training plane, or the list of them (several planes)
+    normalization: Normalization
+    config: DualSRConfig
+    device: str
+    steps: int
+    stopped: bool
+    seconds: float
+    known_kernel: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+    stop_reason: str = ""  # set when training ended early by itself (out of memory)
+    kernel_state: str = KNOWN  # known / settled / not settled (dualsr.kernels.convergence)
+    kernel_change: float = float("nan")  # the kernel's last measured change, fraction of its peak
+    kernel_estimates: list[SpectralEstimate] = field(default_factory=list)  # spectral estimator, per group
+    noise: NoisePlan | None = None  # what the engine decided about noise (config.noise)
+
+    @property
+    def kernel_warning(self) -> str:
+        """One line for the user when the blind kernel had not settled, else ``""``."""
+        if self.kernel_state != NOT_SETTLED:
+            return ""
+        problems = [p for e in self.kernel_estimates for p in e.problems]
+        if problems:
+            return (
+                f"the blind kernel estimate is uncertain: {'; '.join(dict.fromkeys(problems))}; the x2 image may be "
+                "over- or under-sharpened: compare it with bicubic, or give a known kernel (a measured PSF)"
+            )
+        window = self.config.settle_window
+        moved = (
+            f"by {self.kernel_change:.0%} of its peak over the last {window} steps"
+            if np.isfinite(self.kernel_change)
+            else f"(fewer than the {window} steps needed to tell)"
+        )
+        return (
+            f"the blind kernel estimate was still changing after {self.steps} steps {moved}; the x2 image "
+            "may be over- or under-sharpened: train longer (more iterations) or give a known kernel"
+        )
+
+    def upsample(
+        self,
+        image: np.ndarray,
+        axes: str | None = None,
+        tile: int | None = 512,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> np.ndarray:
+        """Apply the trained upsampler to another image (e.g. from the same instrument)."""
+        return upsample(
+            self.upsampler,
+            image,
+            axes=axes,
+            mode=self.normalization.mode,
+            device=self.device,
+            tile=tile,
+            progress=progress,
+        )
+
+    def export_onnx(self, path: str | os.PathLike, opset: int = 17) -> Path:
+        """Write the upsampler as a self-describing ONNX file (see :mod:`dualsr.runtime.onnx_export`)."""
+        from dualsr.runtime.onnx_export import export_onnx
+
+        return export_onnx(self, path, opset=opset)
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-able description: config, axes, plane, normalisation, timing."""
+        return {
+            "config": self.config.to_dict(),
+            "axes": self.axes,
+            "plane": self.plane,
+            "normalization": self.normalization.to_dict(),
+            "device": self.device,
+            "steps": self.steps,
+            "stopped": self.stopped,
+            "seconds": round(self.seconds, 2),
+            "known_kernel": self.known_kernel,
+            "channel_groups": self.upsampler.groups,
+            "self_ensemble": self.upsampler.ensemble,
+            "back_projection": self.upsampler.back_projection,
+            "back_projection_step": round(self.upsampler.back_projection_step, 4),
+            "kernel_state": self.kernel_state,
+            **({"kernel_estimate": [e.to_dict() for e in self.kernel_estimates]} if self.kernel_estimates else {}),
+            **({"noise": self.noise.to_dict()} if self.noise else {}),
+            **({"kernel_change": round(self.kernel_change, 4)} if np.isfinite(self.kernel_change) else {}),
+            **({"kernel_warning": self.kernel_warning} if self.kernel_warning else {}),
+            **({"stop_reason": self.stop_reason} if self.stop_reason else {}),
+        }
+
+
+__all__ = ["DualSRResult"]
