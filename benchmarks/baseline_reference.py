@@ -14,10 +14,16 @@ cost structure of the reference implementation (memad73/DualSR), float32 through
 - D_DN, G_UP, losses, optimisers and their settings are the paper's.
 
 It is the same computation as :class:`dualsr.paper.step.DualSRStep` (same networks, losses and
-schedule), so the two may be timed side by side on the same image.
+schedule), so the two may be timed side by side on the same image. Run alone, it times a few
+baseline steps on the bundled sample:
+
+    python benchmarks/baseline_reference.py --steps 3
 """
 
 from __future__ import annotations
+
+import argparse
+import time
 
 import numpy as np
 import torch
@@ -149,3 +155,22 @@ class ReferenceStep:
         self.opt_d.step()
         self.schedule.after_step(step, bicubic.item())
         return torch.stack([t.detach() for t in (total, loss_cyc_f, loss_cyc_b, loss_interp, loss_d)])
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--steps", type=int, default=3, help="baseline steps to time (default 3)")
+    args = p.parse_args()
+    from dualsr.io.normalize import fit_normalization
+    from dualsr.io.sample import sample_lr
+
+    lr = sample_lr().data
+    reference = ReferenceStep(fit_normalization(lr).apply(lr)[None])
+    for i in range(args.steps):
+        start = time.perf_counter()
+        total = float(reference.step(i)[0])
+        print(f"baseline step {i}: {time.perf_counter() - start:.2f} s, total loss {total:.4f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

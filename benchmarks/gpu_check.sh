@@ -8,8 +8,8 @@
 # this checkout's src/ first on PYTHONPATH. Stops itself after 9 minutes: gpu_check.py
 # (at most 450 s; it skips what would not fit in its --budget, default 380 s), then
 # onnx_cuda_check.py (at most 85 s). Extra arguments go to benchmarks/gpu_check.py (see
-# --help there). Exit status 0: checks passed; 1: mismatch; 2: no CUDA device (without
-# --cpu-only); 124: timed out.
+# --help there); ONNX_CHECK_ARGS, if set, to onnx_cuda_check.py (e.g. "--side 256 --runs 1").
+# Exit status 0: checks passed; 1: mismatch; 2: no CUDA device (without --cpu-only); 124: timed out.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
@@ -30,5 +30,7 @@ timeout 450 "$py" "$here/gpu_check.py" "$@" || status=$?
 # then onnxruntime's CUDA provider: a paper-size G_UP and the product's noisy-image model
 onnx_args=()
 if [[ " $* " == *" --cpu-only "* ]]; then onnx_args=(--cpu-only); fi
+read -r -a extra <<<"${ONNX_CHECK_ARGS:-}"
+onnx_args+=(${extra[@]+"${extra[@]}"})
 timeout 85 "$py" "$here/onnx_cuda_check.py" ${onnx_args[@]+"${onnx_args[@]}"} || { rc=$?; if [[ $status -eq 0 ]]; then status=$rc; fi; }
 exit "$status"

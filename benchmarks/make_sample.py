@@ -1,6 +1,7 @@
 """Regenerate the bundled sample (src/dualsr/data/): a degraded microscopy image.
 
-    python benchmarks/make_sample.py
+    python benchmarks/make_sample.py                 # rewrites src/dualsr/data/
+    python benchmarks/make_sample.py --out FOLDER    # elsewhere (a check, or a smoke run)
 
 HR: scikit-image's ``immunohistochemistry`` (512x512, public domain), as grey. LR: blurred with a known
 anisotropic Gaussian, subsampled x2, scaled to 16 bit with mild shot noise (4000 photons at full
@@ -8,6 +9,7 @@ scale). The noisy LR: the same blurred, subsampled image with 300 photons at ful
 (``dualsr.io.sample.NOISY_PHOTONS``), on the same 16-bit scale and camera offset.
 """
 
+import argparse
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +46,10 @@ def noisy_lr(lr: np.ndarray, photons: float) -> np.ndarray:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=OUT, help="folder (default: the package's data, src/dualsr/data)")
+    out = parser.parse_args().out
+    out.mkdir(parents=True, exist_ok=True)
     hr, kernel, lr = sample_recipe()
     rng = np.random.default_rng(0)
     photons = 4000.0
@@ -52,18 +58,18 @@ def main() -> None:
     meta = {"axes": "YX", "unit": "um"}
     for name, image in (("sample_lr.tif", lr16), ("sample_noisy_lr.tif", noisy_lr(lr, NOISY_PHOTONS))):
         tifffile.imwrite(
-            OUT / name, image, imagej=True, resolution=(1 / 0.2, 1 / 0.2), metadata=meta, compression="zlib"
+            out / name, image, imagej=True, resolution=(1 / 0.2, 1 / 0.2), metadata=meta, compression="zlib"
         )
     tifffile.imwrite(
-        OUT / "sample_hr.tif",
+        out / "sample_hr.tif",
         np.clip(hr16, 0, 65535).astype(np.uint16),
         imagej=True,
         resolution=(1 / 0.1, 1 / 0.1),
         metadata=meta,
         compression="zlib",
     )
-    np.save(OUT / "sample_kernel.npy", kernel)
-    print("wrote", *sorted(p.name for p in OUT.iterdir() if p.suffix in (".tif", ".npy")))
+    np.save(out / "sample_kernel.npy", kernel)
+    print("wrote", *sorted(p.name for p in out.iterdir() if p.suffix in (".tif", ".npy")))
 
 
 if __name__ == "__main__":

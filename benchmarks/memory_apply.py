@@ -5,8 +5,8 @@
 Trains a model with the paper's architecture but ``--features`` channels (a few steps:
 only memory is measured here), exports it to ONNX, writes a ``size``x``size`` uint16 TIFF
 and runs ``dualsr apply`` in a child process, reporting the child's peak RSS. The
-64-feature model's tile workspace is measured on a 1024x1024 image, which runs the same
-512-pixel tiles. Results are printed as a markdown table.
+64-feature model's tile workspace is measured on a 1024x1024 image (``--workspace-size``),
+which runs the same 512-pixel tiles. Results are printed as a markdown table.
 """
 
 from __future__ import annotations
@@ -56,11 +56,12 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=8192)
     ap.add_argument("--features", type=int, default=8)
     ap.add_argument("--tile", type=int, default=512)
+    ap.add_argument("--workspace-size", type=int, default=1024, help="image side for the 64-feature model's row")
     args = ap.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        for size, features in ((1024, 64), (args.size, args.features)):
+        for size, features in ((args.workspace_size, 64), (args.size, args.features)):
             image = folder / f"in_{size}.tif"
             data = (np.random.default_rng(1).random((size, size)) * 60000).astype(np.uint16)
             tifffile.imwrite(image, data)

@@ -27,12 +27,15 @@ WINDOWS = {  # name -> (rows, cols) of a 700 x 1000 window with detail (the reti
 }
 
 
-def hr_images() -> dict[str, np.ndarray]:
-    images = {name: getattr(data, name)() for name in WHOLE}
+def hr_images(names: list[str] | None = None) -> dict[str, np.ndarray]:
+    wanted = set(names or (*WHOLE, *WINDOWS, "motorcycle"))
+    images = {name: getattr(data, name)() for name in WHOLE if name in wanted}
     for name, window in WINDOWS.items():
-        images[name] = getattr(data, name)()[window]
-    motorcycle = Path(data.__file__).parent / "motorcycle_left.png"  # bundled, not exposed by skimage.data
-    images["motorcycle"] = io.imread(motorcycle)[..., :3]
+        if name in wanted:
+            images[name] = getattr(data, name)()[window]
+    if "motorcycle" in wanted:
+        motorcycle = Path(data.__file__).parent / "motorcycle_left.png"  # bundled, not exposed by skimage.data
+        images["motorcycle"] = io.imread(motorcycle)[..., :3]
     return {k: (v[..., :3] if v.ndim == 3 else v) for k, v in images.items()}
 
 
@@ -40,11 +43,13 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("out", type=Path, help="folder: OUT/hr/ holds the HR images, OUT/set/ the benchmark set")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--images", help="comma-separated names (default: all ten)")
     args = p.parse_args()
     hr_dir = args.out / "hr"
     hr_dir.mkdir(parents=True, exist_ok=True)
     paths = []
-    for name, image in hr_images().items():
+    names = args.images.split(",") if args.images else None
+    for name, image in hr_images(names).items():
         path = hr_dir / f"{name}.png"
         io.imsave(path, image, check_contrast=False)
         paths.append(str(path))

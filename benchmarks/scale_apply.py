@@ -126,6 +126,7 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=16384)
     ap.add_argument("--features", type=int, default=1)
     ap.add_argument("--chunk", type=int, default=512)
+    ap.add_argument("--probe-side", type=int, default=1024, help="image side of the per-pixel cost comparison")
     args = ap.parse_args()
     mp = args.size * args.size / 1e6
     with tempfile.TemporaryDirectory() as tmp:
@@ -140,7 +141,8 @@ def main() -> None:
             print(f"{workers} worker(s): {runs[workers]}", file=sys.stderr)
         single = child(CHILD_SINGLE, str(model), str(src), str(folder / "out2.zarr"), str(folder / "out1.zarr"))
         print(f"one process: {single}", file=sys.stderr)
-        ratio = megapixels_per_second(folder, args.features) / megapixels_per_second(folder, 64)
+        side = args.probe_side
+        ratio = megapixels_per_second(folder, args.features, side) / megapixels_per_second(folder, 64, side)
     print(
         f"| run ({args.size}x{args.size} uint16, {mp:.0f} MP, G_UP {args.features} feature(s)) | wall s | "
         "apply s | MP/s (apply) | peak RSS per worker MB | client / process peak RSS MB | equal |"

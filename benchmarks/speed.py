@@ -180,10 +180,11 @@ def run_cli(args: list[str]) -> float:
         return time.perf_counter() - start
 
 
-def end_to_end(slices: tuple[int, int], full_paper: bool) -> dict:
+def end_to_end(slices: tuple[int, int], full_paper: bool, fast_iterations: int | None = None) -> dict:
     result: dict[str, object] = {}
-    fast = preset("fast")
-    result["fast_seconds"] = round(run_cli(["--preset", "fast"]), 1)
+    fast = preset("fast", iterations=fast_iterations)
+    steps = ["--iterations", str(fast_iterations)] if fast_iterations else []
+    result["fast_seconds"] = round(run_cli(["--preset", "fast", *steps]), 1)
     result["fast_iterations"] = fast.iterations
     if full_paper:
         result["paper_seconds"] = round(run_cli(["--preset", "paper"]), 1)
@@ -239,6 +240,7 @@ def main() -> None:
     p.add_argument("--no-memory", action="store_true")
     p.add_argument("--slices", default="20,60", help="paper-preset slices (iterations) for the projection")
     p.add_argument("--full-paper", action="store_true", help="run --preset paper in full instead of projecting")
+    p.add_argument("--fast-iterations", type=int, help="end to end: the fast run's steps (default: the preset's)")
     p.add_argument("--json", help="also write the results here")
     p.add_argument("--memory-probe", help=argparse.SUPPRESS)
     p.add_argument("--image", default="grey", help=argparse.SUPPRESS)
@@ -287,7 +289,7 @@ def main() -> None:
             )
     if args.part in ("e2e", "all"):
         n1, n2 = (int(v) for v in args.slices.split(","))
-        e2e = end_to_end((n1, n2), args.full_paper)
+        e2e = end_to_end((n1, n2), args.full_paper, args.fast_iterations)
         report["end_to_end"] = e2e
         print(json.dumps(e2e), flush=True)
     report["machine"]["load_average_end"] = os.getloadavg()  # type: ignore[index]

@@ -98,7 +98,7 @@ def _pairs(spectrum: np.ndarray, floor: float | None) -> tuple[np.ndarray, ...]:
     """``(u_y, u_x, P(u) - floor, P(2u) - floor, floor)`` for every grid frequency ``0 < |u| <= 1/4``.
 
     ``2u`` is a grid frequency too, so no interpolation is needed. The noise floor is by
-    default the median power near Nyquist (``benchmarks/noise_floor.py`` gives a known one).
+    default the median power near Nyquist (``benchmarks/studies/kernel/noise_floor.py`` gives a known one).
     """
     n = spectrum.shape[0]
     f = np.fft.fftfreq(n)

@@ -10,7 +10,7 @@ count more). This is the second step of BM3D without its block matching (Dabov e
 TIP 2007; the sliding-window DCT of Yaroslavsky), written here with torch, on Gaussian noise of
 one known sigma (after the variance-stabilising transform in :mod:`dualsr.noise.denoise`).
 
-Measured on the 10-image set's LR with shot noise (``benchmarks/denoisers.py``;
+Measured on the 10-image set's LR with shot noise (``benchmarks/studies/noise/denoisers.py``;
 docs/benchmarks.md, "A better clean copy"): two passes after NLM gain +2.0 dB of denoising
 PSNR over NLM alone at 300 and at 30 photons, on every image.
 """

@@ -1,6 +1,7 @@
 """Kernel error of the spectral estimate on noisy images: where the kernel is read, and how.
 
-    python benchmarks/noisy_kernel.py out/np3000/set out/np300/set out/np30/set out/sample_clean out/sample_noisy
+    python benchmarks/studies/kernel/noisy_kernel.py out/np3000/set out/np300/set out/np30/set \\
+        out/sample_clean out/sample_noisy
 
 For each image of each set (DIV2KRK layout; the LR normalised as ``dualsr.train`` does), the
 max error (% of the true peak) of the spectral kernel

@@ -5,7 +5,7 @@ floor. With an estimate of the noise (``dualsr.noise.estimate.estimate_noise``) 
 mean noise variance times the Hann window's energy. This compares the two on the generated
 noisy sets (kernel only, no training; grey LR normalised by its 0.1/99.9 percentiles):
 
-    python benchmarks/noise_floor.py out/noise_p3000/set out/noise_p300/set out/noise_p30/set
+    python benchmarks/studies/kernel/noise_floor.py out/noise_p3000/set out/noise_p300/set out/noise_p30/set
 """
 
 from __future__ import annotations

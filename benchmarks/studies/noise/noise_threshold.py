@@ -1,6 +1,6 @@
 """Where does noise start to matter? The measurements behind ``dualsr.noise.estimate.NOISY_THRESHOLD``.
 
-    python benchmarks/noise_threshold.py            # both tables (about 2 min on one core)
+    python benchmarks/studies/noise/noise_threshold.py            # both tables (about 2 min on one core)
 
 1. What clean images read: scikit-image's bundled images as they are (8-bit) and as the
    benchmark's LR (384-pixel detail crop, DIV2KRK-style kernel, x2 down), and the bundled sample.
@@ -10,6 +10,8 @@
 """
 
 from __future__ import annotations
+
+import argparse
 
 import numpy as np
 
@@ -30,11 +32,11 @@ def channel_axis(image: np.ndarray) -> int | None:
     return -1 if image.ndim == 3 else None
 
 
-def clean_levels() -> None:
-    print("| image | as bundled | benchmark LR (384 crop, x2 down) |\n| --- | ---: | ---: |")
-    for name in SKIMAGE_IMAGES:
+def clean_levels(names: tuple[str, ...] = SKIMAGE_IMAGES, size: int = 384) -> None:
+    print(f"| image | as bundled | benchmark LR ({size} crop, x2 down) |\n| --- | ---: | ---: |")
+    for name in names:
         image = skimage_image(name)
-        _, lr, _, _ = degrade_image(image, name, size=384, crop="detail")
+        _, lr, _, _ = degrade_image(image, name, size=size, crop="detail")
         whole = estimate_noise(image, channel_axis(image))
         small = estimate_noise(lr, channel_axis(lr))
         print(f"| {name} | {whole.level:.2%} ({whole.model}) | {small.level:.2%} ({small.model}) |")
@@ -49,14 +51,14 @@ def bicubic_psnr(lr: np.ndarray, hr: np.ndarray) -> float:
     return sr_metrics(sr, hr, 2, r)["psnr"]
 
 
-def crossover() -> None:
+def crossover(names: tuple[str, ...] = SET, size: int = 384) -> None:
     print("\n| noise added to the LR | level read (mean, min-max) | denoise + bicubic vs bicubic | worst | best |")
     print("| --- | ---: | ---: | ---: | ---: |")
     for label, sigma, peak in NOISES:
         levels, gains = [], []
-        for name in SET:
+        for name in names:
             hr, lr, _, _ = degrade_image(
-                skimage_image(name), name, size=384, crop="detail", noise_gaussian=sigma, noise_poisson=peak
+                skimage_image(name), name, size=size, crop="detail", noise_gaussian=sigma, noise_poisson=peak
             )
             noise = estimate_noise(lr, channel_axis(lr))
             levels.append(noise.level)
@@ -69,6 +71,15 @@ def crossover() -> None:
         )
 
 
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--images", help="comma-separated names for both tables (default: all bundled, then the set's 8)")
+    p.add_argument("--size", type=int, default=384, help="the benchmark LR's HR crop side (default 384)")
+    args = p.parse_args()
+    names = tuple(args.images.split(",")) if args.images else None
+    clean_levels(names or SKIMAGE_IMAGES, args.size)
+    crossover(names or SET, args.size)
+
+
 if __name__ == "__main__":
-    clean_levels()
-    crossover()
+    main()

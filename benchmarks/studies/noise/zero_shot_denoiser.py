@@ -6,23 +6,27 @@ one to the other (plus a consistency term) and then denoises the full image. Run
 variance-stabilised image (noise std 1), as the product's denoisers are, on the bundled
 sample's noise-free LR with 300 and 30 photons (the recipe of benchmarks/make_sample.py).
 Scores are PSNR against the noise-free LR on the 16-bit scale: the clean copy's quality,
-which decides the x2 (benchmarks/guide_oracle.py).
+which decides the x2 (benchmarks/studies/noise/guide_oracle.py).
 
-    OMP_NUM_THREADS=2 python benchmarks/zero_shot_denoiser.py --photons 300 30
+    OMP_NUM_THREADS=2 python benchmarks/studies/noise/zero_shot_denoiser.py --photons 300 30
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
-from make_sample import noisy_lr, on_16bit_scale, sample_recipe
 
 import dualsr.noise.denoise as dn
 from dualsr.evaluation.metrics import psnr
 from dualsr.noise.estimate import estimate_noise
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # benchmarks/, for make_sample.py
+from make_sample import noisy_lr, on_16bit_scale, sample_recipe  # noqa: E402
 
 PEAK = 65535.0
 _GAUSSIAN = dn._gaussian_denoise
@@ -62,12 +66,12 @@ def zs_n2n(image: np.ndarray, steps: int = 2000, features: int = 48, seed: int =
     return out * scale + image.mean()
 
 
-def _with(method: str):
-    """``dn.denoise``'s Gaussian step replaced by ZS-N2N for ``method == 'zs_n2n'``."""
+def _with(method: str, steps: int = 2000):
+    """``dn.denoise``'s Gaussian step replaced by ZS-N2N (``steps`` Adam steps) for ``method == 'zs_n2n'``."""
 
     def gaussian(image: np.ndarray, sigma: float, name: str, channel_axis: int | None) -> np.ndarray:
         if method == "zs_n2n":
-            return zs_n2n(image)
+            return zs_n2n(image, steps)
         return _GAUSSIAN(image, sigma, name, channel_axis)
 
     return gaussian
@@ -76,6 +80,7 @@ def _with(method: str):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photons", type=float, nargs="+", default=[300.0, 30.0])
+    parser.add_argument("--steps", type=int, default=2000, help="ZS-N2N training steps (default 2000)")
     args = parser.parse_args()
     _hr, _kernel, lr = sample_recipe()
     free = on_16bit_scale(lr)  # the noise-free LR on the 16-bit scale
@@ -91,7 +96,7 @@ def main() -> None:
         noise = estimate_noise(noisy)
         line = [f"noisy {psnr(noisy.astype(np.float64), free, PEAK):.2f}"]
         for method in methods:
-            dn._gaussian_denoise = _with(method)
+            dn._gaussian_denoise = _with(method, args.steps)
             start = time.perf_counter()
             out = dn.denoise(noisy, noise, method="nlm_wiener" if method == "zs_n2n" else method)
             dn._gaussian_denoise = _GAUSSIAN

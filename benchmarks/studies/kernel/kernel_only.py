@@ -5,8 +5,8 @@ rates as ``dualsr.engine.loop``, without the cycle and interpolation losses (so 
 which is most of the cost). It shows whether the kernel estimate converges to the true
 kernel on a benchmark image, and how fast, at a small fraction of a DualSR run's time.
 
-    python benchmarks/kernel_only.py out/bench384/set astronaut camera --iterations 400 3000
-    python benchmarks/kernel_only.py out/bench384/set astronaut camera --iterations 400 --uncompressed
+    python benchmarks/studies/kernel/kernel_only.py out/bench384/set astronaut camera --iterations 400 3000
+    python benchmarks/studies/kernel/kernel_only.py out/bench384/set astronaut camera --iterations 400 --uncompressed
 """
 
 from __future__ import annotations
@@ -102,6 +102,7 @@ def main() -> None:
     p.add_argument("--uncompressed", action="store_true", help="the paper's schedule cut off, not compressed")
     p.add_argument("--d-init", default="xavier", choices=["xavier", "reference"], help="D_DN's init (networks.py)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
+    p.add_argument("--save-dir", default="/tmp", help="where the raw kernels go (kernel_only_*.npy; default /tmp)")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     for case in load_cases(args.set, names=args.images):
@@ -120,7 +121,7 @@ def main() -> None:
                 f"max err {err['kernel_max_rel']:.0%} of peak, min {k.min() / k.max():+.1%} of peak"
             )
             tag = f"{case.name}_{n}_{seed}_{args.d_init}{'_cut' if args.uncompressed else ''}"
-            np.save(f"/tmp/kernel_only_{tag}.npy", raw)
+            np.save(f"{args.save_dir}/kernel_only_{tag}.npy", raw)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ Two estimates whose errors are unrelated average to a better one; if the average
 model (`fast`) and denoise-first (`denoise_fast`) beats both, a product path carrying both would
 pay. Reads the result images a `dualsr bench` run stored; trains nothing.
 
-    python benchmarks/blend_runs.py out/np300/set out/v_p300 fast denoise_fast
+    python benchmarks/studies/noise/blend_runs.py out/np300/set out/v_p300 fast denoise_fast
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Does training on several planes of a stack help? One plane vs all planes, same steps.
 
-    OMP_NUM_THREADS=1 python benchmarks/multiplane.py --preset fast --seeds 0 1
-    OMP_NUM_THREADS=1 python benchmarks/multiplane.py --preset fast --seeds 0 --known
+    OMP_NUM_THREADS=1 python benchmarks/studies/training/multiplane.py --preset fast --seeds 0 1
+    OMP_NUM_THREADS=1 python benchmarks/studies/training/multiplane.py --preset fast --seeds 0 --known
 
 The stack: four overlapping 384x384 crops of the bundled sample's HR original (scikit-image's
 ``immunohistochemistry``, grey), each degraded like the sample (its true kernel, x2, 16 bit,

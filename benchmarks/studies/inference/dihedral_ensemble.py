@@ -5,8 +5,8 @@ Flips are valid where the kernel is axis-aligned and all eight turns and flips w
 and scores the same upsampler alone, with the 180° ensemble, with the four flips and with all
 eight members (each member one more G_UP pass at inference).
 
-    python benchmarks/dihedral_ensemble.py camera 2.0          # image, kernel variance (HR px²)
-    python benchmarks/dihedral_ensemble.py tissue 2.5 4000     # the sample's HR, 4000-photon shot noise
+    python benchmarks/studies/inference/dihedral_ensemble.py camera 2.0       # image, kernel variance (HR px²)
+    python benchmarks/studies/inference/dihedral_ensemble.py tissue 2.5 4000  # the sample's HR, 4000-photon noise
 """
 
 from __future__ import annotations
@@ -65,14 +65,16 @@ def main() -> None:
     parser.add_argument("image", help="'tissue' (the sample's HR) or a scikit-image grey/RGB image name")
     parser.add_argument("variance", type=float, help="the round kernel's variance, HR px²")
     parser.add_argument("photons", type=float, nargs="?", default=0.0, help="shot noise: photons at full scale")
+    parser.add_argument("--iterations", type=int, default=None, help="training steps (default: fast's)")
+    parser.add_argument("--size", type=int, default=384, help="HR crop side of a scikit-image image (default 384)")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    hr = hr_image(args.image)
+    hr = hr_image(args.image, args.size)
     lr = np.clip(degrade(hr, gaussian_kernel(13, args.variance, args.variance)), 0, 1)
     if args.photons:
         lr = np.random.default_rng(0).poisson(lr * args.photons) / args.photons
     lr16, hr16 = (np.round(np.clip(a, 0, 1) * 65535).astype(np.uint16) for a in (lr, hr))
-    result = train(lr16, config=preset("fast"), axes="YX")
+    result = train(lr16, config=preset("fast", iterations=args.iterations), axes="YX")
     result.upsampler.ensemble = False
     cov = result.kernel_estimates[0].covariance
     print(f"{args.image}, round kernel {args.variance} px², estimate {np.round(cov, 2).tolist()}")

@@ -7,8 +7,8 @@ copy, alpha 0 a perfect denoiser, values between a denoiser whose error is alpha
 scoring), so the printed x2 PSNR maps a copy's quality to the result it allows. ``--copy bm3d``
 makes the copy with BM3D instead (where installed): the product as if its denoiser were BM3D.
 
-    python benchmarks/guide_oracle.py out/sample_noisy 1 0.75 0.5 0
-    python benchmarks/guide_oracle.py out/sample_p30 1 --copy bm3d -o out/guide_oracle_p30
+    python benchmarks/studies/noise/guide_oracle.py out/sample_noisy 1 0.75 0.5 0
+    python benchmarks/studies/noise/guide_oracle.py out/sample_p30 1 --copy bm3d -o out/guide_oracle_p30
 """
 
 from __future__ import annotations
@@ -77,6 +77,7 @@ def main() -> None:
     parser.add_argument("alphas", type=float, nargs="+")
     parser.add_argument("-o", "--out", type=Path, default=Path("out/guide_oracle"))
     parser.add_argument("--copy", default="nlm_wiener", choices=["nlm_wiener", "bm3d"], help="the denoiser")
+    parser.add_argument("--iterations", type=int, help="training steps (default: the fast preset's)")
     args = parser.parse_args()
     lr = read_image(str(next((args.set / "lr_x2").iterdir()))).data
     for alpha in args.alphas:
@@ -84,8 +85,9 @@ def main() -> None:
         api.clean_copy = oracle.clean_copy
         noise_aware.GuidedUp.guide = lambda module, x, o=oracle: o.guided(module, x)
         print(f"alpha {alpha:g}", flush=True)
+        steps = ["--fast-iterations", str(args.iterations)] if args.iterations else []
         code = cli_main(
-            ["bench", str(args.set), "-o", str(args.out / f"a{alpha:g}"), "--methods", "fast", "--threads", "1"]
+            ["bench", str(args.set), "-o", str(args.out / f"a{alpha:g}"), "--methods", "fast", "--threads", "1", *steps]
         )
         noise_aware.GuidedUp.guide = oracle.guide
         print(f"alpha {alpha:g}: guide calls not matched (tiles/patches): {oracle.missed}", flush=True)

@@ -1,8 +1,9 @@
 """Back-projection's gain, side by side on one training: each image trained once with ``fast``,
 its x2 scored with the model's back-projection and without it (the same G_UP, kernel, ensemble).
 
-    python benchmarks/backprojection.py out/bench384/set --images camera,moon
-    python benchmarks/realistic_set.py out/realistic && python benchmarks/backprojection.py out/realistic/set
+    python benchmarks/studies/inference/backprojection.py out/bench384/set --images camera,moon
+    python benchmarks/realistic_set.py out/realistic
+    python benchmarks/studies/inference/backprojection.py out/realistic/set
 
 Prints PSNR (Y, as ``dualsr bench`` scores it) and the overshoot of bicubic, without and with, and
 the step size (1 on noise-free images, smaller with the noise model on, 0 where none applies).
@@ -29,6 +30,7 @@ def main() -> None:
     parser.add_argument("set")
     parser.add_argument("--images", default=None, help="comma-separated names (default: all)")
     parser.add_argument("--steps", type=int, default=10, help="back-projection steps (default: fast's 10)")
+    parser.add_argument("--iterations", type=int, default=None, help="training steps (default: fast's)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     rows = []
@@ -36,7 +38,7 @@ def main() -> None:
         unit, r = to_unit(case.lr)
         bic = from_unit(bicubic_resize_np(unit, 2.0), case.lr.dtype, r)
         start = time.perf_counter()
-        result = train(case.lr, config=preset("fast", back_projection=args.steps))
+        result = train(case.lr, config=preset("fast", iterations=args.iterations, back_projection=args.steps))
         seconds = time.perf_counter() - start
         with_bp = result.image
         up = result.upsampler

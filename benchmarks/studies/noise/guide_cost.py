@@ -1,7 +1,7 @@
 """What the guided upsampler (``noise_guide``) costs: training and inference, side by side.
 
-    python benchmarks/guide_cost.py                 # the noisy sample, 100 steps per run, 3 rounds
-    python benchmarks/guide_cost.py --steps 500 --rounds 1
+    python benchmarks/studies/noise/guide_cost.py                 # the noisy sample, 100 steps per run, 3 rounds
+    python benchmarks/studies/noise/guide_cost.py --steps 500 --rounds 1
 
 Trains ``fast`` on the bundled noisy sample with the guide off and on, alternating, in one
 process and one torch thread (the machine is shared: the ratio is what counts), then times the

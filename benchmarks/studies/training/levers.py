@@ -1,7 +1,11 @@
 """Speed levers of the training step, each measured against the default, interleaved.
 
-    PYTHONPATH=src python benchmarks/levers.py threads layout adam tiling winograd bf16
-    PYTHONPATH=src python benchmarks/levers.py compile     # slow: compiles G_UP first
+    PYTHONPATH=src python benchmarks/studies/training/levers.py threads layout adam tiling winograd bf16
+    PYTHONPATH=src python benchmarks/studies/training/levers.py compile     # slow: compiles G_UP first
+
+``--features`` narrows every network (and the single convolutions) from the paper's 64 and
+``--tile-image`` shrinks the tiling lever's image from 512^2: toy sizes that only check the
+script runs (the default sizes are what ``docs/performance.md`` quotes).
 
 Every lever runs in one process with its reference: each repeat times one block of the
 reference and one of every variant in turn; medians are compared. The numbers recorded in
@@ -83,13 +87,17 @@ def report(lever: str, medians: dict[str, float], reference: str) -> dict:
     return row
 
 
+FEATURES = 64  # --features: the networks' width (and the single convolutions' channels)
+TILE_IMAGE = 512  # --tile-image: the tiling lever's image side
+
+
 def sample_plane() -> np.ndarray:
     lr = sample_lr().data
     return fit_normalization(lr).apply(lr)[None]
 
 
 def engine_loop(config: DualSRConfig | None = None) -> tuple[DualSRStep, list[int]]:
-    config = config or DualSRConfig()
+    config = config or DualSRConfig(up_features=FEATURES, dn_features=FEATURES, d_features=FEATURES)
     torch.manual_seed(config.seed)
     return make_step(sample_plane(), config, torch.device("cpu"), None), [0]
 
@@ -111,7 +119,7 @@ def gup_pair(model: GeneratorUp, ctx=contextlib.nullcontext, channels_last: bool
     if channels_last:
         x, z = (t.contiguous(memory_format=torch.channels_last) for t in (x, z))
         z = z.detach().requires_grad_()
-    fwd = fwd or model
+    fwd = model if fwd is None else fwd  # not `fwd or model`: a compiled module has no truth value
 
     def run() -> None:
         model.zero_grad(set_to_none=True)
@@ -157,7 +165,7 @@ def lever_openmp(repeats: int) -> dict:
     env.pop("OMP_WAIT_POLICY", None)
     for _ in range(max(2, repeats // 2)):
         for name, (policy, threads) in variants.items():
-            cmd = [sys.executable, __file__, "_openmp_child", policy, str(threads)]
+            cmd = [sys.executable, __file__, "_openmp_child", policy, str(threads), str(FEATURES)]
             out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env)
             times[name].append(json.loads(out.stdout.strip().splitlines()[-1])["median_s"])
     medians = {k: statistics.median(v) for k, v in times.items()}
@@ -166,8 +174,8 @@ def lever_openmp(repeats: int) -> dict:
 
 def lever_layout(repeats: int) -> dict:
     torch.manual_seed(0)
-    g = GeneratorUp(1)
-    g_cl = GeneratorUp(1)
+    g = GeneratorUp(1, features=FEATURES)
+    g_cl = GeneratorUp(1, features=FEATURES)
     g_cl.load_state_dict(g.state_dict())
     g_cl = g_cl.to(memory_format=torch.channels_last)
     fns = {
@@ -179,8 +187,8 @@ def lever_layout(repeats: int) -> dict:
 
 
 def lever_bf16(repeats: int) -> dict:
-    x = torch.randn(2, 64, 128, 128)
-    w = torch.randn(64, 64, 3, 3, requires_grad=True)
+    x = torch.randn(2, FEATURES, 128, 128)
+    w = torch.randn(FEATURES, FEATURES, 3, 3, requires_grad=True)
 
     def run(dtype: torch.dtype) -> Callable[[], None]:
         def f() -> None:
@@ -192,7 +200,7 @@ def lever_bf16(repeats: int) -> dict:
         return f
 
     out = interleaved({"float32": run(torch.float32), "bfloat16 autocast": run(torch.bfloat16)}, repeats)
-    row = report("bf16 autocast (64->64 3x3 conv fwd+bwd)", out, "float32")
+    row = report(f"bf16 autocast ({FEATURES}->{FEATURES} 3x3 conv fwd+bwd)", out, "float32")
     row["native_bf16"] = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     return row
 
@@ -212,8 +220,8 @@ def lever_adam(repeats: int) -> dict:
 
 def lever_compile(repeats: int) -> dict:
     torch.manual_seed(0)
-    g = GeneratorUp(1)
-    gc = GeneratorUp(1)
+    g = GeneratorUp(1, features=FEATURES)
+    gc = GeneratorUp(1, features=FEATURES)
     gc.load_state_dict(g.state_dict())
     compiled = torch.compile(gc)
     run_c = gup_pair(gc, fwd=compiled)
@@ -279,10 +287,10 @@ def winograd_conv3x3(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor, m: int) 
 
 def lever_winograd(repeats: int) -> dict:
     torch.manual_seed(0)
-    x = torch.randn(2, 64, 128, 128, requires_grad=True)
-    w = (torch.randn(64, 64, 3, 3) * 0.06).requires_grad_()
-    b = torch.zeros(64, requires_grad=True)
-    g = torch.randn(2, 64, 128, 128)
+    x = torch.randn(2, FEATURES, 128, 128, requires_grad=True)
+    w = (torch.randn(FEATURES, FEATURES, 3, 3) * 0.06).requires_grad_()
+    b = torch.zeros(FEATURES, requires_grad=True)
+    g = torch.randn(2, FEATURES, 128, 128)
     ref = F.conv2d(x, w, b, padding=1)
     with torch.no_grad():
         errors = {m: float((winograd_conv3x3(x, w, b, m) - ref).abs().max() / ref.abs().max()) for m in (2, 4)}
@@ -299,15 +307,16 @@ def lever_winograd(repeats: int) -> dict:
         "Winograd F(2,3)": run(lambda: winograd_conv3x3(x, w, b, 2)),
         "Winograd F(4,3)": run(lambda: winograd_conv3x3(x, w, b, 4)),
     }
-    row = report("Winograd in torch ops (64->64 3x3 fwd+bwd)", interleaved(fns, repeats), "direct (oneDNN)")
+    label = f"Winograd in torch ops ({FEATURES}->{FEATURES} 3x3 fwd+bwd)"
+    row = report(label, interleaved(fns, repeats), "direct (oneDNN)")
     row["max_relative_error"] = {f"F({m},3)": f"{e:.1e}" for m, e in errors.items()}
     return row
 
 
 def lever_tiling(repeats: int) -> dict:
     torch.manual_seed(0)
-    model = GeneratorUp(1).eval()
-    image = np.random.default_rng(0).random((1, 1, 512, 512), dtype=np.float32)
+    model = GeneratorUp(1, features=FEATURES).eval()
+    image = np.random.default_rng(0).random((1, 1, TILE_IMAGE, TILE_IMAGE), dtype=np.float32)
 
     def fn(batch: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
@@ -322,7 +331,7 @@ def lever_tiling(repeats: int) -> dict:
         return inner
 
     fns = {"one piece": run(None), "tile 256": run(256), "tile 128": run(128)}
-    row = report("inference tiling (G_UP on 512^2)", interleaved(fns, repeats), "one piece")
+    row = report(f"inference tiling (G_UP on {TILE_IMAGE}^2)", interleaved(fns, repeats), "one piece")
     row["equal"] = all(np.array_equal(outs["None"], o) for o in outs.values())
     return row
 
@@ -340,14 +349,19 @@ LEVERS = {
 
 
 def main() -> None:
+    global FEATURES, TILE_IMAGE
     if sys.argv[1:2] == ["_openmp_child"]:
+        FEATURES = int(sys.argv[4])
         openmp_child(sys.argv[2], int(sys.argv[3]), 3)
         return
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("levers", nargs="+", choices=list(LEVERS))
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--json", help="append the rows here (JSON lines)")
+    p.add_argument("--features", type=int, default=FEATURES, help="network width (default: the paper's 64)")
+    p.add_argument("--tile-image", type=int, default=TILE_IMAGE, help="the tiling lever's image side (default 512)")
     args = p.parse_args()
+    FEATURES, TILE_IMAGE = args.features, args.tile_image
     for name in args.levers:
         repeats = 1 if name == "bf16" else args.repeats
         row = LEVERS[name](repeats)

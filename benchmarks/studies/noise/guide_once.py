@@ -1,7 +1,7 @@
 """The guided model's half-turn ensemble: its denoiser run once (flipped for the turned pass) or twice.
 
-    python benchmarks/guide_once.py out/sample_noisy tissue
-    python benchmarks/guide_once.py out/np300/set astronaut
+    python benchmarks/studies/noise/guide_once.py out/sample_noisy tissue
+    python benchmarks/studies/noise/guide_once.py out/np300/set astronaut
 
 Trains ``fast`` once on one image of a ``dualsr bench`` set and scores the x2 both ways against
 the HR (the bench's Y-channel PSNR), with the time of each x2: the two ways differ only in the
@@ -37,11 +37,12 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("set", type=Path)
     p.add_argument("image")
+    p.add_argument("--iterations", type=int, help="training steps (default: the fast preset's)")
     args = p.parse_args()
     torch.set_num_threads(1)
     (case,) = load_cases(args.set, names=[args.image])
     lr = case.lr
-    result = dualsr.train(lr, config=preset("fast"))
+    result = dualsr.train(lr, config=preset("fast", iterations=args.iterations))
     up = result.upsampler
     twice = TwiceDenoised(list(up.models), up.groups, up.alpha, up.ensemble).eval()
     outs = {}

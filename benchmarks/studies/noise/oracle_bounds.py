@@ -8,8 +8,8 @@ on what it can do, but they show how much a noisy LR still holds for any filter 
 With ``--result RUN`` (a ``dualsr bench`` output folder of the sample), its x2 is scored with
 the best 7x7 linear post-filter too: how far it is from a linear correction of itself.
 
-    python benchmarks/oracle_bounds.py
-    python benchmarks/oracle_bounds.py --result demo=out/f_sc --result noisy=out/f_sn
+    python benchmarks/studies/noise/oracle_bounds.py
+    python benchmarks/studies/noise/oracle_bounds.py --result demo=out/f_sc --result noisy=out/f_sn
 """
 
 from __future__ import annotations
@@ -67,6 +67,7 @@ def _denoisers() -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--result", action="append", default=[], help="NAME=RUN: demo=out/f_sc, noisy=out/f_sn")
+    parser.add_argument("--radius", type=int, default=7, help="LR neighbourhood radius (default 7: 15x15)")
     args = parser.parse_args()
     hr = sample_hr().data.astype(np.float64)
     clean = degrade(hr, sample_kernel())
@@ -75,11 +76,12 @@ def main() -> None:
     for name, lr in samples.items():
         raw = np.asarray(lr, dtype=np.float64)
         line = [f"bicubic {psnr(bicubic_resize_np(raw, 2.0), hr, PEAK):.2f}"]
-        line.append(f"oracle from LR {psnr(oracle_x2([raw], hr), hr, PEAK):.2f}")
+        line.append(f"oracle from LR {psnr(oracle_x2([raw], hr, args.radius), hr, PEAK):.2f}")
         if name != "noise-free":
             noise = estimate_noise(lr)
             copies = [denoise(lr, noise, method=m).astype(np.float64) for m in _denoisers()]
-            line.append(f"from LR + {' + '.join(_denoisers())} {psnr(oracle_x2([raw, *copies], hr), hr, PEAK):.2f}")
+            both = oracle_x2([raw, *copies], hr, args.radius)
+            line.append(f"from LR + {' + '.join(_denoisers())} {psnr(both, hr, PEAK):.2f}")
         if name in runs:
             x2 = read_image(f"{runs[name]}/runs/tissue/fast.png").data.astype(np.float64)
             filtered = psnr(oracle_post_filter(x2, hr), hr, PEAK)

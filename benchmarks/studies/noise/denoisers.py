@@ -7,7 +7,7 @@ against the noise-free LR, all side by side in one run: scikit-image's NLM (the 
 ``denoise + bicubic`` baseline) and NLM refined by 1, 2 (the default) and 3 Wiener passes.
 The noise is estimated blind from each image, as the engine does.
 
-    OMP_NUM_THREADS=1 python benchmarks/denoisers.py out/bench384/set --peaks 300 30
+    OMP_NUM_THREADS=1 python benchmarks/studies/noise/denoisers.py out/bench384/set --peaks 300 30
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """What the 180-degree self-ensemble costs at inference: the same fast upsampler with and without it.
 
-    OMP_NUM_THREADS=1 python benchmarks/ensemble_cost.py --size 1024 --repeats 3
+    OMP_NUM_THREADS=1 python benchmarks/studies/inference/ensemble_cost.py --size 1024 --repeats 3
 
 Trains the ``fast`` preset briefly on the bundled sample (the weights do not matter for time),
 then times the whole x2 of a ``size``-square image through torch (``DualSRResult.upsample``) and

@@ -1,6 +1,6 @@
 """What back-projection costs at inference: the same fast upsampler with and without it.
 
-    OMP_NUM_THREADS=1 python benchmarks/backprojection_cost.py --size 1024 --repeats 3
+    OMP_NUM_THREADS=1 python benchmarks/studies/inference/backprojection_cost.py --size 1024 --repeats 3
 
 Trains the ``fast`` preset briefly on a noise-free LR (scikit-image's camera blurred and
 downscaled, so the noise model stays off and the projection takes full steps; the weights do not

@@ -14,11 +14,11 @@ no-op, its fixed seeds (``torch.manual_seed(0)``, ``np.random.seed(0)``) are rep
 ``--seed`` while it builds, and matplotlib (only its debug plots use it) is stubbed when absent.
 
     dualsr degrade out/bench384/set/gt/immunohistochemistry.png -o out/ihc_round --seed 92  # a round kernel
-    OMP_NUM_THREADS=1 python benchmarks/reference_side_by_side.py run reference out/ihc_round \\
+    OMP_NUM_THREADS=1 python benchmarks/studies/kernel/reference_side_by_side.py run reference out/ihc_round \\
         immunohistochemistry --reference ../DualSR --iterations 1000 --seed 0 --out out/refside
-    OMP_NUM_THREADS=1 python benchmarks/reference_side_by_side.py run engine out/ihc_round \\
+    OMP_NUM_THREADS=1 python benchmarks/studies/kernel/reference_side_by_side.py run engine out/ihc_round \\
         immunohistochemistry --iterations 1000 --seed 0 --out out/refside [--d-init reference]
-    python benchmarks/reference_side_by_side.py report out/refside
+    python benchmarks/studies/kernel/reference_side_by_side.py report out/refside
 """
 
 from __future__ import annotations

@@ -9,25 +9,29 @@ aggregated with BM3D's weights. Scored as the product's denoisers are (variance-
 exact unbiased inverse), against the noise-free LR: the tissue sample at 300 and 30 photons and
 the grey images of a ``dualsr bench`` set with the same shot noise.
 
-    OMP_NUM_THREADS=2 python benchmarks/block_matching_wiener.py out/bench384/set camera moon
-    OMP_NUM_THREADS=2 python benchmarks/block_matching_wiener.py out/bench384/set --group 32 --average
+    OMP_NUM_THREADS=2 python benchmarks/studies/noise/block_matching_wiener.py out/bench384/set camera moon
+    OMP_NUM_THREADS=2 python benchmarks/studies/noise/block_matching_wiener.py out/bench384/set --group 32 --average
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from denoisers import shot_noise_8bit
-from make_sample import noisy_lr, on_16bit_scale, sample_recipe
+from denoisers import shot_noise_8bit  # beside this script
 
 import dualsr.noise.denoise as dn
 from dualsr.evaluation.metrics import psnr
 from dualsr.evaluation.sets import load_cases
 from dualsr.noise.wiener import dct_matrix, pad_edges
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # benchmarks/, for make_sample.py
+from make_sample import noisy_lr, on_16bit_scale, sample_recipe  # noqa: E402
 
 _GAUSSIAN = dn._gaussian_denoise
 

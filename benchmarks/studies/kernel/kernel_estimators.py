@@ -1,6 +1,6 @@
 """Kernel error of the spectral estimate, its variants, and the floor a perfect Gaussian would reach.
 
-    python benchmarks/kernel_estimators.py out/bench384/set astronaut camera chelsea coffee \\
+    python benchmarks/studies/kernel/kernel_estimators.py out/bench384/set astronaut camera chelsea coffee \\
         hubble_deep_field immunohistochemistry moon rocket
 
 For each image of a set (DIV2KRK layout, with ``degradation.json`` from ``dualsr degrade`` /
@@ -12,7 +12,7 @@ For each image of a set (DIV2KRK layout, with ``degradation.json`` from ``dualsr
 - ``overlap 1/2``: the same with Welch tiles overlapping by half (the first version);
 - ``x 0.9``: the engine's covariance scaled by 0.9 (a correction for soft scenes; not kept).
 
-The GAN's kernel side is measured by ``benchmarks/kernel_only.py``; docs/blind_kernel.md has
+The GAN's kernel side is measured by ``benchmarks/studies/kernel/kernel_only.py``; docs/blind_kernel.md has
 both tables.
 """
 
