@@ -7,6 +7,11 @@ HR: scikit-image's ``immunohistochemistry`` (512x512, public domain), as grey. L
 anisotropic Gaussian, subsampled x2, scaled to 16 bit with mild shot noise (4000 photons at full
 scale). The noisy LR: the same blurred, subsampled image with 300 photons at full scale
 (``dualsr.io.sample.NOISY_PHOTONS``), on the same 16-bit scale and camera offset.
+
+The camera sample is made the real way (issue 26): a synthetic fluorescence scene (cells, filaments,
+puncta) through a water objective (NA 1.2, emission 520 nm), recorded by a camera with 80 nm pixels
+(the HR) and by one with 160 nm pixels (the LR: its 2x2 binning) with shot noise of
+``dualsr.io.sample.CAMERA_PHOTONS`` at full scale; the LR is an OME-TIFF naming the objective.
 """
 
 import argparse
@@ -17,7 +22,8 @@ import tifffile
 from skimage import data
 
 from dualsr.evaluation.degrade import degrade
-from dualsr.io.sample import NOISY_PHOTONS, NOISY_SEED
+from dualsr.evaluation.scenes import OPTICS, microscope_pair
+from dualsr.io.sample import CAMERA_PHOTONS, NOISY_PHOTONS, NOISY_SEED
 from dualsr.paper.kernel import gaussian_kernel
 
 OUT = Path(__file__).resolve().parents[1] / "src" / "dualsr" / "data"
@@ -45,6 +51,39 @@ def noisy_lr(lr: np.ndarray, photons: float) -> np.ndarray:
     return counts_to_16bit(np.random.default_rng(NOISY_SEED).poisson(np.clip(lr, 0, None) * photons), photons)
 
 
+def camera_ome(shape: tuple[int, int], pixel_um: float) -> str:
+    """OME-XML of a 16-bit 2D image recorded through :data:`OPTICS` ``na1.2``: pixel size and objective."""
+    o = OPTICS["na1.2"]
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><OME xmlns="http://www.openmicroscopy.org/Schemas/OME/2016-06">'
+        f'<Instrument ID="Instrument:0"><Objective ID="Objective:0" LensNA="{o.num_aperture}" Immersion="Water"/>'
+        '</Instrument><Image ID="Image:0" Name="camera cells"><ObjectiveSettings ID="Objective:0" '
+        f'RefractiveIndex="{o.refr_index}"/><Pixels ID="Pixels:0" DimensionOrder="XYZCT" Type="uint16" '
+        f'SizeX="{shape[1]}" SizeY="{shape[0]}" SizeZ="1" SizeC="1" SizeT="1" PhysicalSizeX="{pixel_um}" '
+        f'PhysicalSizeXUnit="&#181;m" PhysicalSizeY="{pixel_um}" PhysicalSizeYUnit="&#181;m"><Channel ID="Channel:0:0" '
+        f'SamplesPerPixel="1" EmissionWavelength="{o.em_wavelen:g}" EmissionWavelengthUnit="nm"/><TiffData/>'
+        "</Pixels></Image></OME>"
+    )
+
+
+def camera_sample() -> tuple[np.ndarray, np.ndarray]:
+    """``(hr, lr)`` 16-bit: the camera sample's 80 nm HR (noise-free) and its noisy 160 nm LR."""
+    hr, lr = microscope_pair("mixed", 512, seed=7, optics=OPTICS["na1.2"])
+    counts = np.random.default_rng(NOISY_SEED).poisson(lr * CAMERA_PHOTONS)
+    return np.clip(on_16bit_scale(hr), 0, 65535).astype(np.uint16), counts_to_16bit(counts, CAMERA_PHOTONS)
+
+
+def write_camera_sample(out: Path) -> None:
+    hr, lr = camera_sample()
+    tifffile.imwrite(
+        out / "sample_camera_lr.ome.tif", lr, description=camera_ome(lr.shape, 0.16), metadata=None, compression="zlib"
+    )
+    meta = {"axes": "YX", "unit": "um"}
+    tifffile.imwrite(
+        out / "sample_camera_hr.tif", hr, imagej=True, resolution=(1 / 0.08,) * 2, metadata=meta, compression="zlib"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=OUT, help="folder (default: the package's data, src/dualsr/data)")
@@ -69,6 +108,7 @@ def main() -> None:
         compression="zlib",
     )
     np.save(out / "sample_kernel.npy", kernel)
+    write_camera_sample(out)
     print("wrote", *sorted(p.name for p in out.iterdir() if p.suffix in (".tif", ".npy")))
 
 

@@ -39,8 +39,10 @@ def test_the_x2_layer_grows_during_training_and_becomes_the_result(make_napari_v
     viewer.add_image(data, name="cells", scale=(0.5, 0.5), translate=(10.0, 20.0), contrast_limits=(0, 1))
     widget = open_widget(viewer, TRAIN)
     widget.config_overrides = {**TINY, "kernel_estimator": "gan"}  # the paper's kernel: it settles as it trains
+    widget.acquisition.value = "gaussian-blur"  # (auto would take this image for a camera's: a fixed kernel)
     widget.iterations.value = 80
-    widget.preview_every = 0.05
+    widget.preview_every = 0.0
+    widget.preview_budget = 1.0  # a preview at every report (8 of them), whatever the machine's load
     seen, readouts = watch(qtbot, widget)
 
     during = [s for s in seen if not s[3]]
@@ -48,8 +50,7 @@ def test_the_x2_layer_grows_during_training_and_becomes_the_result(make_napari_v
     assert not np.array_equal(during[0][1], during[-1][1])  # ... and changes from report to report
     assert "still settling: the ×2 will change" in readouts
     clock = widget.runner.controls.previews
-    print(f"{clock.count} previews cost {clock.fraction:.1%} of {clock.trained:.1f} s training")
-    assert clock.fraction <= 0.05
+    assert clock.count >= 7  # every report from step 10 on (the 5 % budget: test_plugin_parts)
 
     sr, kernel = viewer.layers["cells ×2 (DualSR)"], viewer.layers["cells kernel (DualSR)"]
     names = [layer.name for layer in viewer.layers]
@@ -71,6 +72,7 @@ def test_the_spectral_kernel_is_judged_before_the_first_step(make_napari_viewer,
     viewer.add_image(textured((96, 100)).astype(np.float32), name="cells")  # sinusoids: not a natural spectrum
     widget = open_widget(viewer, TRAIN)
     widget.config_overrides = TINY
+    widget.acquisition.value = "gaussian-blur"  # the blind estimate itself, not auto's camera for this image
     widget.iterations.value = 20
     _, readouts = watch(qtbot, widget)
     shown = [r for r in readouts if r]

@@ -241,6 +241,7 @@ def test_the_widget_keeps_the_last_step_and_warns_when_memory_runs_out(make_napa
     viewer.add_image(textured((96, 100), seed=3), name="img")
     widget = open_widget(viewer, TRAIN)
     widget.config_overrides = TINY
+    widget.acquisition.value = "gaussian-blur"  # the spectral estimate, uncertain on this texture: its warning too
     widget.iterations.value = 20
     _loss_failing_at(monkeypatch, 2 * 2, "cycle_l1")  # 2 cycle losses per step: step 3
     start = len(notification_manager.records)

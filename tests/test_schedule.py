@@ -47,7 +47,9 @@ def test_presets_and_compressed_schedules():
     assert (fast.up_features, fast.batch_size) == (PRESET_SETTINGS["fast"]["up_features"], 1)
     assert fast.lr_step == round(750 * fast.iterations / 3000)  # the paper's schedule, compressed
     assert fast.kernel_estimator == "spectral" and paper.kernel_estimator == "gan"
+    assert (fast.acquisition, paper.acquisition) == ("auto", "gaussian-blur")  # the paper's degradation model
     paper_like = {"up_features": 64, "batch_size": 2, "kernel_estimator": "gan", "noise": "off", "self_ensemble": False}
+    paper_like["acquisition"] = "gaussian-blur"
     paper_like["noise_guide"], paper_like["back_projection"] = False, 0
     assert preset("fast", **paper_like) == scheduled(fast.iterations)  # overrides win
     assert preset("fast", iterations=3000, **paper_like) == paper

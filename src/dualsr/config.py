@@ -27,6 +27,7 @@ DEFAULT_DENOISER = "nlm_wiener"
 # read noisy, and are.
 NOISY_THRESHOLD = 0.012
 KERNEL_ESTIMATORS = ("gan", "spectral")
+ACQUISITIONS = ("auto", "camera", "gaussian-blur")
 NOISE_MODES = ("off", "auto", "on")
 NOISE_KERNELS = ("noisy", "clean_copy")
 D_INITS = ("xavier", "reference")
@@ -102,6 +103,13 @@ class DualSRConfig:
     # "spectral": a closed-form estimate from the image's power spectrum before training
     # (dualsr.kernels.spectral), then held fixed like a known kernel: no G_DN, no D_DN.
     kernel_estimator: str = "gan"
+    # --- how the LR was made (not in the paper; dualsr.kernels.acquisition) ---
+    # "gaussian-blur": blurred by an unknown kernel, then subsampled (the paper's model and DIV2KRK's):
+    # the kernel is estimated blind by ``kernel_estimator``. "camera": recorded by a camera, whose x2
+    # kernel is pixel integration, a 2x2 box (dualsr.kernels.camera): the optics blur the scene at both
+    # scales, so the blind estimate is not used. "auto": decided per image, from the acquisition's
+    # metadata where given, else from the image (reported with the result).
+    acquisition: str = "gaussian-blur"
 
     # --- noise (not in the paper: LR = (HR * k)↓2 + n, dualsr.noise.model) ---
     # "off": the paper's noise-free model; "on": measure the noise, train on clean targets with
@@ -160,6 +168,7 @@ class DualSRConfig:
         if self.hr_crop % 2 or self.hr_crop < 32:
             raise DualSRInputError(f"hr_crop must be even and at least 32, got {self.hr_crop}")
         check_choice("kernel estimator", self.kernel_estimator, KERNEL_ESTIMATORS)
+        check_choice("acquisition", self.acquisition, ACQUISITIONS)
         check_choice("d_init", self.d_init, D_INITS)
         check_choice("noise mode", self.noise, NOISE_MODES)
         check_choice("denoiser", self.denoiser, DENOISERS)
@@ -213,6 +222,7 @@ PRESET_SETTINGS: dict[str, dict[str, Any]] = {
         "up_features": 32,
         "batch_size": 1,
         "kernel_estimator": "spectral",
+        "acquisition": "auto",
         "noise": "auto",
         "noise_guide": True,
         "self_ensemble": True,

@@ -19,6 +19,7 @@ import dualsr
 from dualsr.config import DualSRConfig, preset
 from dualsr.engine.loop import StepInfo
 from dualsr.errors import DualSRInputError
+from dualsr.io.acquisition import Instrument, microns
 from dualsr.io.axes import Layout, Planes
 from dualsr.io.files import read_kernel
 
@@ -180,6 +181,29 @@ class TrainJob:
     known_kernel: np.ndarray | None = None
     onnx_path: Path | None = None
     compare: bool = False  # also make the bicubic x2, to compare with
+    instrument: Instrument | None = None  # pixel size (from the layer's scale and units) and optics
+
+
+def instrument_of(layer: Any, numerical_aperture: float = 0.0, wavelength: float = 0.0) -> Instrument | None:
+    """What recorded ``layer``: its pixel size where its Y/X units are lengths, optics from its metadata
+    (``metadata["instrument"]``, as the samples and our reader put them) or given (0: unknown)."""
+    pixel = None
+    units = getattr(layer, "units", None)
+    if units is not None:
+        sizes = [microns(float(s), _unit_name(u)) for s, u in zip(layer.scale[-2:], units[-2:])]
+        pixel = sum(sizes) / 2 if None not in sizes else None
+    known = (getattr(layer, "metadata", None) or {}).get("instrument") or {}
+    na = numerical_aperture or known.get("numerical_aperture")
+    em = wavelength or known.get("wavelength")
+    if pixel is None and not na and not em:
+        return None
+    return Instrument(pixel, na or None, em or None, known.get("immersion_index"), "napari")
+
+
+def _unit_name(unit: Any) -> str:
+    """pint's long names (``micrometer``) as the short ones ``io.acquisition.microns`` knows."""
+    text = str(unit)
+    return {"micrometer": "µm", "nanometer": "nm", "millimeter": "mm"}.get(text, text)
 
 
 def train_job(
@@ -194,6 +218,7 @@ def train_job(
     known_kernel: Any = None,
     onnx_path: str | os.PathLike | None = None,
     compare: bool = False,
+    instrument: Instrument | None = None,
     **config_overrides: Any,
 ) -> TrainJob:
     """Everything one widget run needs, checked before any thread starts.
@@ -202,7 +227,8 @@ def train_job(
     """
     source = source_of(layer, axes)
     config = preset(preset_name, iterations=iterations, seed=seed, **config_overrides)
-    return TrainJob(source, config, device, plane, load_kernel(known_kernel), onnx_target(onnx_path), compare)
+    kernel, onnx = load_kernel(known_kernel), onnx_target(onnx_path)
+    return TrainJob(source, config, device, plane, kernel, onnx, compare, instrument)
 
 
 @dataclass
@@ -231,6 +257,7 @@ def run_train(
         progress=progress,
         should_stop=should_stop,
         apply_progress=apply_progress,
+        instrument=job.instrument,
     )
     if job.onnx_path is None:
         return Trained(result)

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from magicgui.widgets import CheckBox, ComboBox, Container, FileEdit, Label, PushButton, SpinBox
+from magicgui.widgets import CheckBox, ComboBox, Container, FileEdit, FloatSpinBox, Label, PushButton, SpinBox
 from napari.layers import Image
 from napari.utils.notifications import show_info, show_warning
 from napari.viewer import Viewer
 
-from dualsr.config import NOISE_MODES, PRESETS, preset
+from dualsr.config import ACQUISITIONS, NOISE_MODES, PRESETS, preset
 from dualsr.errors import DualSRInputError
 from dualsr.runtime.device import available_devices
 
-from ._jobs import Trained, TrainJob, axes_choices, train_job, usable
+from ._jobs import Trained, TrainJob, axes_choices, instrument_of, train_job, usable
 from ._layers import follow_active, image_layers
 from ._live_layers import LiveLayers
 from ._loss_plot import SERIES, LossPlot
@@ -49,6 +49,9 @@ class TrainWidget(Container):
         self.device = ComboBox(label="device", choices=available_devices(), value="auto")
         self.seed = SpinBox(label="seed", min=0, max=2**31 - 1, value=0)
         self.noise = ComboBox(label="noise model", choices=list(NOISE_MODES), value=preset("fast").noise)
+        self.acquisition = ComboBox(label="acquisition", choices=list(ACQUISITIONS), value=preset("fast").acquisition)
+        self.na = FloatSpinBox(label="objective NA", min=0.0, max=1.7, step=0.05, value=0.0)
+        self.wavelength = FloatSpinBox(label="emission (nm)", min=0.0, max=2000.0, step=10.0, value=0.0)
         self.kernel = ComboBox(label="known kernel", nullable=True, value=None, choices=self._kernel_choices)
         self.kernel_file = FileEdit(label="or kernel file", filter="*.npy *.tif *.tiff *.png", nullable=True)
         self.onnx = FileEdit(label="export ONNX", mode="w", filter="*.onnx", nullable=True)
@@ -83,7 +86,16 @@ class TrainWidget(Container):
             "auto: measure the noise and, on a noisy image, learn to denoise while super-resolving; "
             "on / off: always / never (the paper's noise-free model)"
         )
-        options = [self.preset, self.iterations, self.scale, self.device, self.seed, self.noise]
+        self.acquisition.tooltip = (
+            "camera: recorded by a camera, the x2 kernel is pixel integration (the optics stay in the image); "
+            "gaussian-blur: blurred by an unknown kernel and subsampled, the kernel is estimated; auto: decided "
+            "from the image and its metadata, and said"
+        )
+        self.na.tooltip = "the objective's numerical aperture, where known (0: unknown); with the pixel size "
+        self.na.tooltip += "(the layer's scale in µm or nm) it tells whether the camera under-samples the optics"
+        self.wavelength.tooltip = "emission wavelength in nm, where known (0: unknown)"
+        options = [self.preset, self.iterations, self.scale, self.device, self.seed, self.noise, self.acquisition]
+        options += [self.na, self.wavelength]
         extras = [self.kernel, self.kernel_file, self.onnx, self.preview, self.compare]
         return [self.image, self.axes, *self.planes.widgets, *options, *extras, buttons, self.status, self.kernel_state]
 
@@ -104,9 +116,10 @@ class TrainWidget(Container):
         self.stop_button.changed.connect(self.runner.stop)
 
     def _preset_changed(self, name: str) -> None:
-        """The preset's own steps and noise model (the paper's is noise-free)."""
+        """The preset's own steps, noise model and acquisition (the paper's: noise-free, blur and subsampling)."""
         self.iterations.value = PRESETS[name]
         self.noise.value = preset(name).noise
+        self.acquisition.value = preset(name).acquisition
 
     def reset_choices(self, *_: Any) -> None:
         super().reset_choices()
@@ -149,7 +162,9 @@ class TrainWidget(Container):
             known_kernel=self.kernel.value if self.kernel.value is not None else self.kernel_file.value,
             onnx_path=self.onnx.value,
             compare=self.compare.value,
-            **{"scale": self.scale.value, "noise": self.noise.value, **self.config_overrides},
+            instrument=instrument_of(layer, self.na.value, self.wavelength.value),
+            **{"scale": self.scale.value, "noise": self.noise.value, "acquisition": self.acquisition.value}
+            | self.config_overrides,
         )
 
     def start(self, *_: Any) -> None:
@@ -199,6 +214,8 @@ class TrainWidget(Container):
         show_info(f"DualSR: {job.source.name} ×2 after {done}{note}{saved}")
         if result.noise is not None:
             show_info(f"DualSR: {result.noise.reason}")
+        for decision in result.acquisition:
+            show_info(f"DualSR: acquisition {decision.model}: {decision.reason}")
         if result.stop_reason:
             show_warning(f"DualSR: {result.stop_reason}")
         if result.kernel_warning:

@@ -163,6 +163,9 @@ def warm_up() -> threading.Thread:
 def relay(work: Callable[[Report], Any], interval: float = 0.05) -> Generator[Update, None, Outcome]:
     """Run ``work(report)`` on a helper thread, yield the newest report per phase, return its outcome.
 
+    Previews are all passed on: each holds a different tile of the view, so an older one is not
+    stale (there are few: at most one every few seconds).
+
     Errors never escape: the user's mistakes come back as their one-line message,
     anything else as ``Type: message`` with the traceback in the log.
     """
@@ -191,7 +194,8 @@ def relay(work: Callable[[Report], Any], interval: float = 0.05) -> Generator[Up
             time.sleep(interval)  # let reports pile up; only the newest matter
         batch += _drain(reports)
         finished = None in batch
-        newest = {u.phase: u for u in batch if u is not None}
+        newest = {u.phase: u for u in batch if u is not None and u.phase != "preview"}
+        yield from [u for u in batch if u is not None and u.phase == "preview"]
         yield from newest.values()
     thread.join()
     return outcome

@@ -22,11 +22,12 @@ from dualsr._version import __version__
 from dualsr.cli.apply import add_apply_command
 from dualsr.cli.progress import ProgressBar
 from dualsr.cli.quality import add_bench_command, add_degrade_command
-from dualsr.config import DENOISERS, KERNEL_ESTIMATORS, NOISE_KERNELS, NOISE_MODES, PRESETS, preset
+from dualsr.config import ACQUISITIONS, DENOISERS, KERNEL_ESTIMATORS, NOISE_KERNELS, NOISE_MODES, PRESETS, preset
 from dualsr.engine.loop import StepInfo
 from dualsr.engine.result import DualSRResult
 from dualsr.engine.train import train
 from dualsr.errors import DualSRInputError
+from dualsr.io.acquisition import Instrument
 from dualsr.io.files import ImageFile, atomic_write, check_output, read_image, read_kernel, write_image, x2_file
 from dualsr.runtime.device import DEVICES
 
@@ -101,6 +102,14 @@ def _add_training_options(p: argparse.ArgumentParser, default_preset: str = "pap
         "denoiser that is part of the model and its ONNX file (default: the preset's: paper off, fast on)",
     )
     g.add_argument(
+        "--acquisition",
+        choices=ACQUISITIONS,
+        help="how the image was made: camera (recorded by a camera: the x2 kernel is pixel integration, the "
+        "optics stay in the scene), gaussian-blur (blurred by an unknown kernel and subsampled: the kernel is "
+        "estimated), auto (decided from the metadata and the image, and said; an untrustworthy estimate falls "
+        "back to camera) (default: the preset's: paper gaussian-blur, fast auto)",
+    )
+    g.add_argument(
         "--back-projection",
         type=int,
         metavar="STEPS",
@@ -126,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("input", metavar="INPUT", help="image: .tif/.tiff, .png, .jpg or .npy")
     t.add_argument("-o", "--output", required=True, metavar="OUTPUT", help="x2 result: .tif/.tiff, .png, .jpg or .npy")
     _add_training_options(t)
+    _add_instrument_options(t)
     g = t.add_argument_group("image")
     g.add_argument(
         "--axes",
@@ -257,6 +267,7 @@ def _run_training(image: ImageFile, args: argparse.Namespace, known: np.ndarray 
         "noise_guide": None if args.noise_guide is None else args.noise_guide == "on",
         "back_projection": args.back_projection,
     }
+    chosen["acquisition"] = args.acquisition
     overrides = {k: v for k, v in chosen.items() if v is not None}
     config = preset(args.preset, iterations=args.iterations, seed=args.seed, scale=args.scale, **overrides)
     on_step, on_apply = _progress_callbacks()
@@ -274,8 +285,26 @@ def _run_training(image: ImageFile, args: argparse.Namespace, known: np.ndarray 
             progress=on_step,
             should_stop=lambda: stop.requested,
             apply_progress=on_apply,
+            instrument=_instrument(image, args),
         )
     return result
+
+
+def _add_instrument_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("acquisition (read from OME-TIFF / ImageJ TIFF metadata where present; given values win)")
+    g.add_argument("--pixel-size", type=float, metavar="UM", help="pixel size in the sample, in micrometres")
+    g.add_argument("--na", type=float, metavar="NA", help="numerical aperture of the objective")
+    g.add_argument("--wavelength", type=float, metavar="NM", help="emission wavelength in nanometres")
+    g.add_argument("--immersion-index", type=float, metavar="N", help="refractive index of the immersion medium")
+
+
+def _instrument(image: ImageFile, args: argparse.Namespace) -> Instrument | None:
+    """What recorded ``image``: its file's metadata, with the values given on the command line winning."""
+    values = [getattr(args, k, None) for k in ("pixel_size", "na", "wavelength", "immersion_index")]
+    given = Instrument(*values, source="given") if any(v is not None for v in values) else None
+    if image.instrument is None:
+        return given
+    return image.instrument.merged(given)
 
 
 def _output_image(result: DualSRResult, source: ImageFile) -> ImageFile:
@@ -330,6 +359,8 @@ def _report(result: DualSRResult, written: list[str]) -> int:
     print(f"dualsr: {status} in {result.seconds:.1f} s on {result.device}; wrote {', '.join(written)}")
     if result.noise is not None:
         print(f"dualsr: {result.noise.reason}")
+    for decision in result.acquisition:
+        print(f"dualsr: acquisition {decision.model}: {decision.reason}")
     if result.kernel_warning:
         print(f"dualsr: warning: {result.kernel_warning}", file=sys.stderr)
     if result.stop_reason:

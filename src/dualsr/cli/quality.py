@@ -59,8 +59,20 @@ def add_degrade_command(sub: argparse._SubParsersAction) -> None:
         default="centre",
         help="with --size: the centre, or the window with the most gradient energy (default: centre)",
     )
+    _add_acquisition_option(d)
     _add_noise_options(d)
     d.set_defaults(func=cmd_degrade)
+
+
+def _add_acquisition_option(parser: argparse.ArgumentParser, only: str = "") -> None:
+    parser.add_argument(
+        "--acquisition",
+        choices=("gaussian-blur", "camera"),
+        default="gaussian-blur",
+        help=f"{only}how LR images are made: a DIV2KRK-style random Gaussian kernel then every other pixel "
+        "(gaussian-blur, default), or a camera with pixels twice as wide: each LR pixel the mean of 2x2 HR "
+        "pixels, the HR's own optical blur kept as the scene's (camera)",
+    )
 
 
 def _add_noise_options(parser: argparse.ArgumentParser, only: str = "") -> None:
@@ -105,6 +117,7 @@ def cmd_degrade(args: argparse.Namespace) -> int:
                 noise_gaussian=args.noise_gaussian,
                 noise_poisson=args.noise_poisson,
                 crop=args.crop,
+                acquisition=args.acquisition,
             )
         )
     out.mkdir(parents=True, exist_ok=True)
@@ -112,10 +125,14 @@ def cmd_degrade(args: argparse.Namespace) -> int:
     for hr, lr, kernel, info in triples:
         write_case(out, info["name"], hr, lr, kernel, args.scale)
         infos.append(info)
+        drawn = (
+            f"variances {info['var_1']:.2f}, {info['var_2']:.2f}, angle {info['angle']:.2f}"
+            if "var_1" in info
+            else "2x2 pixel integration"
+        )
         print(
             f"{info['name']}: HR {hr.shape[1]}x{hr.shape[0]} -> LR {lr.shape[1]}x{lr.shape[0]}, kernel "
-            f"{kernel.shape[0]}x{kernel.shape[1]} (variances {info['var_1']:.2f}, {info['var_2']:.2f}, "
-            f"angle {info['angle']:.2f})"
+            f"{kernel.shape[0]}x{kernel.shape[1]} ({drawn})"
         )
     write_json(out / "degradation.json", {"source": "files", "size": args.size, "images": infos})
     print(f"dualsr: wrote {len(infos)} LR/HR/kernel triple(s) to {out}")
@@ -124,7 +141,7 @@ def cmd_degrade(args: argparse.Namespace) -> int:
 
 def add_bench_command(sub: argparse._SubParsersAction) -> None:
     from dualsr.evaluation.methods import METHODS, split_methods
-    from dualsr.evaluation.sets import SKIMAGE_IMAGES
+    from dualsr.evaluation.sets import SCENE_IMAGES, SKIMAGE_IMAGES
 
     b = sub.add_parser(
         "bench",
@@ -140,7 +157,9 @@ def add_bench_command(sub: argparse._SubParsersAction) -> None:
         "data",
         metavar="DATA",
         help="a set folder in DIV2KRK's layout (gt/, lr_x2/, gt_k_x2/), or 'skimage' to generate one in OUT/set "
-        f"from scikit-image's bundled images ({', '.join(SKIMAGE_IMAGES)})",
+        f"from scikit-image's bundled images ({', '.join(SKIMAGE_IMAGES)}), or 'scenes' to generate synthetic "
+        f"fluorescence scenes recorded through a microscope by a camera and one with pixels twice as wide "
+        f"({', '.join(SCENE_IMAGES)})",
     )
     b.add_argument("-o", "--output-dir", required=True, metavar="OUT", help="folder for runs, tables and figures")
     b.add_argument(
@@ -165,9 +184,11 @@ def add_bench_command(sub: argparse._SubParsersAction) -> None:
         "--size",
         type=_positive_int,
         metavar="N",
-        help="'skimage' only: crop HR images to the NxN window with the most detail",
+        help="'skimage' and 'scenes' only: crop HR images to the NxN window with the most detail (scenes: "
+        "their HR size, default 384)",
     )
-    _add_noise_options(b, "'skimage' only: ")
+    _add_acquisition_option(b, "'skimage' only: ")
+    _add_noise_options(b, "'skimage' and 'scenes' only: ")
     b.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="where to train")
     b.add_argument("--threads", type=_positive_int, metavar="N", help="torch CPU threads (default: torch's)")
     b.add_argument("--precision", choices=PRECISIONS, default="float32", help="G_UP precision (default float32)")
@@ -180,10 +201,12 @@ def _log(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def _skimage_set(out: Path, args: argparse.Namespace) -> Path:
-    """OUT/set: the scikit-image images asked for, generated once (kernels seeded per name)."""
-    from dualsr.evaluation.sets import SKIMAGE_IMAGES, make_set, write_json
+def _generated_set(out: Path, args: argparse.Namespace) -> Path:
+    """OUT/set: the 'skimage' images or the 'scenes' asked for, generated once (seeded per name)."""
+    from dualsr.evaluation.sets import SCENE_IMAGES, SKIMAGE_IMAGES, make_scene_set, make_set, write_json
 
+    names = SKIMAGE_IMAGES if args.data == "skimage" else SCENE_IMAGES
+    acquisition = args.acquisition if args.data == "skimage" else "camera"
     folder = out / "set"
     stamp = folder / "degradation.json"
     wanted = {
@@ -191,36 +214,32 @@ def _skimage_set(out: Path, args: argparse.Namespace) -> Path:
         "seed": args.seed,
         "noise_gaussian": args.noise_gaussian,
         "noise_poisson_peak": args.noise_poisson,
+        "acquisition": acquisition,
     }
     made = json.loads(stamp.read_text()) if stamp.is_file() else {**wanted, "images": []}
-    made = {"noise_gaussian": 0.0, "noise_poisson_peak": None, **made}  # sets from before noise are clean
+    made = {"noise_gaussian": 0.0, "noise_poisson_peak": None, "acquisition": "gaussian-blur", **made}  # older sets
     if any(made[k] != v for k, v in wanted.items()):
         raise DualSRInputError(
             f"{out} holds a set made with --size {made['size']} --seed {made['seed']} --noise-gaussian "
-            f"{made['noise_gaussian']} --noise-poisson {made['noise_poisson_peak']}; "
-            "use the same options to resume, or another -o"
+            f"{made['noise_gaussian']} --noise-poisson {made['noise_poisson_peak']} --acquisition "
+            f"{made['acquisition']}; use the same options to resume, or another -o"
         )
-    unknown = [n for n in args.images or [] if n not in SKIMAGE_IMAGES]
+    unknown = [n for n in args.images or [] if n not in names]
     if unknown:
-        raise DualSRInputError(
-            f"unknown image(s) {', '.join(unknown)}; the 'skimage' set has {', '.join(SKIMAGE_IMAGES)}"
-        )
+        raise DualSRInputError(f"unknown image(s) {', '.join(unknown)}; the '{args.data}' set has {', '.join(names)}")
     have = {i["name"] for i in made["images"]}
-    missing = [n for n in (args.images or SKIMAGE_IMAGES) if n not in have]
+    missing = [n for n in (args.images or names) if n not in have]
     if missing:
         _log(f"dualsr bench: generating {', '.join(missing)} in {folder}")
-        make_set(
-            folder,
-            missing,
-            seed=args.seed,
-            size=args.size,
-            noise_gaussian=args.noise_gaussian,
-            noise_poisson=args.noise_poisson,
-            log=_log,
-        )
+        noise = {"noise_gaussian": args.noise_gaussian, "noise_poisson": args.noise_poisson}
+        if args.data == "skimage":
+            make_set(folder, missing, seed=args.seed, size=args.size, acquisition=acquisition, log=_log, **noise)
+        else:
+            make_scene_set(folder, missing, seed=args.seed, size=args.size, log=_log, **noise)
         added = json.loads(stamp.read_text())["images"]
-        made["images"] = sorted(made["images"] + added, key=lambda i: SKIMAGE_IMAGES.index(i["name"]))
-        write_json(stamp, {"source": "scikit-image", **made})
+        made["images"] = sorted(made["images"] + added, key=lambda i: names.index(i["name"]))
+        source = "scikit-image" if args.data == "skimage" else "scenes"
+        write_json(stamp, {**made, "source": source})
     return folder
 
 
@@ -235,9 +254,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
     out = Path(args.output_dir)
     if out.exists() and not out.is_dir():
         raise DualSRInputError(f"{out} exists and is not a folder; choose another -o")
-    if args.data == "skimage":
+    if args.data in ("skimage", "scenes"):
         out.mkdir(parents=True, exist_ok=True)
-        folder = _skimage_set(out, args)
+        folder = _generated_set(out, args)
     else:
         folder = Path(args.data)
         if args.size:
@@ -246,6 +265,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
             raise DualSRInputError(
                 "--noise-gaussian/--noise-poisson add noise to the generated 'skimage' set only; "
                 "make a noisy set with 'dualsr degrade --noise-poisson PEAK'"
+            )
+        if args.acquisition != "gaussian-blur":
+            raise DualSRInputError(
+                "--acquisition makes the generated 'skimage' set only; make one with 'dualsr degrade --acquisition'"
             )
         if not folder.is_dir():
             raise DualSRInputError(f"{folder}: no such folder; give a set folder (gt/, lr_x2/) or 'skimage'")

@@ -12,7 +12,9 @@ import numpy as np
 
 from dualsr.config import DualSRConfig
 from dualsr.inference.upsampler import GroupedUpsampler, upsample
+from dualsr.io.acquisition import Instrument
 from dualsr.io.normalize import Normalization
+from dualsr.kernels.acquisition import AcquisitionDecision
 from dualsr.kernels.convergence import KNOWN, NOT_SETTLED
 from dualsr.kernels.spectral import SpectralEstimate
 from dualsr.noise.model import NoisePlan
@@ -41,6 +43,8 @@ class DualSRResult:
     kernel_change: float = float("nan")  # the kernel's last measured change, fraction of its peak
     kernel_estimates: list[SpectralEstimate] = field(default_factory=list)  # spectral estimator, per group
     noise: NoisePlan | None = None  # what the engine decided about noise (config.noise)
+    acquisition: list[AcquisitionDecision] = field(default_factory=list)  # camera or blur, per group, and why
+    instrument: Instrument | None = None  # pixel size and optics, where known
 
     @property
     def kernel_warning(self) -> str:
@@ -48,6 +52,12 @@ class DualSRResult:
         if self.kernel_state != NOT_SETTLED:
             return ""
         problems = [p for e in self.kernel_estimates for p in e.problems]
+        if any(d.fell_back for d in self.acquisition):
+            return (
+                f"the blind kernel estimate is uncertain: {'; '.join(dict.fromkeys(problems))}; the x2 image was made "
+                "with the narrowest kernel an acquisition has (pixel integration) instead: it may be under-sharpened, "
+                "never over-sharpened; give a known kernel (a measured PSF) or acquisition 'gaussian-blur' to sharpen"
+            )
         if problems:
             return (
                 f"the blind kernel estimate is uncertain: {'; '.join(dict.fromkeys(problems))}; the x2 image may be "
@@ -107,10 +117,17 @@ class DualSRResult:
             "kernel_state": self.kernel_state,
             **({"kernel_estimate": [e.to_dict() for e in self.kernel_estimates]} if self.kernel_estimates else {}),
             **({"noise": self.noise.to_dict()} if self.noise else {}),
+            **({"acquisition": _one_or_list([d.to_dict() for d in self.acquisition])} if self.acquisition else {}),
+            **({"instrument": self.instrument.to_dict()} if self.instrument else {}),
             **({"kernel_change": round(self.kernel_change, 4)} if np.isfinite(self.kernel_change) else {}),
             **({"kernel_warning": self.kernel_warning} if self.kernel_warning else {}),
             **({"stop_reason": self.stop_reason} if self.stop_reason else {}),
         }
+
+
+def _one_or_list(items: list[Any]) -> Any:
+    """One channel group's entry as it is; several as a list."""
+    return items[0] if len(items) == 1 else items
 
 
 __all__ = ["DualSRResult"]

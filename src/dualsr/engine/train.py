@@ -22,11 +22,14 @@ from dualsr.errors import DualSRInputError
 from dualsr.inference.backprojection import MIN_STEP, BackProjection, noisy_step
 from dualsr.inference.preview import Previewer
 from dualsr.inference.upsampler import Bilinear, GroupedUpsampler, upsample
+from dualsr.io.acquisition import Instrument
 from dualsr.io.axes import Layout, Planes
 from dualsr.io.normalize import fit_normalization
 from dualsr.io.validate import check_image
+from dualsr.kernels.acquisition import AcquisitionDecision, decide
+from dualsr.kernels.camera import camera_kernel
 from dualsr.kernels.convergence import KNOWN, NOT_SETTLED, SETTLED
-from dualsr.kernels.spectral import SpectralEstimate, estimate_kernel
+from dualsr.kernels.spectral import SpectralEstimate, estimate_kernel, nyquist_energy
 from dualsr.noise.model import GuidedUp, NoisePlan, clean_copy, plan_noise, unit_noise
 from dualsr.paper.kernel import final_kernel, point_symmetric, prepare_known_kernel
 from dualsr.paper.networks import GeneratorUp
@@ -71,6 +74,7 @@ def train(
     progress: Callable[[StepInfo], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     apply_progress: Callable[[int, int], None] | None = None,
+    instrument: Instrument | None = None,
 ) -> DualSRResult:
     """Train DualSR on one plane of ``image`` (or several) and super-resolve every plane by x2.
 
@@ -82,6 +86,8 @@ def train(
     ``channel_mode``: ``joint`` trains one model on all channels (RGB, as the paper),
     ``independent`` one per channel (fluorescence); ``auto`` picks by the axes.
     ``known_kernel`` replaces G_DN by a given kernel (the paper's "GT kernel + DualSR").
+    ``instrument`` (pixel size, NA, wavelength: :class:`dualsr.io.acquisition.Instrument`) informs
+    ``config.acquisition`` = ``auto`` (:mod:`dualsr.kernels.acquisition`) and the report.
     ``should_stop`` is polled every step; a stopped run still returns its result.
     ``progress`` gets a ``StepInfo`` every 10 steps, with ``preview`` (:mod:`dualsr.inference.preview`).
     """
@@ -115,6 +121,7 @@ def train(
     start = time.perf_counter()
     runs: list[PlaneTraining] = []
     estimates: list[SpectralEstimate] = []
+    decisions: list[AcquisitionDecision] = []
     fixed: list[np.ndarray | None] = []  # per group: the kernel held fixed (known or estimated), or None
     report = _with_preview(
         progress,
@@ -129,9 +136,8 @@ def train(
         channels = train_data[..., part, :, :]
         clean = None if clean_data is None else clean_data[..., part, :, :]
         state = KNOWN
-        if k is None and config.kernel_estimator == "spectral":
-            estimates.append(_spectral_estimate(channels, clean, config))
-            k, state = estimates[-1].kernel, SETTLED if estimates[-1].settled else NOT_SETTLED
+        if k is None:
+            k, state = _blind_kernel(channels, clean, config, instrument, estimates, decisions)
         fixed.append(k)
         model = unit_noise(noise.estimate, norm.low[group[0]], norm.high[group[0]]) if noise.active else None
         run = train_plane(
@@ -176,8 +182,35 @@ def train(
         kernel_state=_worst_state([r.kernel_state for r in runs]),
         kernel_change=max((r.kernel_change for r in runs if np.isfinite(r.kernel_change)), default=float("nan")),
         kernel_estimates=estimates,
+        acquisition=decisions,
+        instrument=instrument,
         noise=noise if config.noise != "off" else None,
     )
+
+
+def _blind_kernel(
+    channels: np.ndarray,
+    clean: np.ndarray | None,
+    config: DualSRConfig,
+    instrument: Instrument | None,
+    estimates: list[SpectralEstimate],
+    decisions: list[AcquisitionDecision],
+) -> tuple[np.ndarray | None, str]:
+    """A channel group's kernel without a known one: the camera's, the spectral estimate, or None (the
+    paper's GAN learns it), and its state; the estimate and the decision are appended to the lists."""
+    estimate, nyquist = None, None
+    if config.kernel_estimator == "spectral" or config.acquisition == "auto":
+        estimate = _spectral_estimate(channels, clean, config)
+        estimates.append(estimate)
+    if config.acquisition == "auto":
+        nyquist = nyquist_energy(channels if clean is None else clean)
+    decision = decide(config.acquisition, estimate, instrument, nyquist)
+    decisions.append(decision)
+    if decision.model == "camera":
+        return camera_kernel(), NOT_SETTLED if decision.fell_back else SETTLED
+    if config.kernel_estimator == "spectral":
+        return estimate.kernel, SETTLED if estimate.settled else NOT_SETTLED
+    return None, KNOWN  # the GAN's kernel: its state comes from the training
 
 
 def _spectral_estimate(channels: np.ndarray, clean: np.ndarray | None, config: DualSRConfig) -> SpectralEstimate:

@@ -21,10 +21,13 @@ from typing import Any
 
 import numpy as np
 
+from dualsr.config import check_choice
 from dualsr.errors import DualSRInputError
 from dualsr.evaluation.degrade import add_noise, centre_crop, crop_to_scale, degrade, random_kernel
+from dualsr.evaluation.scenes import OPTICS, SCENES, microscope_pair
 from dualsr.io.files import ImageFile, atomic_write, read_image, write_image
 from dualsr.io.normalize import to_dtype
+from dualsr.kernels.camera import camera_kernel
 
 # scikit-image's bundled images (no download): natural photos, then microscopy/medical/astronomy.
 SKIMAGE_IMAGES = (
@@ -41,6 +44,8 @@ SKIMAGE_IMAGES = (
 )
 
 
+SCENE_IMAGES = tuple(f"{kind}_{optics}" for optics in OPTICS for kind in SCENES)  # microscope scenes
+DEGRADATIONS = ("gaussian-blur", "camera")  # how a generated set's LRs are made (degrade_image)
 DEFAULT_RETINA_CROP = 768  # the retina photo is 1411^2 with a black surround
 
 
@@ -129,11 +134,15 @@ def degrade_image(
     noise_gaussian: float = 0.0,
     noise_poisson: float | None = None,
     crop: str = "centre",
+    acquisition: str = "gaussian-blur",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
     """HR (cropped), LR and the true kernel for one image; LR has HR's dtype.
 
     ``hr`` is ``(H, W)`` or ``(H, W, 3)``; integer data maps to [0, 1] by its dtype.
     ``size`` crops it first: the ``centre`` or the window with the most ``detail``.
+    ``acquisition``: ``gaussian-blur`` (DIV2KRK: a random anisotropic Gaussian, then every other
+    pixel) or ``camera`` (pixel integration: each LR pixel the mean of the 2x2 HR pixels it covers,
+    :func:`dualsr.kernels.camera.camera_kernel`; the HR keeps its own optical blur as the scene's).
     """
     hr = np.asarray(hr)
     if hr.ndim == 3 and hr.shape[-1] == 4:
@@ -143,8 +152,13 @@ def degrade_image(
     if crop not in ("centre", "detail"):
         raise DualSRInputError(f"unknown crop {crop!r}; use centre or detail")
     hr = crop_to_scale((detail_crop if crop == "detail" else centre_crop)(hr, size), scale)
+    check_choice("acquisition", acquisition, DEGRADATIONS)
     rng = _seed_for(name, seed)
-    kernel, draw = random_kernel(rng, scale)
+    kernel, draw = random_kernel(rng, scale)  # drawn in both cases: a camera set gets the same noise
+    if acquisition == "camera":
+        if scale != 2:
+            raise DualSRInputError("the camera degradation is x2 (a 2x2 binning); use --scale 2")
+        kernel, draw = camera_kernel(), None
     unit, data_range = to_unit(hr)
     lr = degrade(unit, kernel, scale)
     lr = add_noise(lr, rng, noise_gaussian, noise_poisson)
@@ -155,7 +169,8 @@ def degrade_image(
         "hr_shape": list(hr.shape),
         "crop": crop if size else None,
         "kernel_size": kernel.shape[0],
-        **draw.to_dict(),
+        "acquisition": acquisition,
+        **(draw.to_dict() if draw else {}),
         "noise_gaussian": noise_gaussian,
         "noise_poisson_peak": noise_poisson,
     }
@@ -199,9 +214,10 @@ def make_set(
     size: int | None = None,
     noise_gaussian: float = 0.0,
     noise_poisson: float | None = None,
+    acquisition: str = "gaussian-blur",
     log: Callable[[str], None] | None = None,
 ) -> Path:
-    """Write the generated set (scikit-image images, DIV2KRK-style kernels) to ``folder``.
+    """Write the generated set (scikit-image images, DIV2KRK-style kernels or 2x2 binning) to ``folder``.
 
     ``size`` crops each HR image to the ``size``-square window with the most detail; the noise
     (:func:`dualsr.evaluation.degrade.add_noise`) is drawn after the kernel from the same per-image
@@ -219,15 +235,63 @@ def make_set(
             noise_gaussian=noise_gaussian,
             noise_poisson=noise_poisson,
             crop="detail",
+            acquisition=acquisition,
         )
         write_case(folder, name, hr, lr, kernel, scale)
         infos.append(info)
         if log:
             log(f"{name}: HR {hr.shape[1]}x{hr.shape[0]}, LR {lr.shape[1]}x{lr.shape[0]}")
     noise = {"noise_gaussian": noise_gaussian, "noise_poisson_peak": noise_poisson}
-    write_json(
-        folder / "degradation.json", {"source": "scikit-image", "size": size, "seed": seed, **noise, "images": infos}
-    )
+    stamp = {"source": "scikit-image", "size": size, "seed": seed, "acquisition": acquisition, **noise}
+    write_json(folder / "degradation.json", {**stamp, "images": infos})
+    return folder
+
+
+def scene_case(
+    name: str, size: int = 384, seed: int = 0, noise_gaussian: float = 0.0, noise_poisson: float | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+    """HR, LR (16-bit, as a camera writes them) and the camera kernel of one microscope scene
+    (``cells_na1.2``: a scene of :data:`dualsr.evaluation.scenes.SCENES` through :data:`~.scenes.OPTICS`)."""
+    kind, _, optics = name.partition("_")
+    if name not in SCENE_IMAGES:
+        raise DualSRInputError(f"unknown scene {name!r}; choose from {', '.join(SCENE_IMAGES)}")
+    hr, lr = microscope_pair(kind, size, seed, OPTICS[optics])
+    lr = add_noise(lr, _seed_for(name, seed), noise_gaussian, noise_poisson)
+    info = {
+        "name": name,
+        "scale": 2,
+        "seed": seed,
+        "hr_shape": list(hr.shape),
+        "acquisition": "camera",
+        "optics": OPTICS[optics].to_dict(),
+        "noise_gaussian": noise_gaussian,
+        "noise_poisson_peak": noise_poisson,
+    }
+    return to_dtype(hr * 65535, np.uint16), to_dtype(lr * 65535, np.uint16), camera_kernel(), info
+
+
+def make_scene_set(
+    folder: str | Path,
+    images: Iterable[str] = SCENE_IMAGES,
+    *,
+    seed: int = 0,
+    size: int | None = None,
+    noise_gaussian: float = 0.0,
+    noise_poisson: float | None = None,
+    log: Callable[[str], None] | None = None,
+) -> Path:
+    """Write microscope scenes recorded by an HR and a 2x-pitch LR camera (:mod:`dualsr.evaluation.scenes`)."""
+    folder = Path(folder)
+    infos = []
+    for name in images:
+        hr, lr, kernel, info = scene_case(name, size or 384, seed, noise_gaussian, noise_poisson)
+        write_case(folder, name, hr, lr, kernel, 2)
+        infos.append(info)
+        if log:
+            log(f"{name}: HR {hr.shape[1]}x{hr.shape[0]}, LR {lr.shape[1]}x{lr.shape[0]}")
+    noise = {"noise_gaussian": noise_gaussian, "noise_poisson_peak": noise_poisson}
+    stamp = {"source": "scenes", "size": size, "seed": seed, "acquisition": "camera", **noise}
+    write_json(folder / "degradation.json", {**stamp, "images": infos})
     return folder
 
 

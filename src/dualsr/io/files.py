@@ -23,6 +23,7 @@ import numpy as np
 import tifffile
 
 from dualsr.errors import DualSRInputError
+from dualsr.io.acquisition import Instrument, from_imagej, from_ome
 
 TIFF = (".tif", ".tiff")
 PIL_FORMATS = (".png", ".jpg", ".jpeg")
@@ -40,6 +41,7 @@ class ImageFile:
     pixel_size: tuple[float, float] | None = None  # (y, x) in ``unit`` per pixel
     unit: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    instrument: Instrument | None = None  # pixel size in um and optics, where the file says (io.acquisition)
 
 
 def _suffix(path: Path, allowed: tuple[str, ...] = SUFFIXES) -> str:
@@ -105,11 +107,12 @@ def _read_tiff(path: Path) -> ImageFile:
                 pixel_size = (yr[1] / yr[0], xr[1] / xr[0])
         if tif.is_ome:
             ome_size, ome_unit, ome = _read_ome(tif.ome_metadata)
-            return ImageFile(data, axes, ome_size or pixel_size, ome_unit, {"ome": ome})
+            return ImageFile(data, axes, ome_size or pixel_size, ome_unit, {"ome": ome}, from_ome(tif.ome_metadata))
         ij = tif.imagej_metadata or {}
         unit = ij.get("unit")
         extra = {k: ij[k] for k in ("spacing", "finterval", "Labels") if k in ij}
-    return ImageFile(data, axes, pixel_size, unit, extra)
+        instrument = from_imagej(pixel_size, unit, ij.get("Info"))
+    return ImageFile(data, axes, pixel_size, unit, extra, instrument)
 
 
 def _read_ome(xml: str) -> tuple[tuple[float, float] | None, str | None, dict[str, Any]]:

@@ -241,6 +241,19 @@ def gray_planes(image: np.ndarray) -> list[np.ndarray]:
     return [to_gray(np.asarray(p, dtype=np.float64)) for p in (data if data.ndim == 4 else data[None])]
 
 
+def nyquist_energy(image: np.ndarray, tile: int = TILE) -> float:
+    """log10 of the power near the LR's Nyquist frequency (``|f| > FLOOR_RADIUS``) over the power at
+    ``0.2 < |f| < 0.25``: a camera of a sharp scene records energy up to Nyquist (the box passes 40-64 %
+    of it, and what lies beyond folds back), a blur before subsampling removes it (measured in
+    docs/blind_kernel.md, "Real acquisitions"). Give a noisy image's denoised copy: noise is flat."""
+    spectrum = np.mean([power_spectrum(g, tile) for g in gray_planes(image)], axis=0)
+    f = np.fft.fftfreq(tile)
+    radius = np.hypot(*np.meshgrid(f, f, indexing="ij"))
+    high = np.median(spectrum[radius > FLOOR_RADIUS])
+    mid = np.median(spectrum[(radius > 0.2) & (radius < 0.25)])
+    return float(np.log10(max(high, 1e-30) / max(mid, 1e-30)))
+
+
 def estimate_kernel(image: np.ndarray, tile: int = TILE, noisy: bool = False) -> SpectralEstimate:
     """The blind x2 kernel of a normalised LR image: ``(H, W)``, ``(C, H, W)`` or planes ``(P, C, H, W)``.
 

@@ -1,0 +1,118 @@
+"""Which degradation made this LR: a camera (pixel integration) or a blur and subsampling?
+
+The two models can give the same LR from different truths. A camera recording a scene through
+a microscope gives ``LR = (HR * box)↓2`` where the HR is what pixels half as wide would record
+through the same optics (:mod:`dualsr.kernels.camera`): the optical blur is in both, and a x2
+must not remove it. DIV2KRK and the paper blur a sharp HR by a kernel and subsample: there the
+x2 must remove the blur. A blind estimate (:mod:`dualsr.kernels.spectral`, or KernelGAN's)
+assumes a scale-free scene and reads whatever softness the LR has as the kernel; on a camera
+image of a smooth scene it reads the optics, and the x2 deconvolves them: rims, invented
+texture, worse than bicubic.
+
+``auto`` therefore takes the camera where the image says so -- known optics, energy up to the
+LR's Nyquist frequency (pixels integrated a sharp scene; nothing blurred it before), or a round
+blur over a band-limited spectrum (a PSF) -- and falls back to the camera kernel where a wide
+blind estimate cannot be trusted: the 2x2 box is the narrowest x2 kernel an acquisition has, so
+it never over-sharpens. Otherwise (an elongated or scale-free blur without energy near Nyquist)
+it is blur and subsampling, and the estimate is removed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from dualsr.io.acquisition import Instrument
+from dualsr.kernels.spectral import SpectralEstimate
+
+# The evidence ``auto`` weighs (each measured on both families: docs/blind_kernel.md, "Real acquisitions").
+# A camera of a sharp scene keeps energy up to the LR's Nyquist frequency (the box passes 40-64 % of it,
+# the rest folds back); a Gaussian blur of variance >= 0.6 HR px^2 before subsampling leaves 100x less.
+# On the development sets: binned photos -1.6..-0.3, DIV2KRK-style -3.3..-1.7 (log10 ratio, kernels.spectral).
+ALIASED = -1.65
+# Optics are round and band-limited: a round estimate over a spectrum that is not scale-free (slope
+# alpha below a natural photograph's 2.2-3.4) is the microscope's PSF, part of the scene; a
+# digital or motion blur is elongated. (eigenvalue ratio, alpha) pairs that read as optics:
+ROUND = ((1.15, 2.4), (1.4, 2.2))
+# A blind estimate that is not settled and this wide (mean variance, HR px^2) would sharpen hard on
+# a guess: the camera's box instead. A narrow unsettled one sharpens gently and is kept, said uncertain.
+WIDE_UNSETTLED = 2.0
+
+
+@dataclass(frozen=True)
+class AcquisitionDecision:
+    """The degradation model used for one image, and why (reported with the result)."""
+
+    asked: str  # config.acquisition: auto | camera | gaussian-blur
+    model: str  # camera | gaussian-blur
+    reason: str  # one line for the user
+    fell_back: bool = False  # the blind estimate was not trusted: the camera kernel instead
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"asked": self.asked, "model": self.model, "reason": self.reason, "fell_back": self.fell_back}
+
+
+def decide(
+    asked: str,
+    estimate: SpectralEstimate | None,
+    instrument: Instrument | None = None,
+    nyquist: float | None = None,
+) -> AcquisitionDecision:
+    """The model for an image: ``asked`` unless it is ``auto``, where the blind ``estimate`` (always made
+    then), the image's energy near Nyquist (``nyquist``, :func:`dualsr.kernels.spectral.nyquist_energy`)
+    and the ``instrument`` decide; a wide estimate that is not settled falls back to the camera."""
+    if asked == "camera":
+        return AcquisitionDecision(asked, "camera", "camera (as asked): the x2 kernel is pixel integration, a 2x2 box")
+    if asked == "gaussian-blur" or estimate is None:
+        return AcquisitionDecision(asked, "gaussian-blur", "blur and subsampling (as asked): the kernel is estimated")
+    variances = np.linalg.eigvalsh(estimate.covariance)
+    ratio = float(variances[1] / max(variances[0], 1e-9))
+    evidence = {
+        "variances": [round(float(v), 3) for v in variances],
+        "alpha": round(estimate.alpha, 3),
+        **({"nyquist_energy": round(nyquist, 3)} if nyquist is not None else {}),
+        "settled": estimate.settled,
+    }
+    camera = _camera_evidence(instrument, nyquist, ratio, estimate.alpha)
+    if camera:
+        return AcquisitionDecision("auto", "camera", f"camera: {camera}", evidence=evidence)
+    if not estimate.settled and variances.mean() > WIDE_UNSETTLED:
+        return AcquisitionDecision(
+            "auto",
+            "camera",
+            f"the blind kernel estimate ({variances.mean():.1f} px^2) cannot be trusted "
+            f"({'; '.join(estimate.problems)}): fell back to the narrowest kernel an acquisition has, pixel "
+            "integration (a 2x2 box), which does not over-sharpen",
+            fell_back=True,
+            evidence=evidence,
+        )
+    return AcquisitionDecision(
+        "auto",
+        "gaussian-blur",
+        f"blur and subsampling: no energy near Nyquist and an elongated or scale-free blur "
+        f"({variances[0]:.2f}/{variances[1]:.2f} px^2): the estimated kernel is removed",
+        evidence=evidence,
+    )
+
+
+def _camera_evidence(instrument: Instrument | None, nyquist: float | None, ratio: float, alpha: float) -> str:
+    """Why the image reads as a camera acquisition, or ``""``."""
+    if instrument is not None and instrument.optics_known:
+        return f"a microscope acquisition ({instrument.describe()}): the optics blur the scene at both scales"
+    if nyquist is not None and nyquist > ALIASED:
+        return (
+            f"the image holds energy up to its Nyquist frequency ({nyquist:.2f}, log10 of the share): pixels "
+            "integrated a sharp scene, nothing blurred it before"
+        )
+    if any(ratio < r and alpha < a for r, a in ROUND):
+        return (
+            f"a round blur (axes {ratio:.2f}:1) over a band-limited spectrum (slope {alpha:.2f}): the optics' "
+            "PSF, which belongs to the scene"
+        )
+    return ""
+
+
+__all__ = ["ALIASED", "AcquisitionDecision", "ROUND", "WIDE_UNSETTLED", "decide"]
