@@ -20,10 +20,11 @@ ALLOWED = {
     "noise": {"paper", "io"},
     "inference": {"paper", "noise", "io"},
     "runtime": {"io", "inference"},
-    "engine": {"paper", "kernels", "noise", "inference", "io", "runtime"},
+    "trust": {"paper", "noise", "inference", "io"},
+    "engine": {"paper", "kernels", "noise", "inference", "io", "runtime", "trust"},
     "scale": {"io", "inference", "runtime"},
-    "evaluation": {"paper", "kernels", "noise", "inference", "io", "runtime", "engine"},
-    "cli": {"paper", "kernels", "noise", "inference", "io", "runtime", "engine", "scale", "evaluation"},
+    "evaluation": {"paper", "kernels", "noise", "inference", "io", "runtime", "engine", "trust"},
+    "cli": {"paper", "kernels", "noise", "inference", "io", "runtime", "engine", "scale", "evaluation", "trust"},
 }
 
 

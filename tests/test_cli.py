@@ -72,6 +72,6 @@ def test_demo_writes_image_kernel_and_comparison(tmp_path, capsys):
     code, stdout, err = run_cli(["demo", "-o", tmp_path / "demo", "--iterations", "2"], capsys)
     assert code == 0, err
     names = sorted(p.name for p in (tmp_path / "demo").iterdir())
-    assert names == ["sample_comparison.png", "sample_kernel.npy", "sample_x2.tif"]
+    assert names == ["sample_comparison.png", "sample_doubt.tif", "sample_kernel.npy", "sample_x2.tif"]
     assert tifffile.imread(tmp_path / "demo" / "sample_x2.tif").shape == (512, 512)
     assert "PSNR" in stdout

@@ -9,6 +9,7 @@ import pytest
 from napari.utils.notifications import notification_manager
 
 from conftest import textured
+from dualsr.trust.doubt import DOUBT_LEVEL
 from napari_dualsr._apply_widget import ApplyWidget
 from napari_dualsr._train_widget import TrainWidget
 from plugin_helpers import APPLY, TINY, TRAIN, errors_since, open_widget, ticks_while
@@ -56,8 +57,15 @@ def test_training_adds_placed_layers_and_the_ui_stays_responsive(make_napari_vie
     print(f"longest gap between 20 ms timer ticks while training with {previews} previews: {gap * 1000:.0f} ms")
     assert gap < 0.2 and previews >= 2
 
-    names = ["cells", "cells ×2 (bicubic)", "cells ×2 (DualSR)", "cells kernel (DualSR)"]
+    names = ["cells", "cells ×2 (bicubic)", "cells ×2 (DualSR)", "cells kernel (DualSR)", "cells doubt (DualSR)"]
     assert [lay.name for lay in viewer.layers] == names
+    doubt = viewer.layers["cells doubt (DualSR)"]  # the x2's grid and placement, hidden until asked for
+    assert doubt.data.shape == (192, 200) and doubt.data.dtype == np.float32 and not doubt.visible
+    assert np.allclose(doubt.scale, (0.25, 0.25)) and np.allclose(doubt.translate, (10 - 0.125, 20 - 0.125))
+    in_doubt = viewer.layers["cells ×2 (DualSR)"].metadata["dualsr"]["doubt"]["in_doubt"]
+    assert in_doubt == pytest.approx(np.mean(doubt.data > DOUBT_LEVEL), abs=1e-4)
+    assert doubt.data.min() >= 0 and doubt.metadata["dualsr"]["role"] == "doubt map"
+    assert widget.verdict.value.startswith("resolution ") and "% of the image in doubt" in widget.verdict.value
     sr, kernel = viewer.layers["cells ×2 (DualSR)"], viewer.layers["cells kernel (DualSR)"]
     assert sr.data.shape == (192, 200) and sr.data.dtype == np.float32
     assert np.allclose(sr.scale, (0.25, 0.25)) and np.allclose(sr.translate, (10 - 0.125, 20 - 0.125))

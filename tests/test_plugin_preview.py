@@ -98,7 +98,7 @@ def test_previews_follow_the_plane_on_screen_and_can_be_switched_off(make_napari
 
     widget.preview.value = False
     seen, _ = watch(qtbot, widget)
-    assert seen == [] and viewer.layers[-2].name.startswith("stack ×2 (DualSR)")
+    assert seen == [] and viewer.layers[-3].name.startswith("stack ×2 (DualSR)")
 
 
 def test_several_planes_train_one_model(make_napari_viewer, qtbot):

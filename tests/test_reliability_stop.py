@@ -146,7 +146,8 @@ def test_stop_ends_training_and_keeps_the_result_so_far(make_napari_viewer, qtbo
     assert "stopped early" in widget.status.value
     assert widget.run_button.enabled and not widget.stop_button.enabled  # usable again
     # whole layers and one whole model file, nothing half-made
-    assert [lay.name for lay in viewer.layers] == ["img", "img ×2 (bicubic)", "img ×2 (DualSR)", "img kernel (DualSR)"]
+    names = ["img", "img ×2 (bicubic)", "img ×2 (DualSR)", "img kernel (DualSR)", "img doubt (DualSR)"]
+    assert [lay.name for lay in viewer.layers] == names
     sr = viewer.layers["img ×2 (DualSR)"].data
     assert sr.shape == (192, 200) and np.isfinite(sr).all()
     assert [p.name for p in tmp_path.iterdir()] == ["m.onnx"]
@@ -255,7 +256,7 @@ def test_the_widget_keeps_the_last_step_and_warns_when_memory_runs_out(make_napa
     assert errors_since(start) == []
     info = viewer.layers["img ×2 (DualSR)"].metadata["dualsr"]
     assert info["stopped"] and info["steps"] == 2 and info["stop_reason"].startswith(reason)
-    assert len(viewer.layers) == 4 and "stopped early" in widget.status.value  # with bicubic x2
+    assert len(viewer.layers) == 5 and "stopped early" in widget.status.value  # with bicubic x2 and doubt
 
 
 _MODEL = GeneratorUp(channels=1, layers=8, features=4).eval()

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-import os
 import shutil
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -137,9 +135,10 @@ def chunk_files(path: Path) -> list[Path]:
 
 
 def ctrl_c_after(monkeypatch, blocks: int) -> None:
-    """Press Ctrl-C (a real SIGINT) once, when ``blocks`` blocks are reported written. Sent from the
-    progress callback, which runs in the main thread, so it lands at once (a watcher thread's
-    signal could land after a fast run had finished)."""
+    """Press Ctrl-C once, when ``blocks`` blocks are reported written: the KeyboardInterrupt that
+    Python's SIGINT handler raises, raised in the progress callback itself (main thread, between two
+    blocks), so where it lands does not depend on signal delivery, handlers earlier tests installed
+    or the machine's load (real SIGINTs sent to a running process: test_reliability_stop.py)."""
     import dualsr.cli.apply as cli_apply
 
     bars, sent = cli_apply._bars, []
@@ -151,7 +150,7 @@ def ctrl_c_after(monkeypatch, blocks: int) -> None:
             update(phase, done, total)
             if phase == "blocks" and done >= blocks and not sent:
                 sent.append(done)
-                os.kill(os.getpid(), signal.SIGINT)
+                raise KeyboardInterrupt
 
         return on_update
 

@@ -31,7 +31,8 @@ def test_engine_step_equals_the_layer_by_layer_reference_step(texture, tiny_conf
     for step in range(3):
         expected = reference.step(step)
         got = engine.step(step)[SHARED]
-        assert torch.allclose(got, expected, rtol=2e-5, atol=1e-6), (step, got, expected)
+        # float32 sums in another order (thread count, OMP_NUM_THREADS=1 included): 1e-4, not exact
+        assert torch.allclose(got, expected, rtol=1e-4, atol=1e-6), (step, got, expected)
     # and the networks the two trained are still the same
     assert torch.allclose(engine.g_dn.kernel(), reference.g_dn.current_kernel(), rtol=1e-4, atol=1e-7)
     for a, b in zip(engine.g_up.parameters(), reference.g_up.parameters()):

@@ -18,6 +18,7 @@ from napari.viewer import Viewer
 
 from dualsr.io.axes import Layout
 from dualsr.runtime.device import available_devices
+from dualsr.trust.readout import verdict
 
 from ._apply_zarr import ZarrRun, prepare_zarr
 from ._jobs import Applied, ApplyJob, apply_job, axes_choices, plane_on_screen, usable
@@ -135,8 +136,9 @@ class ApplyWidget(Container):
             return
         if (applied := outcome_value(outcome, self.status, self._job)) is not None:
             add_layers(self.viewer, applied_layers(self._job.source, applied))
-            self.status.value = "done"
-            show_info(f"DualSR: {self._job.source.name} ×2 with {self._job.model.name}")
+            line = verdict(applied.metadata.get("resolution"))
+            self.status.value = f"done; {line}" if line else "done"
+            show_info(f"DualSR: {self._job.source.name} ×2 with {self._job.model.name}" + (f"; {line}" if line else ""))
 
     def _zarr_done(self, outcome: Outcome[Any]) -> None:
         """The x2 layer is already there: say how the run ended; what was written stays."""

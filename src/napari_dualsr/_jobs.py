@@ -182,6 +182,7 @@ class TrainJob:
     onnx_path: Path | None = None
     compare: bool = False  # also make the bicubic x2, to compare with
     instrument: Instrument | None = None  # pixel size (from the layer's scale and units) and optics
+    doubt: bool = True  # also map where the x2 may not be what the data support (one more pass, no training)
 
 
 def instrument_of(layer: Any, numerical_aperture: float = 0.0, wavelength: float = 0.0) -> Instrument | None:
@@ -219,6 +220,7 @@ def train_job(
     onnx_path: str | os.PathLike | None = None,
     compare: bool = False,
     instrument: Instrument | None = None,
+    doubt: bool = True,
     **config_overrides: Any,
 ) -> TrainJob:
     """Everything one widget run needs, checked before any thread starts.
@@ -228,7 +230,7 @@ def train_job(
     source = source_of(layer, axes)
     config = preset(preset_name, iterations=iterations, seed=seed, **config_overrides)
     kernel, onnx = load_kernel(known_kernel), onnx_target(onnx_path)
-    return TrainJob(source, config, device, plane, kernel, onnx, compare, instrument)
+    return TrainJob(source, config, device, plane, kernel, onnx, compare, instrument, doubt)
 
 
 @dataclass
@@ -258,6 +260,7 @@ def run_train(
         should_stop=should_stop,
         apply_progress=apply_progress,
         instrument=job.instrument,
+        doubt=job.doubt,
     )
     if job.onnx_path is None:
         return Trained(result)
@@ -286,6 +289,7 @@ class ApplyJob:
     tile: int = 512
     output: Path | None = None
     plane: int | None = None
+    pixel_size: float | None = None  # um, from the layer's scale and units: the resolution in the sample's units
 
 
 def apply_job(
@@ -312,7 +316,8 @@ def apply_job(
             f"layer {source.name!r} is not in memory ({type(source.data).__name__}, {size:.1f} GB): choose an "
             "output .zarr; the x2 result is written there block by block and shown as it fills"
         )
-    return ApplyJob(source, path, device, tile, target, plane)
+    instrument = instrument_of(layer)
+    return ApplyJob(source, path, device, tile, target, plane, instrument.pixel_size if instrument else None)
 
 
 @dataclass
@@ -336,4 +341,15 @@ def run_apply(
         job.source.data, axes=job.source.axes, tile=job.tile, progress=progress, should_stop=should_stop
     )
     metadata = {"onnx_path": str(job.model), "providers": list(upsampler.providers), "model": upsampler.metadata}
-    return Applied(image, metadata)
+    resolution = applied_resolution(job, image)
+    return Applied(image, {**metadata, **({"resolution": resolution} if resolution else {})})
+
+
+def applied_resolution(job: ApplyJob, image: np.ndarray) -> dict[str, Any] | None:
+    """The resolution before and after (:mod:`dualsr.trust`) of the plane on screen (else the first)."""
+    from dualsr.trust.readout import plane_resolution
+
+    before, after = job.source.layout, Layout.of(np.shape(image), job.source.axes)
+    index = job.plane if job.plane is not None and job.plane < before.planes else 0
+    lr = before.canonical(np.asarray(job.source.data))[index]
+    return plane_resolution(lr, after.canonical(image)[index], job.pixel_size)

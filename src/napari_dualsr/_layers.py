@@ -1,4 +1,4 @@
-"""Results as napari layers: the x2 image on the input's grid, the kernel beside it."""
+"""Results as napari layers: the x2 image on the input's grid, the kernel beside it, the doubt map."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+
+from dualsr.trust.doubt import DOUBT_LEVEL
 
 from ._jobs import Applied, Source, Trained
 from ._placement import beside_placement, upscaled_placement
@@ -57,10 +59,37 @@ def trained_layers(source: Source, trained: Trained) -> list[LayerData]:
         "source_layer": source.name,
         "onnx_path": str(trained.onnx_path) if trained.onnx_path else None,
     }
-    return [
+    layers = [
         upscaled_layer(source, result.image, {**metadata, "role": "x2 image"}),
         kernel_layer(source, np.asarray(result.kernel), {**metadata, "role": "estimated kernel"}),
     ]
+    if result.doubt is not None:
+        layers.append(doubt_layer(source, result.doubt, {**metadata, "role": "doubt map"}))
+    return layers
+
+
+def doubt_layer(source: Source, doubt: np.ndarray, metadata: dict[str, Any]) -> LayerData:
+    """``<name> doubt (DualSR)``: on the x2's grid and placement, hidden until asked for (it would cover
+    the x2). The map has no channel axis (the channels' largest doubt): a channel dim of the layer sees
+    the same map on every channel (a broadcast view, no copy)."""
+    scale, translate = upscaled_placement(source.scale, source.translate, source.spatial, 2)
+    if "C" in source.layer_axes:
+        c = source.layer_axes.index("C")
+        shape = list(np.shape(doubt))
+        shape.insert(c, np.shape(source.data)[source.axes.index("C")])
+        doubt = np.broadcast_to(np.expand_dims(doubt, c), tuple(shape))
+    top = float(np.quantile(doubt, 0.99)) if doubt.size else 0.0
+    kwargs = {
+        "name": f"{source.name} doubt (DualSR)",
+        "scale": scale,
+        "translate": translate,
+        "colormap": "magma",
+        "contrast_limits": (0.0, max(top, 2 * DOUBT_LEVEL)),
+        "opacity": 0.7,
+        "visible": False,
+        "metadata": {"dualsr": {**metadata, "unit": "fraction of the image's intensity range", "level": DOUBT_LEVEL}},
+    }
+    return doubt, kwargs, "image"
 
 
 def bicubic_layer(source: Source, image: np.ndarray) -> LayerData:

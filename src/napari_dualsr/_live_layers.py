@@ -34,6 +34,7 @@ class LiveLayers:
         self.sr: Any = None
         self.kernel: Any = None
         self.bicubic: Any = None
+        self.doubt: Any = None
 
     def view(self) -> View:
         """The plane on screen and the part of it in view (at most ``PREVIEW_PIXELS``)."""
@@ -73,8 +74,9 @@ class LiveLayers:
 
     def finish(self, trained: Trained) -> None:
         """The run's result replaces the previews in the same layers (added if there are none)."""
-        sr, kernel = trained_layers(self.source, trained)
+        sr, kernel, *doubt = trained_layers(self.source, trained)
         self.sr, self.kernel = self._put(self.sr, sr), self._put(self.kernel, kernel)
+        self.doubt = self._add(doubt[0]) if doubt else None
 
     def discard(self) -> None:
         """A failed or cancelled run leaves no layers."""

@@ -57,13 +57,16 @@ class TrainWidget(Container):
         self.onnx = FileEdit(label="export ONNX", mode="w", filter="*.onnx", nullable=True)
         self.preview = CheckBox(text="live preview of the ×2 (every few seconds)", value=True)
         self.compare = CheckBox(text="add bicubic ×2 to compare", value=True)
+        self.doubt = CheckBox(text="add doubt map (where the ×2 may not be real)", value=True)
         self.preview_every = 3.0  # seconds between previews at least (their cost stays under 5 % anyway)
         self.preview_budget = 0.05  # share of the training time previews may take
         self.run_button = PushButton(text="Train && super-resolve")
         self.stop_button = PushButton(text="Stop", enabled=False)
         self.status = Label(value="")
         self.kernel_state = Label(label="kernel", value="")
+        self.verdict = Label(label="verdict", value="")
         super().__init__(widgets=self._form())
+        self.verdict.native.setWordWrap(True)  # resolution before -> after and the doubt: one long line
         self.loss_plot = LossPlot()
         self.native.layout().addWidget(self.loss_plot)
         self.runner = Runner(self._update, self._done, self._idle)
@@ -96,8 +99,13 @@ class TrainWidget(Container):
         self.wavelength.tooltip = "emission wavelength in nm, where known (0: unknown)"
         options = [self.preset, self.iterations, self.scale, self.device, self.seed, self.noise, self.acquisition]
         options += [self.na, self.wavelength]
-        extras = [self.kernel, self.kernel_file, self.onnx, self.preview, self.compare]
-        return [self.image, self.axes, *self.planes.widgets, *options, *extras, buttons, self.status, self.kernel_state]
+        self.doubt.tooltip = (
+            "a layer that marks where the ×2 may be far from what the image supports: its two estimates "
+            "disagree, or it does not give the input back (one more pass over the image, no training time)"
+        )
+        extras = [self.kernel, self.kernel_file, self.onnx, self.preview, self.compare, self.doubt]
+        readouts = [self.status, self.kernel_state, self.verdict]
+        return [self.image, self.axes, *self.planes.widgets, *options, *extras, buttons, *readouts]
 
     def _kernel_choices(self, _: Any) -> list[tuple[str, Image]]:
         return [(n, layer) for n, layer in image_layers(self.viewer) if layer.ndim == 2 and max(layer.data.shape) <= 63]
@@ -162,6 +170,7 @@ class TrainWidget(Container):
             known_kernel=self.kernel.value if self.kernel.value is not None else self.kernel_file.value,
             onnx_path=self.onnx.value,
             compare=self.compare.value,
+            doubt=self.doubt.value,
             instrument=instrument_of(layer, self.na.value, self.wavelength.value),
             **{"scale": self.scale.value, "noise": self.noise.value, "acquisition": self.acquisition.value}
             | self.config_overrides,
@@ -174,7 +183,7 @@ class TrainWidget(Container):
         self._job, self._live = job, LiveLayers(self.viewer, self.image.value, job.source)
         self.loss_plot.clear()
         self.status.value = "starting…"
-        self.kernel_state.value = ""
+        self.kernel_state.value = self.verdict.value = ""
         self.run_button.enabled, self.stop_button.enabled = False, True
         self.stop_button.text = "Stop"
         self._live.prepare(self.preview.value, job.compare)
@@ -220,6 +229,10 @@ class TrainWidget(Container):
             show_warning(f"DualSR: {result.stop_reason}")
         if result.kernel_warning:
             show_warning(f"DualSR: {result.kernel_warning}")
+        self.verdict.value = result.verdict
+        if result.verdict:
+            layer = " (layer 'doubt': toggle it on to see where)" if result.doubt is not None else ""
+            show_info(f"DualSR: {result.verdict}{layer}")
 
     def _idle(self) -> None:
         self.run_button.enabled, self.stop_button.enabled = True, False

@@ -3,7 +3,8 @@ ONNX model on files, folders and Zarr arrays), ``quality`` (``degrade`` and ``be
 ``progress`` (a text progress bar). Errors become one line and an exit status here.
 
 May import anything in ``dualsr``: ``dualsr.paper``, ``dualsr.kernels``, ``dualsr.noise``, ``dualsr.inference``,
-``dualsr.io``, ``dualsr.runtime``, ``dualsr.engine``, ``dualsr.scale``, ``dualsr.evaluation``.
+``dualsr.io``, ``dualsr.runtime``, ``dualsr.engine``, ``dualsr.scale``, ``dualsr.evaluation``,
+``dualsr.trust``.
 """
 
 from dualsr.cli.main import main

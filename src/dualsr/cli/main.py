@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import signal
 import sys
 import warnings
@@ -30,6 +31,7 @@ from dualsr.errors import DualSRInputError
 from dualsr.io.acquisition import Instrument
 from dualsr.io.files import ImageFile, atomic_write, check_output, read_image, read_kernel, write_image, x2_file
 from dualsr.runtime.device import DEVICES
+from dualsr.trust.doubt import summary as doubt_summary
 
 EXIT_IO = 1
 EXIT_USAGE = 2
@@ -174,6 +176,12 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--kernel-out", metavar="K", help="write the estimated kernel (.npy or .tif; sums to 1)")
     g.add_argument("--history-out", metavar="H.csv", help="write the per-step losses as CSV")
     g.add_argument(
+        "--doubt-out",
+        metavar="D",
+        help="also write the doubt map (.tif or .npy, float32, x2 grid): per pixel, how far the x2 may be from "
+        "what the data support, as a fraction of the image's range (one more pass over the image)",
+    )
+    g.add_argument(
         "--onnx",
         metavar="MODEL.onnx",
         help="also save the trained upsampler as one ONNX file; apply it to other images with `dualsr apply`",
@@ -286,6 +294,7 @@ def _run_training(image: ImageFile, args: argparse.Namespace, known: np.ndarray 
             should_stop=lambda: stop.requested,
             apply_progress=on_apply,
             instrument=_instrument(image, args),
+            doubt=bool(getattr(args, "doubt_out", None)),
         )
     return result
 
@@ -309,6 +318,13 @@ def _instrument(image: ImageFile, args: argparse.Namespace) -> Instrument | None
 
 def _output_image(result: DualSRResult, source: ImageFile) -> ImageFile:
     return x2_file(source, result.image, result.axes, result.summary())
+
+
+def _doubt_file(result: DualSRResult, source: ImageFile) -> ImageFile:
+    """The doubt map on the x2's grid and pixel size (no channel axis: the channels' largest doubt)."""
+    pixel = tuple(p / 2 for p in source.pixel_size) if source.pixel_size else None
+    info = {"doubt": doubt_summary(result.doubt), "unit": "fraction of the image's intensity range"}
+    return ImageFile(result.doubt, result.axes.replace("C", ""), pixel, source.unit, {"Info": json.dumps(info)})
 
 
 def write_history(path: Path, result: DualSRResult) -> None:
@@ -336,6 +352,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         check_output(args.kernel_out, inputs + [args.output], suffixes=(".npy", ".tif", ".tiff"))
     if args.history_out:
         check_output(args.history_out, inputs + [args.output], suffixes=(".csv",))
+    if args.doubt_out:
+        check_output(args.doubt_out, inputs + [args.output], suffixes=(".npy", ".tif", ".tiff"))
     if args.onnx:
         check_output(args.onnx, inputs + [args.output], suffixes=(".onnx",))
     source = read_image(args.input)
@@ -351,6 +369,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.history_out:
         write_history(Path(args.history_out), result)
         written.append(args.history_out)
+    if args.doubt_out:
+        write_image(Path(args.doubt_out), _doubt_file(result, source))
+        written.append(args.doubt_out)
     return _report(result, written)
 
 
@@ -363,6 +384,8 @@ def _report(result: DualSRResult, written: list[str]) -> int:
         print(f"dualsr: acquisition {decision.model}: {decision.reason}")
     if result.kernel_warning:
         print(f"dualsr: warning: {result.kernel_warning}", file=sys.stderr)
+    if result.verdict:
+        print(f"dualsr: {result.verdict}")
     if result.stop_reason:
         print(f"dualsr: warning: {result.stop_reason}", file=sys.stderr)
         return EXIT_INCOMPLETE
@@ -402,10 +425,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"preset {args.preset}",
         file=sys.stderr,
     )
+    args.doubt_out = folder / "sample_doubt.tif"
     result = _run_training(lr, args)
     sr_path, k_path, png_path = folder / "sample_x2.tif", folder / "sample_kernel.npy", folder / "sample_comparison.png"
     write_image(sr_path, _output_image(result, lr))
     write_image(k_path, ImageFile(result.kernel))
+    write_image(args.doubt_out, _doubt_file(result, lr))
     fig = comparison(lr.data, result.image, hr.data, {"true kernel": true_k, "estimated": result.kernel})
     atomic_write(png_path, lambda tmp: fig.save(tmp, format="PNG"))
     data_range = float(hr.data.max() - hr.data.min())
@@ -414,7 +439,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"PSNR vs the HR original: bicubic {psnr(bicubic, hr.data, data_range):.2f} dB, "
         f"DualSR {psnr(result.image, hr.data, data_range):.2f} dB"
     )
-    return _report(result, [str(sr_path), str(k_path), str(png_path)])
+    return _report(result, [str(sr_path), str(k_path), str(png_path), str(args.doubt_out)])
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001

@@ -5,5 +5,5 @@
 ``result`` (:class:`~dualsr.engine.result.DualSRResult`: image, kernel, history, model, summary).
 
 May import: ``dualsr.config``, ``dualsr.errors``, ``dualsr.paper``, ``dualsr.kernels``, ``dualsr.noise``,
-``dualsr.inference``, ``dualsr.io``, ``dualsr.runtime``.
+``dualsr.inference``, ``dualsr.io``, ``dualsr.runtime``, ``dualsr.trust``.
 """

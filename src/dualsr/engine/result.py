@@ -18,6 +18,8 @@ from dualsr.kernels.acquisition import AcquisitionDecision
 from dualsr.kernels.convergence import KNOWN, NOT_SETTLED
 from dualsr.kernels.spectral import SpectralEstimate
 from dualsr.noise.model import NoisePlan
+from dualsr.trust.doubt import summary as doubt_summary
+from dualsr.trust.readout import verdict
 
 
 @dataclass
@@ -45,6 +47,8 @@ class DualSRResult:
     noise: NoisePlan | None = None  # what the engine decided about noise (config.noise)
     acquisition: list[AcquisitionDecision] = field(default_factory=list)  # camera or blur, per group, and why
     instrument: Instrument | None = None  # pixel size and optics, where known
+    resolution: dict[str, Any] | None = None  # decorrelation resolution before and after (dualsr.trust.readout)
+    doubt: np.ndarray | None = None  # per x2 pixel, how far it may be from what the data support (dualsr.trust)
 
     @property
     def kernel_warning(self) -> str:
@@ -73,6 +77,12 @@ class DualSRResult:
             f"the blind kernel estimate was still changing after {self.steps} steps {moved}; the x2 image "
             "may be over- or under-sharpened: train longer (more iterations) or give a known kernel"
         )
+
+    @property
+    def verdict(self) -> str:
+        """One line: resolution before -> after, share of the image in doubt, and whether the kernel is uncertain."""
+        doubt = doubt_summary(self.doubt) if self.doubt is not None else None
+        return verdict(self.resolution, doubt, uncertain=self.kernel_state == NOT_SETTLED)
 
     def upsample(
         self,
@@ -122,6 +132,9 @@ class DualSRResult:
             **({"kernel_change": round(self.kernel_change, 4)} if np.isfinite(self.kernel_change) else {}),
             **({"kernel_warning": self.kernel_warning} if self.kernel_warning else {}),
             **({"stop_reason": self.stop_reason} if self.stop_reason else {}),
+            **({"resolution": self.resolution} if self.resolution else {}),
+            **({"doubt": doubt_summary(self.doubt)} if self.doubt is not None else {}),
+            **({"verdict": self.verdict} if self.verdict else {}),
         }
 
 

@@ -19,12 +19,12 @@ from dualsr.config import DualSRConfig, preset
 from dualsr.engine.loop import PlaneTraining, StepInfo, train_plane
 from dualsr.engine.result import DualSRResult
 from dualsr.errors import DualSRInputError
-from dualsr.inference.backprojection import MIN_STEP, BackProjection, noisy_step
+from dualsr.inference.backprojection import MIN_STEP, BackProjection, noisy_step, quantisation_tolerance
 from dualsr.inference.preview import Previewer
 from dualsr.inference.upsampler import Bilinear, GroupedUpsampler, upsample
 from dualsr.io.acquisition import Instrument
 from dualsr.io.axes import Layout, Planes
-from dualsr.io.normalize import fit_normalization
+from dualsr.io.normalize import Normalization, fit_normalization
 from dualsr.io.validate import check_image
 from dualsr.kernels.acquisition import AcquisitionDecision, decide
 from dualsr.kernels.camera import camera_kernel
@@ -34,6 +34,8 @@ from dualsr.noise.model import GuidedUp, NoisePlan, clean_copy, plan_noise, unit
 from dualsr.paper.kernel import final_kernel, point_symmetric, prepare_known_kernel
 from dualsr.paper.networks import GeneratorUp
 from dualsr.runtime.device import resolve_device
+from dualsr.trust.doubt import doubt_map
+from dualsr.trust.readout import plane_resolution
 
 CHANNEL_MODES = ("auto", "joint", "independent")
 
@@ -75,6 +77,7 @@ def train(
     should_stop: Callable[[], bool] | None = None,
     apply_progress: Callable[[int, int], None] | None = None,
     instrument: Instrument | None = None,
+    doubt: bool = False,
 ) -> DualSRResult:
     """Train DualSR on one plane of ``image`` (or several) and super-resolve every plane by x2.
 
@@ -90,6 +93,8 @@ def train(
     ``config.acquisition`` = ``auto`` (:mod:`dualsr.kernels.acquisition`) and the report.
     ``should_stop`` is polled every step; a stopped run still returns its result.
     ``progress`` gets a ``StepInfo`` every 10 steps, with ``preview`` (:mod:`dualsr.inference.preview`).
+    The result always carries the resolution before and after (:mod:`dualsr.trust`); ``doubt`` adds
+    the per-pixel doubt map (one more pass over the image, no training time).
     """
     config = config or preset(preset_name, iterations=iterations)
     if seed is not None:
@@ -117,6 +122,7 @@ def train(
         clean_data = norm.apply(clean_copy(chosen, noise.estimate, config.denoiser), channel_axis=c_axis)
     previewer = Previewer(layout, planes, norm, 1 if per_channel else None, torch_device, indices[0])
     kernels = _known_kernels(known_kernel, len(groups))
+    tolerances: list[float] = []  # per group: the LR's rounding, left unprojected under the camera model
 
     start = time.perf_counter()
     runs: list[PlaneTraining] = []
@@ -129,7 +135,7 @@ def train(
         runs,
         (groups, alpha),
         lambda: _ensemble_allowed(config, fixed),
-        lambda models: _projections(config, fixed, noise, models),
+        lambda models: _projections(config, fixed, noise, models, tolerances),
     )
     for group, k in zip(groups, kernels):
         part = slice(group[0], group[-1] + 1)  # groups are runs of channels: views, not copies
@@ -139,6 +145,7 @@ def train(
         if k is None:
             k, state = _blind_kernel(channels, clean, config, instrument, estimates, decisions)
         fixed.append(k)
+        tolerances.append(_tolerance(data.dtype, norm, group, decisions if state != KNOWN else [], noise))
         model = unit_noise(noise.estimate, norm.low[group[0]], norm.high[group[0]]) if noise.active else None
         run = train_plane(
             channels,
@@ -158,12 +165,21 @@ def train(
     while len(models) < len(groups):  # stopped before these groups: bilinear-only upsampler
         models.append(_bilinear_only(len(groups[len(models)]), config).to(torch_device))
     reported = [final_kernel(r.raw_kernel, config.kernel_keep_top) if k is None else k for r, k in zip(runs, fixed)]
-    projections = _projections(config, reported, noise, models)
+    projections = _projections(config, reported, noise, models, tolerances)
     upsampler = GroupedUpsampler(models, groups, alpha, _ensemble_allowed(config, fixed), projections).eval()
     sr = upsample(
         upsampler, data, axes=layout.axes, norm=norm, device=str(torch_device), tile=tile, progress=apply_progress
     )
     kernel = reported[0] if len(reported) == 1 else np.stack(_same_size(reported))
+    resolution = plane_resolution(
+        planes[indices[0]],
+        Layout.of(sr.shape, layout.axes).canonical(sr)[indices[0]],
+        instrument and instrument.pixel_size,
+    )
+    doubt_image = None
+    if doubt:
+        c_axis = 1 if per_channel else None
+        doubt_image = doubt_map(upsampler, kernel, data, layout, norm, c_axis, str(torch_device), tile)
     return DualSRResult(
         image=sr,
         kernel=kernel,
@@ -185,6 +201,8 @@ def train(
         acquisition=decisions,
         instrument=instrument,
         noise=noise if config.noise != "off" else None,
+        resolution=resolution,
+        doubt=doubt_image,
     )
 
 
@@ -222,6 +240,18 @@ def _spectral_estimate(channels: np.ndarray, clean: np.ndarray | None, config: D
     return estimate_kernel(channels, noisy=True)
 
 
+def _tolerance(
+    dtype: np.dtype, norm: Normalization, group: list[int], decisions: list[AcquisitionDecision], noise: NoisePlan
+) -> float:
+    """The quantisation tolerance of this group's back-projection: only where the camera model was decided
+    for a noise-free integer image. There the exact box kernel leaves the rounding as the LR's only residual
+    (cell +1.0 dB); under a blind Gaussian estimate it costs 0.1-0.2 dB per DIV2KRK image, and a noisy
+    image's step already allows for much more (docs/benchmarks.md, "Real acquisitions")."""
+    if noise.active or not decisions or decisions[-1].model != "camera":
+        return 0.0
+    return quantisation_tolerance(dtype, norm.high[group[0]] - norm.low[group[0]])
+
+
 def _ensemble_allowed(config: DualSRConfig, fixed: list[np.ndarray | None]) -> bool:
     """``config.self_ensemble`` where every group's kernel was held fixed and is point-symmetric.
 
@@ -232,7 +262,11 @@ def _ensemble_allowed(config: DualSRConfig, fixed: list[np.ndarray | None]) -> b
 
 
 def _projections(
-    config: DualSRConfig, kernels: list[np.ndarray | None], noise: NoisePlan, models: list[nn.Module]
+    config: DualSRConfig,
+    kernels: list[np.ndarray | None],
+    noise: NoisePlan,
+    models: list[nn.Module],
+    tolerances: list[float] | None = None,
 ) -> list[BackProjection | None]:
     """Per channel group, its back-projection (``config.back_projection``), or None.
 
@@ -251,7 +285,8 @@ def _projections(
     out: list[BackProjection | None] = []
     for i, model in enumerate(models):
         usable = i < len(kernels) and kernels[i] is not None and (not noise.active or isinstance(model, GuidedUp))
-        out.append(BackProjection(torch.as_tensor(kernels[i]), config.back_projection, step) if usable else None)
+        tol = tolerances[i] if tolerances and i < len(tolerances) else 0.0
+        out.append(BackProjection(torch.as_tensor(kernels[i]), config.back_projection, step, tol) if usable else None)
     return out
 
 

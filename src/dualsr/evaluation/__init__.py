@@ -3,5 +3,6 @@
 benchmark: ``sets`` of images, the ``methods`` compared, the ``bench`` runs and their ``report``.
 
 May import: ``dualsr.config``, ``dualsr.errors``, ``dualsr.paper``, ``dualsr.kernels``, ``dualsr.noise``,
-``dualsr.inference``, ``dualsr.io``, ``dualsr.runtime``, ``dualsr.engine`` (not ``dualsr.scale``, ``dualsr.cli``).
+``dualsr.inference``, ``dualsr.io``, ``dualsr.runtime``, ``dualsr.engine``, ``dualsr.trust`` (not ``dualsr.scale``,
+``dualsr.cli``).
 """

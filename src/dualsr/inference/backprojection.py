@@ -18,6 +18,7 @@ exports to ONNX inside the model.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -27,6 +28,7 @@ from dualsr.paper.resize import bilinear_up2
 
 RANGE_RADIUS = 1  # LR pixels around each x2 pixel whose range bounds it (3x3)
 TAIL = 1e-3  # outer rings of the kernel holding less than this share of it are cut (its reach sets the tiles' margin)
+QUANTISATION_TOLERANCE = 2.0 / 12**0.5  # LSBs of residual left alone: twice the rounding's standard deviation
 MIN_STEP = 0.02  # smaller steps move the x2 by less than 0.01 dB (30 photons): not worth their margin
 
 
@@ -46,11 +48,11 @@ class BackProjection(nn.Module):
     made the LR, applied to every channel.
     """
 
-    def __init__(self, kernel: torch.Tensor, steps: int, step: float = 1.0) -> None:
+    def __init__(self, kernel: torch.Tensor, steps: int, step: float = 1.0, tolerance: float = 0.0) -> None:
         super().__init__()
         kernel = trimmed(kernel.detach().double())
         self.register_buffer("kernel", kernel.float())
-        self.steps, self.step = int(steps), float(step)
+        self.steps, self.step, self.tolerance = int(steps), float(step), float(tolerance)
         # LR pixels an output pixel depends on: per step the kernel's reach (n // 2 HR px, halved,
         # rounded up) and the bilinear x2 (1 px); the range bound adds RANGE_RADIUS (tiling)
         self.margin = self.steps * ((kernel.shape[-1] // 2 + 1) // 2 + 1) + RANGE_RADIUS
@@ -64,7 +66,10 @@ class BackProjection(nn.Module):
     def forward(self, x: torch.Tensor, lr: torch.Tensor) -> torch.Tensor:
         start = x
         for _ in range(self.steps):
-            x = x + self.step * bilinear_up2(lr - self.down(x))
+            residual = lr - self.down(x)
+            if self.tolerance:  # what the LR's rounding explains is not projected (it would be noise)
+                residual = torch.sign(residual) * torch.relu(residual.abs() - self.tolerance)
+            x = x + self.step * bilinear_up2(residual)
         hi, lo = _local_range(lr)
         return torch.minimum(torch.maximum(x, torch.minimum(lo, start)), torch.maximum(hi, start))
 
@@ -92,4 +97,12 @@ def _local_range(lr: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return F.interpolate(hi, scale_factor=2, mode="nearest"), F.interpolate(lo, scale_factor=2, mode="nearest")
 
 
-__all__ = ["MIN_STEP", "BackProjection", "noisy_step", "trimmed"]
+def quantisation_tolerance(dtype: np.dtype, data_range: float) -> float:
+    """The residual an integer LR's rounding explains, in normalised units (``data_range`` raw units = 1);
+    0 for float data. Projecting it would add the rounding noise to the x2 (measured in docs/blind_kernel.md)."""
+    if not np.issubdtype(np.dtype(dtype), np.integer) or data_range <= 0:
+        return 0.0
+    return QUANTISATION_TOLERANCE / data_range
+
+
+__all__ = ["MIN_STEP", "QUANTISATION_TOLERANCE", "quantisation_tolerance", "BackProjection", "noisy_step", "trimmed"]

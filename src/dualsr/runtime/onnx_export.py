@@ -147,6 +147,7 @@ def model_metadata(result: DualSRResult) -> dict[str, str]:
         "trained_plane": str(result.plane),
         "steps": str(result.steps),
         "tile_margin": str(model_margin(result.upsampler)),
+        **({"resolution": json.dumps(result.resolution)} if result.resolution else {}),  # on the training image
         "io": json.dumps(
             {
                 "input": f"{INPUT_NAME}: float32 (N, C, H, W), normalised as in 'normalization'",
