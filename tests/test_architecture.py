@@ -23,7 +23,8 @@ ALLOWED = {
     "engine": {"paper", "kernels", "noise", "inference", "io", "runtime"},
     "scale": {"io", "inference", "runtime"},
     "evaluation": {"paper", "kernels", "noise", "inference", "io", "runtime", "engine"},
-    "cli": {"paper", "kernels", "noise", "inference", "io", "runtime", "engine", "scale", "evaluation"},
+    "isotropic": {"io", "runtime", "scale"},
+    "cli": {"paper", "kernels", "noise", "inference", "io", "runtime", "engine", "scale", "evaluation", "isotropic"},
 }
 
 
