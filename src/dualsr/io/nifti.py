@@ -62,7 +62,7 @@ def read_nifti(path: str | os.PathLike) -> NiftiFile:
         raise DualSRInputError(f"{path.name}: a 3-D volume is needed; this one is {data.shape}")
     zooms = [float(z) for z in image.header.get_zooms()[:3]]
     thick = int(np.argmax(zooms))
-    order = (thick, *[a for a in range(3) if a != thick])
+    order = (thick, *[a for a in (2, 1, 0) if a != thick])  # (k, j, i) for axial: Z, Y, X as napari shows them
     unit = image.header.get_xyzt_units()[0]
     return NiftiFile(
         np.transpose(data, order), tuple(zooms[a] for a in order), None if unit == "unknown" else unit, image, order
