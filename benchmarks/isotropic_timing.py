@@ -1,0 +1,122 @@
+"""Time and memory of ``dualsr isotropic`` (docs/isotropic.md).
+
+    python benchmarks/isotropic_timing.py timing --threads 2      # 256x256x64 at factor 4, in memory
+    python benchmarks/isotropic_timing.py memory --side 512        # block-wise OME-Zarr run, peak RSS
+
+``timing``: a synthetic isotropic 256^3 volume acquired at factor 4 (Gaussian profile, FWHM 2.4 px)
+into a 256x256x64 stack, then ``dualsr.isotropic`` with the blind profile and the default settings;
+prints each phase's seconds, the CPU and the load average. ``memory``: a (16, side, side) uint16
+OME-Zarr at factor 2 through ``dualsr isotropic ... .zarr`` (block 128, 50 steps) in a child process,
+whose peak RSS is reported beside the input and output sizes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def cpu() -> str:
+    out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+    return next((ln.split(":", 1)[1].strip() for ln in out.splitlines() if ln.startswith("Model name")), "?")
+
+
+def timing(threads: int) -> dict:
+    import torch
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from isotropic_bench import synthetic
+
+    import dualsr
+    from dualsr.isotropic.degrade import degrade_axis
+    from dualsr.isotropic.profile import named
+
+    torch.set_num_threads(threads)
+    hr = synthetic(256)
+    lr = (degrade_axis(hr, 0, 4.0, named("gaussian", 2.4)) * 20000).astype(np.uint16)
+    load0 = os.getloadavg()
+    t0, c0 = time.perf_counter(), time.process_time()
+    result = dualsr.isotropic(lr, (2.0, 0.5, 0.5))
+    wall, cpu_s = time.perf_counter() - t0, time.process_time() - c0
+    return {
+        "input": list(lr.shape),
+        "output": list(result.image.shape),
+        "wall_s": round(wall, 1),
+        "cpu_s": round(cpu_s, 1),  # CPU time of all threads: on a shared machine, wall >> cpu / threads
+        "phases_s": {k: round(v, 1) for k, v in result.seconds.items()},
+        "profile_fwhm_px": round(result.profile.fwhm, 2),
+        "threads": threads,
+        "cpu": cpu(),
+        "loadavg_before": load0,
+        "loadavg_after": os.getloadavg(),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
+
+
+def memory(side: int, workdir: Path, threads: int) -> dict:
+    import zarr
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    src, out = workdir / f"in_{side}.zarr", workdir / f"out_{side}.zarr"
+    if not src.exists():
+        group = zarr.open_group(src, mode="w", zarr_format=3)
+        arr = group.create_array("0", shape=(16, side, side), chunks=(16, 256, 256), dtype="uint16")
+        rng = np.random.default_rng(0)
+        for y in range(0, side, 256):
+            from scipy import ndimage
+
+            arr[:, y : y + 256, :] = (ndimage.gaussian_filter(rng.random((16, 256, side)), 1.5) * 60000).astype(
+                "uint16"
+            )
+        ds = [{"path": "0", "coordinateTransformations": [{"type": "scale", "scale": [1.0, 0.5, 0.5]}]}]
+        group.attrs["ome"] = {
+            "version": "0.5",
+            "multiscales": [{"axes": [{"name": a, "type": "space"} for a in "zyx"], "datasets": ds}],
+        }
+    if out.exists():
+        import shutil
+
+        shutil.rmtree(out)
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+    row = {"input_mb": round(16 * side * side * 2 / 2**20), "output_mb": round(32 * side * side * 2 / 2**20)}
+    npy = workdir / f"in_{side}.npy"
+    if not npy.exists():
+        np.save(npy, zarr.open_array(src / "0", mode="r")[:])
+    runs = {"blockwise_zarr": (src, out, ["--block", "128"]), "in_memory_npy": (npy, workdir / f"out_{side}.npy", [])}
+    for name, (source, target, extra) in runs.items():
+        if target.is_dir():
+            import shutil
+
+            shutil.rmtree(target)
+        target.unlink(missing_ok=True) if target.is_file() else None
+        cmd = [sys.executable, "-m", "dualsr.cli", "isotropic", str(source), "-o", str(target), "--steps", "50"]
+        cmd += ["--voxel-size", "1.0,0.5,0.5", *extra]
+        t0 = time.perf_counter()
+        proc = subprocess.run(["/usr/bin/time", "-v", *cmd], capture_output=True, text=True, env=env)
+        rss = next(ln for ln in proc.stderr.splitlines() if "Maximum resident" in ln).split(":")[1].strip()
+        row[name] = {"peak_rss_mb": round(int(rss) / 1024), "wall_s": round(time.perf_counter() - t0, 1)}
+        row[name]["rc"] = proc.returncode
+    return {**row, "cpu": cpu(), "threads": threads}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("mode", choices=["timing", "memory"])
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--side", type=int, default=512)
+    p.add_argument("--workdir", default="/tmp/isomem")
+    args = p.parse_args()
+    row = timing(args.threads) if args.mode == "timing" else memory(args.side, Path(args.workdir), args.threads)
+    print(json.dumps(row))
+
+
+if __name__ == "__main__":
+    main()
