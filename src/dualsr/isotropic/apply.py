@@ -18,7 +18,6 @@ import numpy as np
 import torch
 
 from dualsr.errors import Cancelled, DualSRInputError
-from dualsr.isotropic.network import AxisUpsampler
 
 FUSIONS = ("mean", "geometric", "fourier")
 BATCH_PIXELS = 2_000_000  # output pixels per forward pass (bounds the activations' memory)
@@ -94,8 +93,3 @@ def fuse(from_xz: np.ndarray, from_yz: np.ndarray, rule: str = "mean") -> np.nda
         b = np.fft.rfft2(from_yz[k])
         out[k] = np.fft.irfft2(b + wx * (a - b), s=from_xz.shape[1:])
     return out
-
-
-def model_margin(model: AxisUpsampler) -> int:
-    """Input pixels (across and, divided by ``f``, along Z) a tile needs beyond its edge."""
-    return model.margin + 2

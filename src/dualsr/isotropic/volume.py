@@ -222,9 +222,3 @@ def apply_both(
     fused = fuse(from_xz, from_yz, fusion)
     del from_xz, from_yz
     return norm.invert(fused)
-
-
-def set_threads(threads: int | None) -> None:
-    """Limit torch's CPU threads (benchmarks on shared machines)."""
-    if threads:
-        torch.set_num_threads(threads)
