@@ -88,8 +88,11 @@ def upsample_block(
     return norm.invert(crop)
 
 
-def _block_task(state: ModelState, source: Any, sink: Any, box: tuple, shape: tuple, norm: Normalization, fusion: str):
-    torch.set_num_threads(1)
+def _block_task(
+    state: ModelState, source: Any, sink: Any, box: tuple, shape: tuple, norm: Normalization, fusion: str, one: bool
+):
+    if one:  # on dask the parallelism is the workers' threads: one torch thread per task
+        torch.set_num_threads(1)
     out = upsample_block(_model(state), source.read, shape, box, norm, fusion)
     y0, y1, x0, x1 = box
     sink.write((slice(None), slice(y0, y1), slice(x0, x1)), out)
@@ -150,7 +153,8 @@ def isotropic_zarr(
     source, sink = ZarrArray(str(volume.source.path)), ZarrArray(str(output / "0"))
     state = ModelState.of(result.model)
     boxes = plan(shape[1], shape[2], block)
-    tasks = [(state, source, sink, box, shape, norm, result.fusion) for box in boxes]
+    distributed = bool(workers or scheduler)
+    tasks = [(state, source, sink, box, shape, norm, result.fusion, distributed) for box in boxes]
     done = [0]
 
     def on_result(_task: tuple, _box: Any) -> None:
@@ -158,7 +162,7 @@ def isotropic_zarr(
         if apply_progress is not None:
             apply_progress(done[0], len(boxes))
 
-    if workers or scheduler:
+    if distributed:
         with client(workers, scheduler) as c:
             run_tasks(executor(c), _block_task, tasks, on_result, ahead=2 * capacity(c))
     else:
