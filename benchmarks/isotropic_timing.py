@@ -2,12 +2,15 @@
 
     python benchmarks/isotropic_timing.py timing --threads 2      # 256x256x64 at factor 4, in memory
     python benchmarks/isotropic_timing.py memory --side 512        # block-wise OME-Zarr run, peak RSS
+    python benchmarks/isotropic_timing.py memory --side 2048 --threads 1 --cap-mb 2048   # under a memory cap
 
 ``timing``: a synthetic isotropic 256^3 volume acquired at factor 4 (Gaussian profile, FWHM 2.4 px)
 into a 256x256x64 stack, then ``dualsr.isotropic`` with the blind profile and the default settings;
 prints each phase's seconds, the CPU and the load average. ``memory``: a (16, side, side) uint16
 OME-Zarr at factor 2 through ``dualsr isotropic ... .zarr`` (block 128, 50 steps) in a child process,
-whose peak RSS is reported beside the input and output sizes.
+whose peak RSS is reported beside the input and output sizes, and the same array as an in-memory
+``.npy``. ``--cap-mb`` runs both children under that address-space limit (``RLIMIT_AS``, as
+``ulimit -v``): a run that needs more fails, and its exit code and last line are reported.
 """
 
 from __future__ import annotations
@@ -61,7 +64,13 @@ def timing(threads: int) -> dict:
     }
 
 
-def memory(side: int, workdir: Path, threads: int) -> dict:
+def _cap(mb: int | None):
+    if mb is None:
+        return None
+    return lambda: resource.setrlimit(resource.RLIMIT_AS, (mb * 2**20, mb * 2**20))
+
+
+def memory(side: int, workdir: Path, threads: int, cap_mb: int | None = None) -> dict:
     import zarr
 
     workdir.mkdir(parents=True, exist_ok=True)
@@ -85,7 +94,7 @@ def memory(side: int, workdir: Path, threads: int) -> dict:
         import shutil
 
         shutil.rmtree(out)
-    env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
     row = {"input_mb": round(16 * side * side * 2 / 2**20), "output_mb": round(32 * side * side * 2 / 2**20)}
     npy = workdir / f"in_{side}.npy"
     if not npy.exists():
@@ -100,11 +109,15 @@ def memory(side: int, workdir: Path, threads: int) -> dict:
         cmd = [sys.executable, "-m", "dualsr.cli", "isotropic", str(source), "-o", str(target), "--steps", "50"]
         cmd += ["--voxel-size", "1.0,0.5,0.5", *extra]
         t0 = time.perf_counter()
-        proc = subprocess.run(["/usr/bin/time", "-v", *cmd], capture_output=True, text=True, env=env)
+        run = ["/usr/bin/time", "-v", *cmd]
+        proc = subprocess.run(run, capture_output=True, text=True, env=env, preexec_fn=_cap(cap_mb))
         rss = next(ln for ln in proc.stderr.splitlines() if "Maximum resident" in ln).split(":")[1].strip()
         row[name] = {"peak_rss_mb": round(int(rss) / 1024), "wall_s": round(time.perf_counter() - t0, 1)}
         row[name]["rc"] = proc.returncode
-    return {**row, "cpu": cpu(), "threads": threads}
+        if proc.returncode:
+            lines = [ln for ln in proc.stderr.splitlines() if ln.strip() and not ln.startswith(("\t", "Command"))]
+            row[name]["last_line"] = lines[-1][:200] if lines else ""
+    return {**row, "cpu": cpu(), "threads": threads, "cap_mb": cap_mb}
 
 
 def main() -> None:
@@ -113,8 +126,12 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--side", type=int, default=512)
     p.add_argument("--workdir", default="/tmp/isomem")
+    p.add_argument("--cap-mb", type=int, default=None, help="address-space limit of each child run (MB)")
     args = p.parse_args()
-    row = timing(args.threads) if args.mode == "timing" else memory(args.side, Path(args.workdir), args.threads)
+    if args.mode == "timing":
+        row = timing(args.threads)
+    else:
+        row = memory(args.side, Path(args.workdir), args.threads, args.cap_mb)
     print(json.dumps(row))
 
 
