@@ -12,7 +12,7 @@ import dualsr
 from dualsr.errors import DualSRInputError
 from dualsr.isotropic.apply import FUSIONS, fuse, upsample_slices
 from dualsr.isotropic.degrade import degrade_axis, slice_centre
-from dualsr.isotropic.estimate import estimate_profile
+from dualsr.isotropic.estimate import _slab_matrix, estimate_profile
 from dualsr.isotropic.interpolate import bspline_axis
 from dualsr.isotropic.network import AxisUpsampler, cubic_rows
 from dualsr.isotropic.profile import from_samples, named
@@ -68,6 +68,20 @@ def test_the_blind_profile_is_found_on_an_isotropic_texture():
         lr = degrade_axis(truth, 0, factor, named(shape, fwhm))
         est = estimate_profile(lr.astype(np.float32), factor)
         assert est.profile.fwhm == pytest.approx(fwhm, rel=0.2), (shape, fwhm, est.summary())
+
+
+def test_the_slab_model_is_the_object_averaged_over_the_profiles_offsets():
+    """In-plane lines of a slice are slabs: their autocorrelation at lag t is the object's at
+    radius sqrt(t^2 + u^2), u weighted by the profile's autocorrelation (one plane: the object's)."""
+    r = np.exp(-np.arange(40) / 3.0)
+    one = np.zeros((1, 40))
+    one[0, 10] = 1.0
+    np.testing.assert_allclose(_slab_matrix(one, 1, 40) @ r, r, atol=1e-12)
+    two = np.zeros((1, 40))
+    two[0, 10:12] = 0.5  # g = (1/4, 1/2, 1/4) at u = -1, 0, 1
+    t = np.arange(40)
+    expected = 0.5 * r + 0.5 * np.interp(np.minimum(np.hypot(t, 1.0), 39), t, r)
+    np.testing.assert_allclose(_slab_matrix(two, 1, 40) @ r, expected, atol=1e-12)
 
 
 @pytest.mark.parametrize("rule", FUSIONS)

@@ -9,12 +9,18 @@ measured along Z.
 That simulation needs no pass over the data per candidate: the in-plane lines'
 autocorrelation ``R`` at integer lags is measured once, and a candidate's slice weights
 ``D`` (:func:`dualsr.isotropic.degrade.degradation_matrix`) give the slices'
-autocorrelation as ``D T D'`` (``T`` the Toeplitz matrix of ``R``), exactly, for any
-factor. Both sides become Blackman-Tukey spectra with the same lag window, and the
-candidate (a generalised Gaussian: FWHM and shape) minimising the squared log-spectral
-distance, up to a free gain (the two directions need not hold the same amount of
-structure), wins. ESPRESO (Han et al. 2023) learns the profile adversarially instead; this
-closed form takes well under a second.
+autocorrelation as ``D T D'`` (``T`` the Toeplitz matrix of the object's autocorrelation),
+exactly, for any factor. The in-plane lines are not the object's lines, though: each is a
+slab, the object averaged along Z over the same profile, which smooths it more at short
+lags than at long ones (it biased every estimate towards too narrow a profile). For an
+isotropic object the slab's autocorrelation is a known linear map of the object's
+(:func:`_slab_matrix`), so each candidate first undoes it (``slab=True``, the default).
+
+Both sides become Blackman-Tukey spectra with the same lag window, and the candidate (a
+generalised Gaussian: FWHM and shape) minimising the squared log-spectral distance, up to a
+free gain (the two directions need not hold the same amount of structure), wins. ESPRESO
+(Han et al. 2023) learns the profile adversarially instead; this closed form takes about a
+second.
 """
 
 from __future__ import annotations
@@ -60,11 +66,13 @@ def _pick(rng: np.random.Generator, count: int) -> np.ndarray:
     return rng.choice(count, size=min(count, MAX_LINES), replace=False)
 
 
-def _in_plane_acf(volume: np.ndarray, lags: int, mean: float, rng: np.random.Generator) -> np.ndarray:
+def _in_plane_acf(
+    volume: np.ndarray, lags: int, mean: float, rng: np.random.Generator, directions: str = "yx"
+) -> np.ndarray:
     z, h, w = volume.shape
     parts = []
-    for lines in (volume.transpose(0, 2, 1).reshape(-1, h), volume.reshape(-1, w)):  # along Y, along X
-        if lines.shape[1] > lags:
+    for axis, lines in (("y", volume.transpose(0, 2, 1).reshape(-1, h)), ("x", volume.reshape(-1, w))):
+        if axis in directions and lines.shape[1] > lags:
             parts.append(_autocorrelation(lines[_pick(rng, lines.shape[0])] - mean, lags))
     if not parts:
         raise DualSRInputError("the planes are too small to estimate the slice profile; give --fwhm or --profile")
@@ -86,8 +94,17 @@ def estimate_profile(
     powers: tuple[float, ...] = POWERS,
     seed: int = 0,
     free_gain: bool = True,
+    slab: bool = True,
+    directions: str = "yx",
+    low: float = 0.0,
 ) -> ProfileEstimate:
-    """Estimate the slice profile of ``(Z, Y, X)`` ``volume`` acquired with step ``factor`` (pixels)."""
+    """Estimate the slice profile of ``(Z, Y, X)`` ``volume`` acquired with step ``factor`` (pixels).
+
+    ``slab=False`` takes the in-plane lines as the object's (the first version); ``directions``
+    ("yx", "y" or "x") picks the in-plane lines used; ``low`` leaves slice frequencies below it
+    (cycles per slice) out of the fit. The last three exist for the study
+    ``benchmarks/studies/isotropic/profile_estimators.py``; the defaults are what ships.
+    """
     z = volume.shape[0]
     lags = min(MAX_LAGS, z - 1)
     if lags < 4:
@@ -102,25 +119,24 @@ def estimate_profile(
     phases = _phases(factor)
     reach = int(np.ceil(2.5 * fwhms.max())) + 2
     length = int(np.ceil((lags + phases + 2) * factor)) + 2 * reach
-    in_plane = _in_plane_acf(data, min(length, min(volume.shape[1:]) - 1), mean, rng)
+    in_plane = _in_plane_acf(data, min(length, min(volume.shape[1:]) - 1), mean, rng, directions)
     if len(in_plane) < length:  # small planes: the autocorrelation beyond them taken as zero
         in_plane = np.concatenate([in_plane, np.zeros(length - len(in_plane))])
-    idx = np.arange(length)
-    toeplitz = in_plane[np.abs(idx[:, None] - idx[None, :])]
     freqs = np.linspace(0.5 / lags, 0.5, lags)
     log_measured = np.log(np.maximum(_spectrum(measured_acf, freqs), 1e-12))
     # a free gain: the directions may hold different amounts of structure
     design = np.ones((len(freqs), 1)) if free_gain else np.zeros((len(freqs), 1))
+    band = freqs >= low
     best = None
     table = []
     for power in powers:
         for fwhm in fwhms:
             profile = generalised(float(fwhm), power)
-            sim = _simulated_acf(profile, factor, length, reach, lags, phases, toeplitz)
+            sim = _simulated_acf(profile, factor, length, reach, lags, phases, in_plane, slab)
             log_sim = np.log(np.maximum(_spectrum(sim, freqs), 1e-12))
-            resid = log_measured - log_sim
-            coef, *_ = np.linalg.lstsq(design, resid, rcond=None)
-            misfit = float(np.mean((resid - design @ coef) ** 2))
+            resid = (log_measured - log_sim)[band]
+            coef, *_ = np.linalg.lstsq(design[band], resid, rcond=None)
+            misfit = float(np.mean((resid - design[band] @ coef) ** 2))
             table.append((float(fwhm), power, misfit))
             if best is None or misfit < best[0]:
                 best = (misfit, profile, log_sim + design @ coef)
@@ -136,12 +152,48 @@ def _phases(factor: float) -> int:
     return 8
 
 
+def _slab_matrix(d: np.ndarray, phases: int, length: int) -> np.ndarray:
+    """``A`` with ``in-plane acf = A @ object acf``: a slice's in-plane lines are slabs, not lines.
+
+    A slice averages the object over its profile along Z, so the autocorrelation of its
+    in-plane lines at lag ``t`` is that of the object averaged over the offsets ``(t, u)``,
+    ``u`` weighted by the profile's autocorrelation ``g``. If the object is isotropic, the
+    object's autocorrelation at ``(t, u)`` is its value at radius ``sqrt(t^2 + u^2)``
+    (linear between integer lags; past the last lag, the last).
+    """
+    g = np.mean([np.correlate(d[i], d[i], "full") for i in range(phases)], axis=0)
+    u = np.arange(len(g)) - (len(g) - 1) // 2
+    keep = g > 1e-9 * g.max()
+    g, u = g[keep], u[keep]
+    t = np.arange(length)
+    r = np.minimum(np.hypot(t[:, None], u[None, :]), length - 1)
+    lo = np.minimum(np.floor(r).astype(int), length - 2)
+    frac = r - lo
+    a = np.zeros((length, length))
+    rows = np.broadcast_to(t[:, None], r.shape)
+    np.add.at(a, (rows, lo), g * (1 - frac))
+    np.add.at(a, (rows, lo + 1), g * frac)
+    return a
+
+
 def _simulated_acf(
-    profile: SliceProfile, factor: float, length: int, reach: int, lags: int, phases: int, toeplitz: np.ndarray
+    profile: SliceProfile,
+    factor: float,
+    length: int,
+    reach: int,
+    lags: int,
+    phases: int,
+    in_plane: np.ndarray,
+    slab: bool = True,
 ) -> np.ndarray:
-    """Autocorrelation of slices acquired through ``profile`` from lines with autocorrelation ``toeplitz``."""
+    """Autocorrelation of slices' differences, acquired through ``profile`` from in-plane lines'
+    autocorrelation ``in_plane`` (``slab``: those lines taken as the slices' own, blurred along Z)."""
     d = interior_matrix(length, factor, profile, lags + phases + 2, reach)
-    c = d @ toeplitz @ d.T
+    acf = in_plane
+    if slab:
+        acf = np.linalg.solve(_slab_matrix(d, phases, length), in_plane)
+    idx = np.arange(length)
+    c = d @ acf[np.abs(idx[:, None] - idx[None, :])] @ d.T
     acf = np.array([np.mean([c[i + 1, i + 1 + k] for i in range(phases)]) for k in range(lags + 1)])
     prev = np.concatenate([[acf[1]], acf[:-2]])
     return 2 * acf[:-1] - prev - acf[1:]  # of the slices' differences, as measured
