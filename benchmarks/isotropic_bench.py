@@ -86,6 +86,11 @@ def synthetic(size: int = 128, seed: int = 0) -> np.ndarray:
 VOLUMES = {"mni": mni, "synthetic": synthetic}
 
 
+def load(name: str, size: int = 128) -> np.ndarray:
+    """A benchmark volume by name; ``size`` is the synthetic one's side (the smoke run's is small)."""
+    return synthetic(size) if name == "synthetic" else VOLUMES[name]()
+
+
 def view_metrics(result: np.ndarray, truth: np.ndarray, factor: float) -> dict:
     """Per view (XY, XZ, YZ): mean over slices with content of 2-D PSNR and SSIM (peak 1).
 
@@ -157,6 +162,7 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=TrainSettings.steps)
     p.add_argument("--batch", type=int, default=TrainSettings.batch)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--size", type=int, default=128, help="side of the synthetic volume")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     out = Path(args.out)
@@ -167,7 +173,7 @@ def main() -> None:
         done = {(r["volume"], r["factor"]) for r in map(json.loads, results.read_text().splitlines())}
     settings = TrainSettings(steps=args.steps, batch=args.batch)
     for name in args.volumes.split(","):
-        truth_volume = VOLUMES[name]()
+        truth_volume = load(name, args.size)
         for factor in (float(f) for f in args.factors.split(",")):
             if (name, factor) in done:
                 continue

@@ -32,7 +32,7 @@ def cpu() -> str:
     return next((ln.split(":", 1)[1].strip() for ln in out.splitlines() if ln.startswith("Model name")), "?")
 
 
-def timing(threads: int) -> dict:
+def timing(threads: int, size: int = 256, steps: int | None = None) -> dict:
     import torch
 
     sys.path.insert(0, str(Path(__file__).parent))
@@ -41,13 +41,15 @@ def timing(threads: int) -> dict:
     import dualsr
     from dualsr.isotropic.degrade import degrade_axis
     from dualsr.isotropic.profile import named
+    from dualsr.isotropic.train import TrainSettings
 
     torch.set_num_threads(threads)
-    hr = synthetic(256)
+    hr = synthetic(size)
     lr = (degrade_axis(hr, 0, 4.0, named("gaussian", 2.4)) * 20000).astype(np.uint16)
     load0 = os.getloadavg()
     t0, c0 = time.perf_counter(), time.process_time()
-    result = dualsr.isotropic(lr, (2.0, 0.5, 0.5))
+    settings = TrainSettings() if steps is None else TrainSettings(steps=steps)
+    result = dualsr.isotropic(lr, (2.0, 0.5, 0.5), settings=settings)
     wall, cpu_s = time.perf_counter() - t0, time.process_time() - c0
     return {
         "input": list(lr.shape),
@@ -70,7 +72,7 @@ def _cap(mb: int | None):
     return lambda: resource.setrlimit(resource.RLIMIT_AS, (mb * 2**20, mb * 2**20))
 
 
-def memory(side: int, workdir: Path, threads: int, cap_mb: int | None = None) -> dict:
+def memory(side: int, workdir: Path, threads: int, cap_mb: int | None = None, steps: int = 50) -> dict:
     import zarr
 
     workdir.mkdir(parents=True, exist_ok=True)
@@ -82,7 +84,8 @@ def memory(side: int, workdir: Path, threads: int, cap_mb: int | None = None) ->
         for y in range(0, side, 256):
             from scipy import ndimage
 
-            arr[:, y : y + 256, :] = (ndimage.gaussian_filter(rng.random((16, 256, side)), 1.5) * 60000).astype(
+            rows = min(256, side - y)
+            arr[:, y : y + rows, :] = (ndimage.gaussian_filter(rng.random((16, rows, side)), 1.5) * 60000).astype(
                 "uint16"
             )
         ds = [{"path": "0", "coordinateTransformations": [{"type": "scale", "scale": [1.0, 0.5, 0.5]}]}]
@@ -106,7 +109,7 @@ def memory(side: int, workdir: Path, threads: int, cap_mb: int | None = None) ->
 
             shutil.rmtree(target)
         target.unlink(missing_ok=True) if target.is_file() else None
-        cmd = [sys.executable, "-m", "dualsr.cli", "isotropic", str(source), "-o", str(target), "--steps", "50"]
+        cmd = [sys.executable, "-m", "dualsr.cli", "isotropic", str(source), "-o", str(target), "--steps", str(steps)]
         cmd += ["--voxel-size", "1.0,0.5,0.5", *extra]
         t0 = time.perf_counter()
         run = ["/usr/bin/time", "-v", *cmd]
@@ -127,11 +130,13 @@ def main() -> None:
     p.add_argument("--side", type=int, default=512)
     p.add_argument("--workdir", default="/tmp/isomem")
     p.add_argument("--cap-mb", type=int, default=None, help="address-space limit of each child run (MB)")
+    p.add_argument("--size", type=int, default=256, help="timing: side of the synthetic volume (Z is size/4)")
+    p.add_argument("--steps", type=int, default=None, help="training steps (default: timing 600, memory 50)")
     args = p.parse_args()
     if args.mode == "timing":
-        row = timing(args.threads)
+        row = timing(args.threads, args.size, args.steps)
     else:
-        row = memory(args.side, Path(args.workdir), args.threads, args.cap_mb)
+        row = memory(args.side, Path(args.workdir), args.threads, args.cap_mb, args.steps or 50)
     print(json.dumps(row))
 
 

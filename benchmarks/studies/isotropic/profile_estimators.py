@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from isotropic_bench import TRUTH, VOLUMES  # noqa: E402
+from isotropic_bench import TRUTH, load  # noqa: E402
 
 from dualsr.isotropic.degrade import degrade_axis  # noqa: E402
 from dualsr.isotropic.estimate import estimate_profile  # noqa: E402
@@ -49,12 +49,13 @@ TURN = {"z": (0, 1, 2), "y": (1, 0, 2), "x": (2, 1, 0)}
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--volumes", default="mni,synthetic")
+    p.add_argument("--size", type=int, default=128, help="side of the synthetic volume")
     p.add_argument("--factors", default="2,3,4,5.5")
     p.add_argument("--axes", default="z")
     p.add_argument("--variants", default="lines,slab")
     args = p.parse_args()
     for name in args.volumes.split(","):
-        volume = VOLUMES[name]()
+        volume = load(name, args.size)
         for axis in args.axes:
             turned = volume.transpose(TURN[axis])
             for factor in (float(f) for f in args.factors.split(",")):

@@ -21,7 +21,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from isotropic_bench import TRUTH, VOLUMES, run_net, view_metrics  # noqa: E402
+from isotropic_bench import TRUTH, load, run_net, view_metrics  # noqa: E402
 from profile_estimators import VARIANTS  # noqa: E402
 
 from dualsr.isotropic.degrade import degrade_axis  # noqa: E402
@@ -34,6 +34,7 @@ from dualsr.isotropic.train import TrainSettings  # noqa: E402
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--volumes", default="mni,synthetic")
+    p.add_argument("--size", type=int, default=128, help="side of the synthetic volume")
     p.add_argument("--factors", default="4,2,3,5.5")
     p.add_argument("--variants", default="slab")
     p.add_argument("--steps", type=int, default=TrainSettings.steps)
@@ -46,7 +47,7 @@ def main() -> None:
         done = {(r["volume"], r["factor"], r["variant"]) for r in map(json.loads, out.read_text().splitlines())}
     settings = TrainSettings(steps=args.steps)
     for name in args.volumes.split(","):
-        volume = VOLUMES[name]()
+        volume = load(name, args.size)
         for factor in (float(f) for f in args.factors.split(",")):
             shape, rel = TRUTH[name]
             truth = named(shape, rel * factor)
