@@ -23,7 +23,7 @@ ALLOWED = {
     "engine": {"paper", "kernels", "noise", "inference", "io", "runtime"},
     "scale": {"io", "inference", "runtime"},
     "evaluation": {"paper", "kernels", "noise", "inference", "io", "runtime", "engine"},
-    "isotropic": {"io", "runtime", "scale"},
+    "isotropic": {"paper", "io", "runtime", "scale"},
     "cli": {"paper", "kernels", "noise", "inference", "io", "runtime", "engine", "scale", "evaluation", "isotropic"},
 }
 

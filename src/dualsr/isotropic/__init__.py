@@ -12,8 +12,9 @@ on the dask path) and ``export`` (the model as ONNX).
 The package is callable: ``dualsr.isotropic(volume, voxel_size=(dz, dy, dx))`` is
 :func:`dualsr.isotropic.volume.isotropic`.
 
-May import: ``dualsr.config``, ``dualsr.errors``, ``dualsr._version``, ``dualsr.io``, ``dualsr.runtime``,
-``dualsr.scale`` (the dask path, imported only for block-wise runs).
+May import: ``dualsr.config``, ``dualsr.errors``, ``dualsr._version``, ``dualsr.paper`` (G_UP's CNN
+body), ``dualsr.io``, ``dualsr.runtime``, ``dualsr.scale`` (the dask path, imported only for
+block-wise runs).
 """
 
 import sys

@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from dualsr.paper.networks import relu_cnn
+
 
 def cubic_rows(x: torch.Tensor, factor: float) -> torch.Tensor:
     """``(N, C, H, W) -> (N, C, floor(H*f), W)``: cubic along H (a = -0.75), edges repeated."""
@@ -31,17 +33,7 @@ class AxisUpsampler(nn.Module):
         self.factor = float(factor)
         self.layers = layers
         self.features = features
-        widths = [1] + [features] * (layers - 1) + [1]
-        body: list[nn.Module] = []
-        for i in range(layers):
-            body.append(nn.Conv2d(widths[i], widths[i + 1], 3, padding=1))
-            if i < layers - 1:
-                body.append(nn.ReLU(inplace=True))
-        self.body = nn.Sequential(*body)
-        for m in self.body:
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, a=0, mode="fan_in", nonlinearity="relu")
-                nn.init.zeros_(m.bias)
+        self.body = relu_cnn([1] + [features] * (layers - 1) + [1])  # G_UP's body, one channel
         last = self.body[-1]
         nn.init.normal_(last.weight, 0.0, 1e-3)  # start as plain cubic interpolation
 
