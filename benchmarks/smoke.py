@@ -124,6 +124,24 @@ SMOKES: list[Smoke] = [
     Smoke("onnx_cuda_check.py --cpu-only", via="gpu_check.sh --cpu-only"),
     Smoke("gpu_followup.py", ("gpu_followup.py --iterations 10",), cuda=True),
     Smoke("gpu_followup.py --cpu-only", ("gpu_followup.py --cpu-only --iterations 1",)),
+    # --- product: isotropic volumes ---
+    Smoke(
+        "isotropic_bench.py",
+        (
+            "isotropic_bench.py -o {tmp}/isobench --volumes synthetic --factors 2 --steps 2 --size 32",
+            "isotropic_report.py {tmp}/isobench/results.jsonl",
+        ),
+    ),
+    Smoke("isotropic_report.py", via="isotropic_bench.py"),
+    Smoke(
+        "isotropic_timing.py",
+        (
+            "isotropic_timing.py timing --threads 1 --size 64 --steps 2",
+            "isotropic_timing.py memory --side 64 --steps 2 --threads 1 --workdir {tmp}/isomem",
+            "isotropic_real.py {tmp}/isomem/in_64.npy --voxel-size 1.0,0.5,0.5 --steps 2 -o {tmp}/isoreal",
+        ),
+    ),
+    Smoke("isotropic_real.py", via="isotropic_timing.py"),
     # --- studies: the kernel ---
     Smoke("studies/kernel/kernel_estimators.py", ("studies/kernel/kernel_estimators.py {set} camera",), ("set",)),
     Smoke(
@@ -203,6 +221,22 @@ SMOKES: list[Smoke] = [
         "studies/inference/backprojection_cost.py", ("studies/inference/backprojection_cost.py --size 128 --repeats 1",)
     ),
     Smoke("studies/inference/ensemble_cost.py", ("studies/inference/ensemble_cost.py --size 128 --repeats 1",)),
+    # --- studies: isotropic volumes ---
+    Smoke(
+        "studies/isotropic/profile_estimators.py",
+        ("studies/isotropic/profile_estimators.py --volumes synthetic --size 32 --factors 2 --variants lines,slab",),
+    ),
+    Smoke(
+        "studies/isotropic/profile_psnr.py",
+        (
+            "studies/isotropic/profile_psnr.py --volumes synthetic --size 32 --factors 2 --steps 2"
+            " -o {tmp}/iso_psnr.jsonl",
+        ),
+    ),
+    Smoke(
+        "studies/isotropic/fusion.py",
+        ("studies/isotropic/fusion.py --volume synthetic --size 32 --factor 2 --steps 2",),
+    ),
     # --- studies: training ---
     Smoke(
         "studies/training/levers.py",

@@ -24,7 +24,20 @@ ALLOWED = {
     "engine": {"paper", "kernels", "noise", "inference", "io", "runtime", "trust"},
     "scale": {"io", "inference", "runtime"},
     "evaluation": {"paper", "kernels", "noise", "inference", "io", "runtime", "engine", "trust"},
-    "cli": {"paper", "kernels", "noise", "inference", "io", "runtime", "engine", "scale", "evaluation", "trust"},
+    "isotropic": {"paper", "io", "runtime", "scale"},
+    "cli": {
+        "paper",
+        "kernels",
+        "noise",
+        "inference",
+        "io",
+        "runtime",
+        "engine",
+        "scale",
+        "evaluation",
+        "trust",
+        "isotropic",
+    },
 }
 
 

@@ -130,7 +130,8 @@ def test_manifest_validates_and_imports():
     manifest = PluginManifest._from_package_or_name("napari-dualsr")
     manifest.validate_imports()
     names = {w.display_name for w in manifest.contributions.widgets}
-    assert names == {"DualSR: train & super-resolve", "DualSR: apply ONNX model"}
+    assert names == {"DualSR: train & super-resolve", "DualSR: apply ONNX model", "DualSR: make isotropic"}
+    assert [r.filename_patterns for r in manifest.contributions.readers] == [["*.nii", "*.nii.gz"]]
 
 
 def test_the_preview_clock_keeps_previews_under_their_budget():

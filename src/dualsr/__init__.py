@@ -9,7 +9,9 @@ The tree, from the bottom up (each subpackage's docstring says what it may impor
 - ``paper``: the paper and its reference implementation, only;
 - ``kernels``, ``noise``: our extensions of the method (the spectral kernel, its convergence; noisy images);
 - ``io``: arrays and files; ``inference``: from a model to an x2 image; ``runtime``: ONNX and devices;
+- ``trust``: how far to trust a x2 (resolution before and after, the doubt map);
 - ``engine``: ``train`` on real arrays; ``scale``: dask; ``evaluation``: the benchmark protocol;
+- ``isotropic``: anisotropic stacks made isotropic (through-plane super-resolution);
 - ``cli``: the ``dualsr`` command.
 """
 
@@ -21,6 +23,8 @@ from dualsr.engine.result import DualSRResult
 from dualsr.engine.train import train
 from dualsr.errors import DualSRInputError
 from dualsr.inference.upsampler import GroupedUpsampler, bicubic_x2, upsample
+from dualsr.io.acquisition import Instrument
+from dualsr.isotropic import isotropic as isotropic  # callable: dualsr.isotropic(volume, voxel_size)
 
 
 def __getattr__(name: str):  # noqa: ANN202 -- PEP 562: onnxruntime is imported only when asked for
@@ -36,11 +40,13 @@ __all__ = [
     "DualSRInputError",
     "DualSRResult",
     "GroupedUpsampler",
+    "Instrument",
     "OnnxUpsampler",
     "PRESETS",
     "StepInfo",
     "__version__",
     "bicubic_x2",
+    "isotropic",
     "preset",
     "train",
     "upsample",

@@ -1,4 +1,4 @@
-"""The ``dualsr`` command line: train, apply (a saved ONNX model), export-bioimageio, demo.
+"""The ``dualsr`` command line: train, apply (a saved ONNX model), isotropic, export-bioimageio, demo.
 
 Errors a user can fix exit with status 2 and one line on stderr; nothing is written
 unless the whole run succeeds (Ctrl-C once: training stops and the result so far is
@@ -21,6 +21,7 @@ import numpy as np
 
 from dualsr._version import __version__
 from dualsr.cli.apply import add_apply_command
+from dualsr.cli.isotropic import add_isotropic_command
 from dualsr.cli.progress import ProgressBar
 from dualsr.cli.quality import add_bench_command, add_degrade_command
 from dualsr.config import ACQUISITIONS, DENOISERS, KERNEL_ESTIMATORS, NOISE_KERNELS, NOISE_MODES, PRESETS, preset
@@ -188,6 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.set_defaults(func=cmd_train)
     add_apply_command(sub)
+    add_isotropic_command(sub)
     _add_export_bioimageio(sub)
 
     d = sub.add_parser(

@@ -27,7 +27,7 @@ import numpy as np
 from dualsr.io.acquisition import Instrument
 from dualsr.kernels.spectral import SpectralEstimate
 
-# The evidence ``auto`` weighs (each measured on both families: docs/blind_kernel.md, "Real acquisitions").
+# The evidence ``auto`` weighs (each measured on both families: docs/benchmarks.md, "Real acquisitions").
 # A camera of a sharp scene keeps energy up to the LR's Nyquist frequency (the box passes 40-64 % of it,
 # the rest folds back); a Gaussian blur of variance >= 0.6 HR px^2 before subsampling leaves 100x less.
 # On the development sets: binned photos -1.6..-0.3, DIV2KRK-style -3.3..-1.7 (log10 ratio, kernels.spectral).

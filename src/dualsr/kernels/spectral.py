@@ -245,7 +245,7 @@ def nyquist_energy(image: np.ndarray, tile: int = TILE) -> float:
     """log10 of the power near the LR's Nyquist frequency (``|f| > FLOOR_RADIUS``) over the power at
     ``0.2 < |f| < 0.25``: a camera of a sharp scene records energy up to Nyquist (the box passes 40-64 %
     of it, and what lies beyond folds back), a blur before subsampling removes it (measured in
-    docs/blind_kernel.md, "Real acquisitions"). Give a noisy image's denoised copy: noise is flat."""
+    docs/benchmarks.md, "Real acquisitions"). Give a noisy image's denoised copy: noise is flat."""
     spectrum = np.mean([power_spectrum(g, tile) for g in gray_planes(image)], axis=0)
     f = np.fft.fftfreq(tile)
     radius = np.hypot(*np.meshgrid(f, f, indexing="ij"))

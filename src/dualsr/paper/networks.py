@@ -13,6 +13,21 @@ G_DN_STRIDE_LAYER = 2  # the 3x3 layer carries the stride 2
 G_DN_KERNEL_SIZE = sum(k - 1 for k in G_DN_STRUCTURE) + 1  # 13: 7, 5 -> 11, then 3 (s2) -> 13
 
 
+def relu_cnn(widths: list[int]) -> nn.Sequential:
+    """G_UP's body: 3x3 convolutions ``widths[i] -> widths[i+1]``, ReLU between, none at the end;
+    Kaiming-normal weights (fan_in, relu), zero biases."""
+    body: list[nn.Module] = []
+    for i in range(len(widths) - 1):
+        body.append(nn.Conv2d(widths[i], widths[i + 1], 3, padding=1))
+        if i < len(widths) - 2:
+            body.append(nn.ReLU(inplace=True))
+    for m in body:
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, a=0, mode="fan_in", nonlinearity="relu")
+            nn.init.zeros_(m.bias)
+    return nn.Sequential(*body)
+
+
 class GeneratorUp(nn.Module):
     """G_UP: bilinear x2, then a ZSSR-like 8-layer CNN with a global residual.
 
@@ -23,17 +38,7 @@ class GeneratorUp(nn.Module):
         super().__init__()
         self.channels = channels
         self.guide_channels = guide_channels  # a guide image read beside the input (noise_guide)
-        widths = [channels + guide_channels] + [features] * (layers - 1) + [channels]
-        body: list[nn.Module] = []
-        for i in range(layers):
-            body.append(nn.Conv2d(widths[i], widths[i + 1], 3, padding=1))
-            if i < layers - 1:
-                body.append(nn.ReLU(inplace=True))
-        self.body = nn.Sequential(*body)
-        for m in self.body:
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, a=0, mode="fan_in", nonlinearity="relu")
-                nn.init.zeros_(m.bias)
+        self.body = relu_cnn([channels + guide_channels] + [features] * (layers - 1) + [channels])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x``: the input, then the guide's channels; the residual is added to the guide's x2."""

@@ -1,0 +1,68 @@
+"""Markdown tables of benchmarks/isotropic_bench.py's results.jsonl (pasted into docs/isotropic.md).
+
+python benchmarks/isotropic_report.py /tmp/isobench/results.jsonl
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+QUALITY = ["volume", "factor", "view", "cubic B-spline", "SMORE-style", "ours", "ours − B-spline", "SSIM B / S / ours"]
+PROFILE = [
+    "volume",
+    "factor",
+    "truth",
+    "FWHM truth",
+    "FWHM blind",
+    "error",
+    "estimate s",
+    "train s",
+    "apply s",
+    "RSS MB",
+]
+
+
+def _row(cells: list) -> str:
+    return "| " + " | ".join(str(c) for c in cells) + " |"
+
+
+def main(path: str) -> None:
+    text = Path(path).read_text()
+    rows = json.loads(text) if text.lstrip().startswith("[") else [json.loads(ln) for ln in text.splitlines()]
+    rows.sort(key=lambda r: (r["volume"], r["factor"]))
+    print(_row(QUALITY))
+    print(_row(["---"] * len(QUALITY)))
+    for r in rows:
+        for view in ("XZ", "YZ", "XY"):
+            b, s, o = (r[m]["views"][view] for m in ("bspline", "smore", "ours"))
+            ssim = f"{b['ssim']:.3f} / {s['ssim']:.3f} / {o['ssim']:.3f}"
+            gain = f"**{o['psnr'] - b['psnr']:+.2f}**"
+            cells = [r["volume"], f"{r['factor']:g}", view, f"{b['psnr']:.2f}", f"{s['psnr']:.2f}", f"{o['psnr']:.2f}"]
+            print(_row([*cells, gain, ssim]))
+    print()
+    print(_row(PROFILE))
+    print(_row(["---"] * len(PROFILE)))
+    for r in rows:
+        e, t, o = r["estimate"], r["truth_profile"], r["ours"]
+        cells = [
+            r["volume"],
+            f"{r['factor']:g}",
+            t["shape"],
+            f"{t['fwhm']:.2f}",
+            f"{e['fwhm_pixels']:.2f} ({e['shape']})",
+        ]
+        cells += [
+            f"{100 * e['fwhm_error']:+.0f} %",
+            f"{e['seconds']:.1f}",
+            f"{o['train_s']:.0f}",
+            f"{o['apply_s']:.0f}",
+        ]
+        print(_row([*cells, f"{r['peak_rss_mb']:.0f}"]))
+    print()
+    print(f"CPU: {rows[0]['cpu']}, {rows[0]['threads']} torch thread(s); settings {rows[0]['settings']}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

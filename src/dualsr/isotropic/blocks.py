@@ -1,0 +1,173 @@
+"""Stacks larger than memory: train on a central part, then upsample block by block.
+
+A block is the whole Z extent of a Y-X rectangle. It is read with a margin in Y and X (the
+network's reach, :attr:`AxisUpsampler.margin`), its XZ and YZ slices are upsampled, fused
+and cropped back, so blocks side by side give what the whole stack in memory gives (the
+fusion rules ``mean`` and ``geometric`` are pointwise; ``fourier`` needs whole planes and
+is refused here). Each block is one chunk of the output, written whole; a worker holds one
+block at a time. The blocks run as tasks on the existing dask path
+(:func:`dualsr.scale.cluster.run_tasks`): a thread in this process, or dask workers.
+
+The model trains on a central sub-stack of at most ``TRAIN_SIDE``² pixels per plane, and the
+intensity normalisation comes from a strided sample of the whole stack (at most ~4 M voxels).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import functools
+import io
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from dualsr.errors import DualSRInputError
+from dualsr.io.normalize import Normalization, robust_range
+from dualsr.io.volume import Volume, write_multiscale_attrs
+from dualsr.isotropic.apply import fuse, upsample_slices
+from dualsr.isotropic.network import AxisUpsampler
+
+TRAIN_SIDE = 512
+SAMPLE_VOXELS = 4_000_000
+
+
+@dataclass(frozen=True)
+class ModelState:
+    """A picklable trained model: its config and weights (a few hundred kB), keyed by a digest."""
+
+    config: tuple[tuple[str, Any], ...]
+    weights: bytes
+
+    @classmethod
+    def of(cls, model: AxisUpsampler) -> ModelState:
+        buffer = io.BytesIO()
+        torch.save(model.state_dict(), buffer)
+        return cls(tuple(sorted(model.config().items())), buffer.getvalue())
+
+
+@functools.lru_cache(maxsize=4)
+def _model(state: ModelState) -> AxisUpsampler:
+    config = dict(state.config)
+    model = AxisUpsampler(config["factor"], config["layers"], config["features"])
+    model.load_state_dict(torch.load(io.BytesIO(state.weights), weights_only=True))
+    return model.eval()
+
+
+def plan(height: int, width: int, block: int) -> list[tuple[int, int, int, int]]:
+    """``(y0, y1, x0, x1)`` of every block, row-major."""
+    return [
+        (y, min(y + block, height), x, min(x + block, width))
+        for y in range(0, height, block)
+        for x in range(0, width, block)
+    ]
+
+
+def upsample_block(
+    model: AxisUpsampler,
+    read: Callable[[tuple[slice, ...]], np.ndarray],
+    shape: tuple[int, int, int],
+    box: tuple[int, int, int, int],
+    norm: Normalization,
+    fusion: str = "mean",
+) -> np.ndarray:
+    """One block's isotropic result ``(Zo, y1-y0, x1-x0)`` in the input's dtype."""
+    if fusion == "fourier":
+        raise DualSRInputError("block-wise processing fuses with 'mean' or 'geometric'; 'fourier' needs whole planes")
+    y0, y1, x0, x1 = box
+    m = model.margin
+    ys, xs = slice(max(y0 - m, 0), min(y1 + m, shape[1])), slice(max(x0 - m, 0), min(x1 + m, shape[2]))
+    data = norm.apply(np.asarray(read((slice(None), ys, xs))))
+    fused = fuse(upsample_slices(model, data, "x"), upsample_slices(model, data, "y"), fusion)
+    crop = fused[:, y0 - ys.start : y1 - ys.start, x0 - xs.start : x1 - xs.start]
+    return norm.invert(crop)
+
+
+def _block_task(
+    state: ModelState, source: Any, sink: Any, box: tuple, shape: tuple, norm: Normalization, fusion: str, one: bool
+):
+    if one:  # on dask the parallelism is the workers' threads: one torch thread per task
+        torch.set_num_threads(1)
+    out = upsample_block(_model(state), source.read, shape, box, norm, fusion)
+    y0, y1, x0, x1 = box
+    sink.write((slice(None), slice(y0, y1), slice(x0, x1)), out)
+    return box
+
+
+def sampled_normalization(array: Any) -> Normalization:
+    """Percentile normalisation from a strided sample of the stack (reads ~``SAMPLE_VOXELS`` voxels)."""
+    z, h, w = array.shape
+    step = max(1, int(math.ceil((z * h * w / SAMPLE_VOXELS) ** (1 / 3))))
+    sample = np.asarray(array[::step, ::step, ::step])
+    lo, hi = robust_range(sample.reshape(-1), lambda: (float(sample.min()), float(sample.max())))
+    return Normalization((lo,), (hi,), np.dtype(array.dtype).str, "percentile")
+
+
+def central_part(array: Any, side: int = TRAIN_SIDE) -> np.ndarray:
+    """The whole Z extent of the central ``side`` x ``side`` pixels: what the model trains on."""
+    _, h, w = array.shape
+    y0, x0 = max((h - side) // 2, 0), max((w - side) // 2, 0)
+    return np.asarray(array[:, y0 : y0 + side, x0 : x0 + side])
+
+
+def isotropic_zarr(
+    volume: Volume,
+    output: Path,
+    block: int = 128,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    **options: Any,
+):
+    """Train on the central part of a Zarr stack, then write the isotropic stack to ``output`` (OME-Zarr)."""
+    import zarr
+
+    from dualsr.io.zarr_io import ZarrArray
+    from dualsr.isotropic.volume import isotropic
+    from dualsr.scale.cluster import capacity, client, executor, run_tasks
+
+    if block < 16:
+        raise DualSRInputError(f"--block must be at least 16 (got {block})")
+    array = volume.data
+    shape = tuple(array.shape)
+    norm = sampled_normalization(array)
+    part = central_part(array)
+    apply_progress = options.pop("apply_progress", None)
+    result = isotropic(part, volume.voxel_size, **options, apply=False)
+    result.normalization = norm
+    t0 = time.perf_counter()
+    zo = int(math.floor(shape[0] * result.factor + 1e-6))
+    version = volume.source.ome.version if volume.source.ome is not None else "0.5"
+    group = zarr.open_group(output, mode="w", zarr_format=2 if version == "0.4" else 3)
+    group.create_array("0", shape=(zo, shape[1], shape[2]), chunks=(zo, block, block), dtype=array.dtype)
+    translate = [0.0, 0.0, 0.0]
+    if volume.source.ome is not None:
+        first = volume.source.ome.multiscale["datasets"][0].get("coordinateTransformations", [])
+        translate = list(next((t["translation"] for t in first if t.get("type") == "translation"), translate))
+    translate[0] += result.z_translate_shift
+    write_multiscale_attrs(group, version, result.voxel_size, translate, volume.unit, result.summary())
+    source, sink = ZarrArray(str(volume.source.path)), ZarrArray(str(output / "0"))
+    state = ModelState.of(result.model)
+    boxes = plan(shape[1], shape[2], block)
+    distributed = bool(workers or scheduler)
+    tasks = [(state, source, sink, box, shape, norm, result.fusion, distributed) for box in boxes]
+    done = [0]
+
+    def on_result(_task: tuple, _box: Any) -> None:
+        done[0] += 1
+        if apply_progress is not None:
+            apply_progress(done[0], len(boxes))
+
+    if distributed:
+        with client(workers, scheduler) as c:
+            run_tasks(executor(c), _block_task, tasks, on_result, ahead=2 * capacity(c))
+    else:
+        with cf.ThreadPoolExecutor(1) as pool:
+            run_tasks(pool, _block_task, tasks, on_result, ahead=2)
+    result.seconds["apply"] = time.perf_counter() - t0
+    result.seconds["total"] = sum(v for k, v in result.seconds.items() if k in ("profile", "train", "apply"))
+    return result
