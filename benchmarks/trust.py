@@ -24,7 +24,7 @@ import torch
 
 from dualsr.config import preset
 from dualsr.engine.train import train
-from dualsr.evaluation.metrics import psnr, to_y
+from dualsr.evaluation.metrics import sr_metrics, to_y
 from dualsr.evaluation.sets import Case, from_unit, load_cases, to_unit
 from dualsr.io.axes import Layout
 from dualsr.paper.resize import bicubic_resize_np
@@ -84,7 +84,7 @@ def measure(case: Case, iterations: int | None, save: Path | None = None) -> dic
     kc = [decorrelation(grey(x, rng)).kc for x in (case.lr, result.image, bicubic)]
     return {
         "name": case.name,
-        "gain": psnr(result.image, case.hr, rng) - psnr(bicubic, case.hr, rng),
+        "gain": sr_metrics(result.image, case.hr, 2, rng)["psnr"] - sr_metrics(bicubic, case.hr, 2, rng)["psnr"],
         "spearman": spearman(shaved(doubt), shaved(resolution_scaled(error))),
         "spearman_pixel": spearman(shaved(doubt), shaved(error)),
         "mean_doubt": float(shaved(doubt).mean()),

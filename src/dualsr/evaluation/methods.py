@@ -218,6 +218,8 @@ def run_method(
         progress=_progress_printer(log, f"{case.name} {method}") if log else None,
     )
     facts = {"seconds": time.perf_counter() - start, "steps": result.steps, "device": result.device, **facts}
+    facts |= {"kernel_state": result.kernel_state, "acquisition": [d.model for d in result.acquisition]}
+    facts |= {"resolution": result.resolution, "verdict": result.verdict}
     return result.image, (None if spec.known_kernel else result.kernel), facts
 
 
