@@ -28,7 +28,8 @@ from dualsr.evaluation.metrics import sr_metrics, to_y
 from dualsr.evaluation.sets import Case, from_unit, load_cases, to_unit
 from dualsr.io.axes import Layout
 from dualsr.paper.resize import bicubic_resize_np
-from dualsr.trust.doubt import DOUBT_SCALE, doubt_map
+from dualsr.trust.doubt import doubt_map
+from dualsr.trust.doubt import resolution_scaled as doubt_smoothing
 from dualsr.trust.resolution import decorrelation
 
 SHAVE = 4
@@ -51,14 +52,9 @@ def grey(image: np.ndarray, data_range: float) -> np.ndarray:
     return to_y(image, data_range) / 255.0
 
 
-def resolution_scaled(image: np.ndarray, sigma: float = DOUBT_SCALE) -> np.ndarray:
-    """``image`` smoothed by the doubt map's own Gaussian (edges replicated): the error at the data's resolution."""
-    radius = int(np.ceil(2 * sigma))
-    taps = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
-    taps /= taps.sum()
-    out = np.pad(image, radius, mode="edge")
-    out = sum(t * out[i : i + image.shape[0], :] for i, t in enumerate(taps))
-    return sum(t * out[:, i : i + image.shape[1]] for i, t in enumerate(taps))
+def resolution_scaled(image: np.ndarray) -> np.ndarray:
+    """The error at the data's resolution: smoothed exactly as the doubt map is."""
+    return doubt_smoothing(torch.from_numpy(np.asarray(image, np.float64))[None, None])[0, 0].numpy()
 
 
 def shaved(image: np.ndarray) -> np.ndarray:

@@ -4,6 +4,8 @@ the ONNX and TIFF files and the viewer."""
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,15 +18,8 @@ from dualsr.trust.readout import plane_resolution, readout, verdict
 from dualsr.trust.resolution import decorrelation
 from plugin_helpers import APPLY, open_widget
 
-
-def band_limited(size: int, kc: float, seed: int = 0) -> np.ndarray:
-    """White noise with nothing above ``kc`` (a fraction of Nyquist): its true resolution is 2 / kc px,
-    plus a little white noise (a camera's) so that the band's end is where signal meets noise."""
-    rng = np.random.default_rng(seed)
-    spectrum = np.fft.fft2(rng.standard_normal((size, size)))
-    f = np.hypot(*np.meshgrid(np.fft.fftfreq(size), np.fft.fftfreq(size), indexing="ij")) * 2  # 1 = Nyquist
-    image = np.real(np.fft.ifft2(spectrum * (f <= kc)))
-    return image / image.std() + 0.05 * rng.standard_normal((size, size))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks" / "studies" / "trust"))
+from decorrelation_reference import band_limited  # noqa: E402  (noise with a known resolution: 2 / kc px)
 
 
 @pytest.mark.parametrize("kc", [0.3, 0.5, 0.8])

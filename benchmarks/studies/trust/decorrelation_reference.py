@@ -18,6 +18,9 @@ from dualsr.trust.resolution import decorrelation
 
 
 def band_limited(size: int, kc: float, seed: int = 0) -> np.ndarray:
+    """White noise with nothing above ``kc`` (a fraction of Nyquist): its true resolution is 2 / kc px,
+    plus a little white noise (a camera's) so that the band's end is where signal meets noise
+    (tests/test_trust.py uses it too)."""
     rng = np.random.default_rng(seed)
     spectrum = np.fft.fft2(rng.standard_normal((size, size)))
     f = np.hypot(*np.meshgrid(np.fft.fftfreq(size), np.fft.fftfreq(size), indexing="ij")) * 2

@@ -145,7 +145,8 @@ def train(
         if k is None:
             k, state = _blind_kernel(channels, clean, config, instrument, estimates, decisions)
         fixed.append(k)
-        tolerances.append(_tolerance(data.dtype, norm, group, decisions if state != KNOWN else [], noise))
+        camera = state != KNOWN and decisions[-1].model == "camera"  # decided here, not given
+        tolerances.append(_tolerance(data.dtype, norm, group, camera and not noise.active))
         model = unit_noise(noise.estimate, norm.low[group[0]], norm.high[group[0]]) if noise.active else None
         run = train_plane(
             channels,
@@ -240,14 +241,12 @@ def _spectral_estimate(channels: np.ndarray, clean: np.ndarray | None, config: D
     return estimate_kernel(channels, noisy=True)
 
 
-def _tolerance(
-    dtype: np.dtype, norm: Normalization, group: list[int], decisions: list[AcquisitionDecision], noise: NoisePlan
-) -> float:
+def _tolerance(dtype: np.dtype, norm: Normalization, group: list[int], camera_noise_free: bool) -> float:
     """The quantisation tolerance of this group's back-projection: only where the camera model was decided
     for a noise-free integer image. There the exact box kernel leaves the rounding as the LR's only residual
     (cell +1.0 dB); under a blind Gaussian estimate it costs 0.1-0.2 dB per DIV2KRK image, and a noisy
     image's step already allows for much more (docs/benchmarks.md, "Real acquisitions")."""
-    if noise.active or not decisions or decisions[-1].model != "camera":
+    if not camera_noise_free:
         return 0.0
     return quantisation_tolerance(dtype, norm.high[group[0]] - norm.low[group[0]])
 

@@ -36,6 +36,20 @@ from dualsr.paper.resize import bilinear_up2
 
 DOUBT_LEVEL = 0.02  # doubt above 2 % of the image's range: "in doubt"
 DOUBT_SCALE = 1.0  # sigma of the Gaussian (x2 pixels) that puts the map at the data's resolution
+SMOOTH_RADIUS = int(np.ceil(2 * DOUBT_SCALE))  # taps each side of that Gaussian
+
+
+def resolution_scaled(x: torch.Tensor) -> torch.Tensor:
+    """``(B, C, H, W)`` smoothed by the ``DOUBT_SCALE`` Gaussian, edges replicated (the borders keep their
+    own values): the doubt map, and the true error it is compared with (benchmarks/trust.py)."""
+    taps = torch.exp(-0.5 * (torch.arange(-SMOOTH_RADIUS, SMOOTH_RADIUS + 1, dtype=torch.float64) / DOUBT_SCALE) ** 2)
+    taps = (taps / taps.sum()).to(x.device, x.dtype)
+    n, c, h, w = x.shape
+    r = SMOOTH_RADIUS
+    flat = F.pad(x.reshape(n * c, 1, h, w), (r, r, r, r), mode="replicate")
+    flat = F.conv2d(flat, taps.view(1, 1, 1, -1))
+    flat = F.conv2d(flat, taps.view(1, 1, -1, 1))
+    return flat.reshape(n, c, h, w)
 
 
 class Doubt(nn.Module):
@@ -46,26 +60,14 @@ class Doubt(nn.Module):
         self.upsampler = upsampler
         self.members = GroupedUpsampler(list(upsampler.models), upsampler.groups, upsampler.alpha, ensemble=False)
         self.degrade = BackProjection(torch.as_tensor(np.asarray(kernel, dtype=np.float64)), steps=0)
-        radius = int(np.ceil(2 * DOUBT_SCALE))
-        taps = np.exp(-0.5 * (np.arange(-radius, radius + 1) / DOUBT_SCALE) ** 2)
-        self.register_buffer("taps", torch.as_tensor(taps / taps.sum(), dtype=torch.float32))
-        self.margin = upsampler.margin + self.degrade.margin + 2 + radius
+        self.margin = upsampler.margin + self.degrade.margin + 2 + SMOOTH_RADIUS
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         a = self.members(x)
         b = torch.flip(self.members(torch.flip(x, (-2, -1))), (-2, -1))
         spread = 0.5 * (a - b).abs()
         residual = bilinear_up2((self._reference(x) - self.degrade.down(self.upsampler(x))).abs())
-        return self._smooth(spread + residual)
-
-    def _smooth(self, x: torch.Tensor) -> torch.Tensor:
-        """Separable Gaussian, edges replicated (the map's borders keep their own doubt)."""
-        n, c, h, w = x.shape
-        r = len(self.taps) // 2
-        flat = F.pad(x.reshape(n * c, 1, h, w), (r, r, r, r), mode="replicate")
-        flat = F.conv2d(flat, self.taps.view(1, 1, 1, -1))
-        flat = F.conv2d(flat, self.taps.view(1, 1, -1, 1))
-        return flat.reshape(n, c, h, w)
+        return resolution_scaled(spread + residual)
 
     def _reference(self, x: torch.Tensor) -> torch.Tensor:
         """The LR the x2 must give back: the image, or a guided G_UP's denoised copy (noise is not doubt)."""
@@ -118,4 +120,13 @@ def summary(doubt: np.ndarray) -> dict[str, Any]:
     return {"in_doubt": round(in_doubt(doubt), 4), "mean": round(float(np.mean(doubt)), 5), "level": DOUBT_LEVEL}
 
 
-__all__ = ["DOUBT_LEVEL", "DOUBT_SCALE", "Doubt", "doubt_map", "in_doubt", "summary"]
+__all__ = [
+    "DOUBT_LEVEL",
+    "DOUBT_SCALE",
+    "SMOOTH_RADIUS",
+    "Doubt",
+    "resolution_scaled",
+    "doubt_map",
+    "in_doubt",
+    "summary",
+]

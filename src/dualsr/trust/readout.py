@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from dualsr.paper.patches import to_gray
 from dualsr.trust.resolution import APODISATION, Resolution, decorrelation
 
 MAX_SIDE = 384  # planes are measured on their central crop of at most this side (input pixels): ~2 s
@@ -19,13 +20,10 @@ MIN_SIDE = 2 * APODISATION + 8  # smaller planes are not measured
 
 
 def grey(plane: np.ndarray) -> np.ndarray:
-    """A ``(C, H, W)`` plane as one grey image (luma for RGB, mean otherwise)."""
+    """A ``(C, H, W)`` plane as one grey image: :func:`~dualsr.paper.patches.to_gray` (luma for RGB, the
+    mean otherwise), RGBA's alpha left out."""
     p = np.asarray(plane, dtype=np.float64)
-    if p.ndim == 2:
-        return p
-    if p.shape[0] >= 3:
-        return 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2]
-    return p.mean(axis=0)
+    return p if p.ndim == 2 else to_gray(p[:3] if p.shape[0] >= 3 else p)
 
 
 def centre(image: np.ndarray, side: int) -> np.ndarray:
