@@ -251,8 +251,10 @@ def test_the_widget_keeps_the_last_step_and_warns_when_memory_runs_out(make_napa
     reason = "CPU ran out of memory in training step 3; kept the result of step 2; to train fully, close other programs"
     warnings = errors_since(start, "warning")
     assert warnings[0] == f"DualSR: {reason} to free memory"
-    kernel_warning = viewer.layers["img ×2 (DualSR)"].metadata["dualsr"]["kernel_warning"]
-    assert warnings[1:] == [f"DualSR: {kernel_warning}"]  # this texture's spectrum is not a natural image's
+    meta = viewer.layers["img ×2 (DualSR)"].metadata["dualsr"]
+    # this texture's spectrum is not a natural image's; two steps' detail does not hold up one scale down
+    expected = [f"DualSR: {meta[k]}" for k in ("kernel_warning", "detail_warning") if k in meta]
+    assert warnings[1:] == expected and len(expected) >= 1
     assert errors_since(start) == []
     info = viewer.layers["img ×2 (DualSR)"].metadata["dualsr"]
     assert info["stopped"] and info["steps"] == 2 and info["stop_reason"].startswith(reason)

@@ -51,6 +51,8 @@ def test_presets_and_compressed_schedules():
     paper_like = {"up_features": 64, "batch_size": 2, "kernel_estimator": "gan", "noise": "off", "self_ensemble": False}
     paper_like["acquisition"] = "gaussian-blur"
     paper_like["noise_guide"], paper_like["back_projection"] = False, 0
+    paper_like["cross_scale_check"] = False
+    assert fast.cross_scale_check and not paper.cross_scale_check  # ours, not the paper's
     assert preset("fast", **paper_like) == scheduled(fast.iterations)  # overrides win
     assert preset("fast", iterations=3000, **paper_like) == paper
     assert preset("paper", iterations=500, lr_step=750).lr_step == 750  # explicit schedule fields are kept

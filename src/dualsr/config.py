@@ -142,6 +142,12 @@ class DualSRConfig:
     back_projection: int = 0
     back_projection_step: float = 1.0
     back_projection_noise: float = 0.01
+    # keep only the detail (over bicubic) that holds up one scale down, where the LR is the truth: the
+    # upsampler's x2 of the LR degraded once more is compared with the LR, per Gaussian window of
+    # ``cross_scale_window`` LR pixels (dualsr.inference.crossscale). Never sharpens; takes back what
+    # the image's own scales do not confirm. Not with the noise model (the LR is no clean truth there).
+    cross_scale_check: bool = False
+    cross_scale_window: float = 8.0
 
     # --- the estimated kernel as reported (KernelGAN's final kernel) ---
     kernel_keep_top: int = 40  # keep the N largest values, zero the rest; 0 keeps all
@@ -178,6 +184,8 @@ class DualSRConfig:
             raise DualSRInputError(f"back_projection is a number of steps (0 = off), got {self.back_projection}")
         if not 0 < self.back_projection_step <= 2:
             raise DualSRInputError(f"back_projection_step must be in (0, 2], got {self.back_projection_step}")
+        if self.cross_scale_window <= 0:
+            raise DualSRInputError(f"cross_scale_window is a sigma in LR pixels (> 0), got {self.cross_scale_window}")
         if self.back_projection_noise <= 0:
             raise DualSRInputError(f"back_projection_noise must be > 0, got {self.back_projection_noise}")
 
@@ -227,6 +235,7 @@ PRESET_SETTINGS: dict[str, dict[str, Any]] = {
         "noise_guide": True,
         "self_ensemble": True,
         "back_projection": 10,
+        "cross_scale_check": True,
     },
 }
 

@@ -229,6 +229,8 @@ class TrainWidget(Container):
             show_warning(f"DualSR: {result.stop_reason}")
         if result.kernel_warning:
             show_warning(f"DualSR: {result.kernel_warning}")
+        if result.detail_warning:
+            show_warning(f"DualSR: {result.detail_warning}")
         self.verdict.value = result.verdict
         if result.verdict:
             layer = " (layer 'doubt': toggle it on to see where)" if result.doubt is not None else ""

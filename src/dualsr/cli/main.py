@@ -120,6 +120,13 @@ def _add_training_options(p: argparse.ArgumentParser, default_preset: str = "pap
         "with the noise model on, onto the denoised copy in smaller steps; 0 turns it off "
         "(default: the preset's: paper 0, fast 10)",
     )
+    g.add_argument(
+        "--cross-scale-check",
+        choices=("on", "off"),
+        help="keep only the detail that holds up one scale down, where the image itself is the truth; takes "
+        "back unconfirmed detail towards bicubic, never sharpens (default: the preset's: paper off, fast on; "
+        "not with the noise model)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -276,6 +283,7 @@ def _run_training(image: ImageFile, args: argparse.Namespace, known: np.ndarray 
         "noise_kernel": args.noise_kernel,
         "noise_guide": None if args.noise_guide is None else args.noise_guide == "on",
         "back_projection": args.back_projection,
+        "cross_scale_check": None if args.cross_scale_check is None else args.cross_scale_check == "on",
     }
     chosen["acquisition"] = args.acquisition
     overrides = {k: v for k, v in chosen.items() if v is not None}
@@ -386,6 +394,8 @@ def _report(result: DualSRResult, written: list[str]) -> int:
         print(f"dualsr: acquisition {decision.model}: {decision.reason}")
     if result.kernel_warning:
         print(f"dualsr: warning: {result.kernel_warning}", file=sys.stderr)
+    if result.detail_warning:
+        print(f"dualsr: warning: {result.detail_warning}", file=sys.stderr)
     if result.verdict:
         print(f"dualsr: {result.verdict}")
     if result.stop_reason:

@@ -49,6 +49,22 @@ class DualSRResult:
     instrument: Instrument | None = None  # pixel size and optics, where known
     resolution: dict[str, Any] | None = None  # decorrelation resolution before and after (dualsr.trust.readout)
     doubt: np.ndarray | None = None  # per x2 pixel, how far it may be from what the data support (dualsr.trust)
+    detail: dict[str, Any] | None = None  # the cross-scale check's share of detail kept (dualsr.inference.crossscale)
+
+    @property
+    def uncertain(self) -> bool:
+        """The kernel had not settled, or the cross-scale check kept too little of the detail."""
+        return self.kernel_state == NOT_SETTLED or bool(self.detail and self.detail["uncertain"])
+
+    @property
+    def detail_warning(self) -> str:
+        """One line when the cross-scale check kept little of the detail, else ``""``."""
+        if not (self.detail and self.detail["uncertain"]):
+            return ""
+        return (
+            f"only {100 * self.detail['kept']:.0f} % of the detail the network adds held up one scale down (where the "
+            "image itself is the truth): the x2 was kept near bicubic where it did not; its detail is uncertain"
+        )
 
     @property
     def kernel_warning(self) -> str:
@@ -82,7 +98,8 @@ class DualSRResult:
     def verdict(self) -> str:
         """One line: resolution before -> after, share of the image in doubt, and whether the kernel is uncertain."""
         doubt = doubt_summary(self.doubt) if self.doubt is not None else None
-        return verdict(self.resolution, doubt, uncertain=self.kernel_state == NOT_SETTLED)
+        kept = self.detail["kept"] if self.detail else None
+        return verdict(self.resolution, doubt, uncertain=self.kernel_state == NOT_SETTLED, kept=kept)
 
     def upsample(
         self,
@@ -124,6 +141,7 @@ class DualSRResult:
             "self_ensemble": self.upsampler.ensemble,
             "back_projection": self.upsampler.back_projection,
             "back_projection_step": round(self.upsampler.back_projection_step, 4),
+            **({"cross_scale": self.detail} if self.detail else {}),
             "kernel_state": self.kernel_state,
             **({"kernel_estimate": [e.to_dict() for e in self.kernel_estimates]} if self.kernel_estimates else {}),
             **({"noise": self.noise.to_dict()} if self.noise else {}),
@@ -131,6 +149,7 @@ class DualSRResult:
             **({"instrument": self.instrument.to_dict()} if self.instrument else {}),
             **({"kernel_change": round(self.kernel_change, 4)} if np.isfinite(self.kernel_change) else {}),
             **({"kernel_warning": self.kernel_warning} if self.kernel_warning else {}),
+            **({"detail_warning": self.detail_warning} if self.detail_warning else {}),
             **({"stop_reason": self.stop_reason} if self.stop_reason else {}),
             **({"resolution": self.resolution} if self.resolution else {}),
             **({"doubt": doubt_summary(self.doubt)} if self.doubt is not None else {}),

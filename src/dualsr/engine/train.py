@@ -20,6 +20,7 @@ from dualsr.engine.loop import PlaneTraining, StepInfo, train_plane
 from dualsr.engine.result import DualSRResult
 from dualsr.errors import DualSRInputError
 from dualsr.inference.backprojection import MIN_STEP, BackProjection, noisy_step, quantisation_tolerance
+from dualsr.inference.crossscale import KEPT_UNCERTAIN, CrossScaleCheck
 from dualsr.inference.preview import Previewer
 from dualsr.inference.upsampler import Bilinear, GroupedUpsampler, upsample
 from dualsr.io.acquisition import Instrument
@@ -38,6 +39,7 @@ from dualsr.trust.doubt import doubt_map
 from dualsr.trust.readout import plane_resolution
 
 CHANNEL_MODES = ("auto", "joint", "independent")
+DETAIL_SIDE = 1024  # the cross-scale check's share of detail kept is measured on this central crop at most
 
 
 def _groups(layout: Layout, mode: str) -> tuple[list[list[int]], int | None]:
@@ -136,6 +138,7 @@ def train(
         (groups, alpha),
         lambda: _ensemble_allowed(config, fixed),
         lambda models: _projections(config, fixed, noise, models, tolerances),
+        lambda: _check(config, fixed, noise, groups, alpha),
     )
     for group, k in zip(groups, kernels):
         part = slice(group[0], group[-1] + 1)  # groups are runs of channels: views, not copies
@@ -167,7 +170,8 @@ def train(
         models.append(_bilinear_only(len(groups[len(models)]), config).to(torch_device))
     reported = [final_kernel(r.raw_kernel, config.kernel_keep_top) if k is None else k for r, k in zip(runs, fixed)]
     projections = _projections(config, reported, noise, models, tolerances)
-    upsampler = GroupedUpsampler(models, groups, alpha, _ensemble_allowed(config, fixed), projections).eval()
+    check = _check(config, reported, noise, groups, alpha)
+    upsampler = GroupedUpsampler(models, groups, alpha, _ensemble_allowed(config, fixed), projections, check).eval()
     sr = upsample(
         upsampler, data, axes=layout.axes, norm=norm, device=str(torch_device), tile=tile, progress=apply_progress
     )
@@ -177,6 +181,7 @@ def train(
         Layout.of(sr.shape, layout.axes).canonical(sr)[indices[0]],
         instrument and instrument.pixel_size,
     )
+    detail = None if check is None else _detail(upsampler, train_data if len(indices) == 1 else train_data[0])
     doubt_image = None
     if doubt:
         c_axis = 1 if per_channel else None
@@ -204,6 +209,7 @@ def train(
         noise=noise if config.noise != "off" else None,
         resolution=resolution,
         doubt=doubt_image,
+        detail=detail,
     )
 
 
@@ -289,6 +295,33 @@ def _projections(
     return out
 
 
+def _check(
+    config: DualSRConfig,
+    kernels: list[np.ndarray | None],
+    noise: NoisePlan,
+    groups: list[list[int]],
+    alpha: int | None,
+) -> CrossScaleCheck | None:
+    """The cross-scale check (``config.cross_scale_check``) where every group has a kernel to go one scale
+    down with, and the LR is a truth to compare with (not with the noise model: the LR is noisy)."""
+    if not config.cross_scale_check or noise.active or len(kernels) < len(groups) or any(k is None for k in kernels):
+        return None
+    return CrossScaleCheck([np.asarray(k) for k in kernels], groups, config.cross_scale_window, alpha)
+
+
+def _detail(upsampler: GroupedUpsampler, plane: np.ndarray) -> dict[str, Any]:
+    """The share of the x2's detail the cross-scale check kept over the training plane (its central
+    ``DETAIL_SIDE`` crop at most) and whether that makes the run uncertain."""
+    h, w = plane.shape[-2:]
+    top, left = max(0, (h - DETAIL_SIDE) // 2), max(0, (w - DETAIL_SIDE) // 2)
+    crop = torch.from_numpy(np.ascontiguousarray(plane[:, top : top + DETAIL_SIDE, left : left + DETAIL_SIDE]))
+    device = next(upsampler.parameters()).device
+    with torch.inference_mode():
+        weights = upsampler.check.weights(crop[None].float().to(device), upsampler.pipeline)
+    kept = float(weights.mean())
+    return {"kept": round(kept, 3), "uncertain": kept < KEPT_UNCERTAIN, "window": upsampler.cross_scale_window}
+
+
 def _same_size(kernels: list[np.ndarray]) -> list[np.ndarray]:
     """Kernels zero-padded (centred) to the largest one's size, to stack them."""
     n = max(k.shape[0] for k in kernels)
@@ -302,11 +335,12 @@ def _with_preview(
     layout: tuple[list[list[int]], int | None],
     ensemble: Callable[[], bool],
     projections: Callable[[list[nn.Module]], list[BackProjection | None]],
+    check: Callable[[], CrossScaleCheck | None],
 ) -> Callable[[StepInfo], None] | None:
     """``progress`` with ``preview`` set on each report: finished channel groups' models,
     the live one, plain interpolation for groups still to come; with the self-ensemble and
     the back-projection where the final pass will have them, so a preview is what that pass
-    gives. ``layout``: the channel groups and the alpha channel."""
+    gives (and the cross-scale check). ``layout``: the channel groups and the alpha channel."""
     if progress is None:
         return None
     groups, alpha = layout
@@ -316,7 +350,7 @@ def _with_preview(
 
         def preview(region: tuple[int, int, int, int] | None = None, plane: Any = None) -> np.ndarray:
             models = [*done, info.model, *(Bilinear() for _ in groups[len(done) + 1 :])]
-            net = GroupedUpsampler(models, groups, alpha, ensemble(), projections(models))
+            net = GroupedUpsampler(models, groups, alpha, ensemble(), projections(models), check())
             return previewer(net, region, plane)
 
         info.preview = preview

@@ -219,7 +219,8 @@ def run_method(
     )
     facts = {"seconds": time.perf_counter() - start, "steps": result.steps, "device": result.device, **facts}
     facts |= {"kernel_state": result.kernel_state, "acquisition": [d.model for d in result.acquisition]}
-    facts |= {"resolution": result.resolution, "verdict": result.verdict}
+    facts |= {"resolution": result.resolution, "verdict": result.verdict, "uncertain": result.uncertain}
+    facts |= {"cross_scale": result.detail} if result.detail else {}
     return result.image, (None if spec.known_kernel else result.kernel), facts
 
 

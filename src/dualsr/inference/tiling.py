@@ -36,11 +36,12 @@ def is_out_of_memory(exc: BaseException) -> bool:
 def _piece(fn: Callable[[np.ndarray], np.ndarray], piece: np.ndarray, scale: int, margin: int) -> np.ndarray:
     """``fn(piece)``; out of memory, the batch is halved, then the tile, and each part retried."""
     n, _, h, w = piece.shape
-    side = max(max(h, w) // 2, MIN_TILE)  # tiles of side + 2 * margin < max(h, w): always smaller
+    side = max(max(h, w) // 2, MIN_TILE)
+    side += side % 2  # as tiled_upsample rounds it
     try:
         return fn(piece)
-    except Exception as exc:
-        if not is_out_of_memory(exc) or (n == 1 and max(h, w) <= MIN_TILE + 2 * margin):
+    except Exception as exc:  # splitting must make smaller pieces: side + 2 * margin < max(h, w)
+        if not is_out_of_memory(exc) or (n == 1 and side + 2 * margin >= max(h, w)):
             raise
     if n > 1:
         return np.concatenate([_piece(fn, part, scale, margin) for part in (piece[: n // 2], piece[n // 2 :])])
@@ -85,12 +86,13 @@ def tiled_upsample(
 ) -> np.ndarray:
     """Apply ``fn`` (``(N, C, h, w)`` -> ``(N, C, s*h, s*w)``) to ``(N, C, H, W)`` in tiles.
 
-    ``tile`` is the LR tile side (``None`` or 0: one piece). ``progress(done, total)``
+    ``tile`` is the LR tile side (``None`` or 0: one piece; odd sides are rounded up to even). ``progress(done, total)``
     is called after each tile; ``out`` may be a preallocated (e.g. memory-mapped) array.
     """
     n, c, h, w = planes.shape
     if out is None:
         out = np.empty((n, c, scale * h, scale * w), dtype=np.float32)
+    tile = tile and tile + tile % 2  # even: every tile starts on the LR's 2x2 grid (the cross-scale check)
     if not tile or (h <= tile and w <= tile):
         out[:] = _piece(fn, np.ascontiguousarray(planes, dtype=np.float32), scale, margin)
         if progress:

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from dualsr.inference.backprojection import BackProjection
+from dualsr.inference.crossscale import CrossScaleCheck
 from dualsr.inference.tiling import cpu_fallback, model_margin, upsample_planes
 from dualsr.io.axes import Layout
 from dualsr.io.normalize import Normalization, fit_normalization
@@ -45,7 +46,9 @@ class GroupedUpsampler(nn.Module):
     ``(B, C, H, W)`` -> ``(B, C, 2H, 2W)``; the module that gets exported to ONNX.
     ``ensemble`` averages the x2 of the input with the x2 of the input rotated by 180
     degrees, rotated back (``config.self_ensemble``). ``projections`` (per group, or None)
-    then back-project each group's x2 onto its LR (``config.back_projection``).
+    then back-project each group's x2 onto its LR (``config.back_projection``); ``check`` last keeps
+    the detail that holds up one scale down (``config.cross_scale_check``,
+    :mod:`dualsr.inference.crossscale`).
     """
 
     def __init__(
@@ -55,6 +58,7 @@ class GroupedUpsampler(nn.Module):
         alpha: int | None = None,
         ensemble: bool = False,
         projections: list[BackProjection | None] | None = None,
+        check: CrossScaleCheck | None = None,
     ) -> None:
         super().__init__()
         self.models = nn.ModuleList(models)
@@ -65,12 +69,14 @@ class GroupedUpsampler(nn.Module):
         self.projections = nn.ModuleList([nn.Identity() if p is None else p for p in chosen])
         order = [c for g in groups for c in g] + ([alpha] if alpha is not None else [])
         self.inverse = [order.index(c) for c in range(len(order))]
+        self.check = check
 
     @property
     def margin(self) -> int:
         """LR pixels of context tiles need: G_UP's reach, then the back-projection's (tiling.model_margin)."""
         projections = [p.margin for p in self.projections if isinstance(p, BackProjection)]
-        return max(model_margin(m) for m in self.models) + max(projections, default=0)
+        own = max(model_margin(m) for m in self.models) + max(projections, default=0)
+        return own if self.check is None else self.check.context(own)
 
     @property
     def back_projection(self) -> int:
@@ -82,7 +88,17 @@ class GroupedUpsampler(nn.Module):
         """The size of each back-projection step (1: the whole residual; 0: none applied)."""
         return max((p.step for p in self.projections if isinstance(p, BackProjection)), default=0.0)
 
+    @property
+    def cross_scale_window(self) -> float:
+        """The cross-scale check's window (LR pixels; 0: no check)."""
+        return 0.0 if self.check is None else self.check.window
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.pipeline(x)
+        return out if self.check is None else self.check(x, out, self.pipeline)
+
+    def pipeline(self, x: torch.Tensor) -> torch.Tensor:
+        """The x2 before the cross-scale check: G_UP, the self-ensemble, the back-projection."""
         guides = [m.guide(x[:, g]) if isinstance(m, GuidedUp) else None for m, g in zip(self.models, self.groups)]
         if not self.ensemble:
             return self._project(x, guides, self._upsample(x, guides))

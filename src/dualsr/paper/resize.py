@@ -106,3 +106,27 @@ def bilinear_up2(images: torch.Tensor) -> torch.Tensor:
     x = F.conv2d(x, _BILINEAR_PHASES.to(device=x.device, dtype=x.dtype))
     x = F.pixel_shuffle(x, 2)[..., 1:-1, 1:-1]
     return x.reshape(b, c, 2 * h, 2 * w)
+
+
+def _bicubic_taps() -> torch.Tensor:
+    """The x2 phases of MATLAB's bicubic along one axis, over LR offsets -2..2: HR pixel ``2i`` sits at
+    LR ``i - 0.25``, ``2i + 1`` at ``i + 0.25``."""
+    offsets = np.arange(-2, 3)
+    return torch.tensor(np.stack([cubic(offsets + 0.25), cubic(offsets - 0.25)]), dtype=torch.float64)
+
+
+_BICUBIC_TAPS = _bicubic_taps()
+
+
+def bicubic_up2(images: torch.Tensor) -> torch.Tensor:
+    """MATLAB-style bicubic x2 of ``(B, C, H, W)``, equal to ``bicubic_resize(images, 2)`` (edges mirrored
+    with the edge repeated, as MATLAB does), as convolutions and a pixel shuffle: it exports to ONNX with
+    any image size, where the resize matrices are fixed to one."""
+    b, c, h, w = images.shape
+    x = images.reshape(b * c, 1, h, w)
+    x = torch.cat([x[..., :2, :].flip(-2), x, x[..., -2:, :].flip(-2)], dim=-2)
+    x = torch.cat([x[..., :2].flip(-1), x, x[..., -2:].flip(-1)], dim=-1)
+    taps = _BICUBIC_TAPS.to(device=x.device, dtype=x.dtype)
+    phases = (taps[:, None, :, None] * taps[None, :, None, :]).reshape(4, 1, 5, 5)  # (row, col) phase pairs
+    x = F.pixel_shuffle(F.conv2d(x, phases), 2)
+    return x.reshape(b, c, 2 * h, 2 * w)

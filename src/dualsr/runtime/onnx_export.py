@@ -141,6 +141,9 @@ def model_metadata(result: DualSRResult) -> dict[str, str]:
         "self_ensemble": json.dumps(result.upsampler.ensemble),  # inside the graph: x2 averaged with its half turn
         "back_projection": str(result.upsampler.back_projection),  # inside the graph: steps onto the LR (0: none)
         "back_projection_step": str(round(result.upsampler.back_projection_step, 6)),
+        # inside the graph: the detail kept where it holds up one scale down (0: no check); tiles start even
+        "cross_scale_window": str(result.upsampler.cross_scale_window),
+        **({"cross_scale": json.dumps(result.detail)} if result.detail else {}),  # on the training image
         "config": json.dumps(result.config.to_dict()),
         "seed": str(result.config.seed),
         "trained_axes": result.axes,

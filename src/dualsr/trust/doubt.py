@@ -8,12 +8,16 @@ Two disagreements, each in the normalised intensity scale (a fraction of the ima
 - with the LR (NanoJ-SQUIRREL's resolution-scaled error): the x2 blurred by the kernel and
   subsampled must give the LR back; where it does not, the x2 holds something the LR contradicts.
 
+- one scale down, where the LR is the truth: the same upsampler applied to the LR degraded once
+  more by the kernel must give the LR back; where it does not, the method fails on this content at
+  the scale below, and (the image's scales being alike, the premise of DualSR) likely at x2 too.
+
 Agreement with the LR alone cannot see detail in the kernel's null space (what the blur removes
-entirely, and what back-projection forces into agreement), which is why the first term is there.
-Doubt = spread + residual, per channel, at the data's resolution: smoothed by a Gaussian of
-``DOUBT_SCALE`` x2 pixels (as SQUIRREL's error map is resolution-scaled; one pixel's own error is
-noise, its neighbourhood's is not: Spearman with the true error 0.36 -> 0.72 on the camera-binned
-moon, docs/trust.md). ``DOUBT_LEVEL`` of the range counts as "in doubt".
+entirely, and what back-projection forces into agreement), which is why the first and third terms
+are there. Doubt = spread + residual + cross-scale error, per channel, at the data's resolution:
+smoothed by a Gaussian of ``DOUBT_SCALE`` x2 pixels (as SQUIRREL's error map is resolution-scaled;
+one pixel's own error is noise, its neighbourhood's is not: Spearman with the true error 0.36 ->
+0.72 on the camera-binned moon, docs/trust.md). ``DOUBT_LEVEL`` of the range counts as "in doubt".
 """
 
 from __future__ import annotations
@@ -60,14 +64,22 @@ class Doubt(nn.Module):
         self.upsampler = upsampler
         self.members = GroupedUpsampler(list(upsampler.models), upsampler.groups, upsampler.alpha, ensemble=False)
         self.degrade = BackProjection(torch.as_tensor(np.asarray(kernel, dtype=np.float64)), steps=0)
-        self.margin = upsampler.margin + self.degrade.margin + 2 + SMOOTH_RADIUS
+        margin = 2 * upsampler.margin + self.degrade.margin + 2 + SMOOTH_RADIUS
+        self.margin = margin + margin % 2  # even: tiles keep the LR's 2x2 grid (the scale below)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         a = self.members(x)
         b = torch.flip(self.members(torch.flip(x, (-2, -1))), (-2, -1))
         spread = 0.5 * (a - b).abs()
-        residual = bilinear_up2((self._reference(x) - self.degrade.down(self.upsampler(x))).abs())
-        return resolution_scaled(spread + residual)
+        reference = self._reference(x)
+        residual = (reference - self.degrade.down(self.upsampler(x))).abs()
+        return resolution_scaled(spread + bilinear_up2(residual + self._one_scale_down(x, reference)))
+
+    def _one_scale_down(self, x: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+        """|x2 of the LR degraded once more - the LR|, on the LR grid."""
+        h, w = x.shape[-2:]
+        lower = self.degrade.down(F.pad(x, (0, w % 2, 0, h % 2), mode="replicate"))
+        return (self.upsampler(lower)[..., :h, :w] - reference).abs()
 
     def _reference(self, x: torch.Tensor) -> torch.Tensor:
         """The LR the x2 must give back: the image, or a guided G_UP's denoised copy (noise is not doubt)."""

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from dualsr.inference.crossscale import KEPT_UNCERTAIN
 from dualsr.paper.patches import to_gray
 from dualsr.trust.resolution import APODISATION, Resolution, decorrelation
 
@@ -64,8 +65,14 @@ def plane_resolution(
     return readout(lr_plane, x2_plane, pixel_size)
 
 
-def verdict(resolution: dict[str, Any] | None, doubt: dict[str, Any] | None = None, uncertain: bool = False) -> str:
-    """One line: "resolution 412 -> 287 nm; 3 % of the image in doubt (kernel uncertain there)"."""
+def verdict(
+    resolution: dict[str, Any] | None,
+    doubt: dict[str, Any] | None = None,
+    uncertain: bool = False,
+    kept: float | None = None,
+) -> str:
+    """One line: "resolution 412 -> 287 nm; 3 % of the image in doubt (kernel uncertain there)";
+    ``kept``: the share of detail the cross-scale check kept (:mod:`dualsr.inference.crossscale`)."""
     parts = []
     if resolution and None in (resolution["input"], resolution["x2"]):
         parts.append("resolution not measurable (no structure above the noise)")
@@ -80,6 +87,11 @@ def verdict(resolution: dict[str, Any] | None, doubt: dict[str, Any] | None = No
     line = "; ".join(parts)
     if uncertain:
         line += " (kernel uncertain: the x2 may be under- or over-sharpened)"
+    if kept is not None and kept < KEPT_UNCERTAIN:
+        line += (
+            f" (detail uncertain: {100 * kept:.0f} % of the detail held up one scale down; the x2 stays near "
+            "bicubic where it did not)"
+        )
     return line
 
 

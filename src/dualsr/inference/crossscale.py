@@ -1,0 +1,101 @@
+"""Keep the detail that holds up one scale down, where the truth is known.
+
+The x2 of an image cannot be checked against a truth, but the same upsampler applied to the
+image degraded once more (``(LR * k)↓2``) can: its answer should give back the LR. Where the
+detail the upsampler adds over bicubic makes that answer worse, it is not what the image's
+own cross-scale statistics support (the premise of the whole method), and the x2 should not
+trust it either. Per LR pixel, the share ``w`` of the added detail that best explains the LR one
+scale down -- least squares over a Gaussian window of ``window`` LR pixels, held to [0, 1] -- then
+scales the x2's detail: ``x2 = bicubic + w (G_UP's x2 - bicubic)``. It never adds sharpening; it
+takes back what the check does not confirm, towards bicubic, the safe answer.
+
+Measured (docs/benchmarks.md, "Keeping what holds up one scale down"): camera-binned photos and
+scenes, where a smooth image's x2 gained little over bicubic, gain more (binned cell +0.10 ->
++0.44 dB, moon -0.11 -> -0.04); DIV2KRK-style images keep 96-100 % of the detail and move by at
+most 0.02 dB. A run whose check keeps less than ``KEPT_UNCERTAIN`` of the detail on average says
+so: its x2 is close to bicubic because the image's own scales disagreed with the network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from dualsr.inference.backprojection import BackProjection
+from dualsr.paper.resize import bicubic_up2, bilinear_up2
+
+KEPT_UNCERTAIN = 0.75  # a run keeping less of its detail on average is "uncertain" (docs/benchmarks.md)
+EPSILON = 1e-10  # squared detail below which a window has none to weigh (normalised units)
+
+
+class CrossScaleCheck(nn.Module):
+    """Weights of the x2's detail from the upsampler's answer one scale down.
+
+    ``kernels`` and ``groups``: each channel group's x2 kernel (the LR is degraded once more by
+    it); ``skip``: channels left as the upsampler made them (RGBA's alpha).
+    """
+
+    def __init__(
+        self, kernels: list[np.ndarray], groups: list[list[int]], window: float, skip: int | None = None
+    ) -> None:
+        super().__init__()
+        self.degrades = nn.ModuleList(
+            [BackProjection(torch.as_tensor(np.asarray(k, np.float64)), steps=0) for k in kernels]
+        )
+        self.groups = [list(g) for g in groups]
+        self.window, self.skip = float(window), skip
+        self.radius = int(np.ceil(3 * window))
+        taps = np.exp(-0.5 * (np.arange(-self.radius, self.radius + 1) / window) ** 2)
+        self.register_buffer("taps", torch.tensor(taps / taps.sum(), dtype=torch.float32))
+
+    def context(self, pipeline_margin: int) -> int:
+        """LR pixels of context a tile needs: the pipeline's at half the resolution (twice as many LR
+        pixels), the kernel's reach, bicubic's and the window's; even, so tiles keep the LR's parity."""
+        reach = max(d.kernel.shape[-1] for d in self.degrades) // 2 + 1
+        total = 2 * pipeline_margin + reach + 2 + self.radius + 1
+        return total + total % 2
+
+    def weights(self, x: torch.Tensor, pipeline: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+        """``(B, C, H, W)`` share of the detail kept per LR pixel, in [0, 1]."""
+        h, w = x.shape[-2:]
+        even = F.pad(x, (0, w % 2, 0, h % 2), mode="replicate")
+        lower = self._down(even)
+        detail = (pipeline(lower) - bicubic_up2(lower))[..., :h, :w]
+        missing = x - bicubic_up2(lower)[..., :h, :w]
+        kept = self._smooth(detail * missing) / (self._smooth(detail * detail) + EPSILON)
+        kept = kept.clamp(0.0, 1.0)
+        if self.skip is not None:
+            kept[:, self.skip] = 1.0
+        return kept
+
+    def forward(
+        self, x: torch.Tensor, out: torch.Tensor, pipeline: Callable[[torch.Tensor], torch.Tensor]
+    ) -> torch.Tensor:
+        """``out`` (the pipeline's x2 of ``x``) with its detail over bicubic scaled by the weights."""
+        base = bicubic_up2(x)
+        return base + bilinear_up2(self.weights(x, pipeline)) * (out - base)
+
+    def _down(self, x: torch.Tensor) -> torch.Tensor:
+        channels = list(x.unbind(1))
+        for degrade, group in zip(self.degrades, self.groups):
+            lower = degrade.down(torch.stack([channels[c] for c in group], 1))
+            for i, c in enumerate(group):
+                channels[c] = lower[:, i]
+        if self.skip is not None:
+            channels[self.skip] = F.avg_pool2d(x[:, self.skip : self.skip + 1], 2)[:, 0]
+        return torch.stack(channels, 1)
+
+    def _smooth(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        r = self.radius
+        flat = F.pad(x.reshape(n * c, 1, h, w), (r, r, r, r), mode="replicate")
+        flat = F.conv2d(flat, self.taps.to(x.dtype).view(1, 1, 1, -1))
+        flat = F.conv2d(flat, self.taps.to(x.dtype).view(1, 1, -1, 1))
+        return flat.reshape(n, c, h, w)
+
+
+__all__ = ["EPSILON", "KEPT_UNCERTAIN", "CrossScaleCheck"]
