@@ -9,11 +9,11 @@ scale down -- least squares over a Gaussian window of ``window`` LR pixels, held
 scales the x2's detail: ``x2 = bicubic + w (G_UP's x2 - bicubic)``. It never adds sharpening; it
 takes back what the check does not confirm, towards bicubic, the safe answer.
 
-Measured (docs/benchmarks.md, "Keeping what holds up one scale down"): camera-binned photos and
-scenes, where a smooth image's x2 gained little over bicubic, gain more (binned cell +0.10 ->
-+0.44 dB, moon -0.11 -> -0.04); DIV2KRK-style images keep 96-100 % of the detail and move by at
-most 0.02 dB. A run whose check keeps less than ``KEPT_UNCERTAIN`` of the detail on average says
-so: its x2 is close to bicubic because the image's own scales disagreed with the network.
+Measured (docs/benchmarks.md, "Keeping what holds up one scale down"): on the binned moon, the one
+image of the real-acquisition family below bicubic, -0.11 -> -0.09 dB; every other image within
++-0.03 dB (its gains are mostly real detail); the DIV2KRK-style set within 0.003 dB. A run whose
+check keeps less than ``KEPT_UNCERTAIN`` of the detail on average says so: its x2 is close to
+bicubic because the image's own scales disagreed with the network (a short or failed training).
 """
 
 from __future__ import annotations
