@@ -67,6 +67,9 @@ class TrainWidget(Container):
         self.verdict = Label(label="verdict", value="")
         super().__init__(widgets=self._form())
         self.verdict.native.setWordWrap(True)  # resolution before -> after and the doubt: one long line
+        # room for the wrapped line (up to four rows with a "detail uncertain" clause): a squeezed dock
+        # would otherwise clip it to one row
+        self.verdict.native.setMinimumHeight(4 * self.verdict.native.fontMetrics().lineSpacing())
         self.loss_plot = LossPlot()
         self.native.layout().addWidget(self.loss_plot)
         self.runner = Runner(self._update, self._done, self._idle)
