@@ -227,6 +227,10 @@ SMOKES: list[Smoke] = [
         ("studies/isotropic/profile_estimators.py --volumes synthetic --size 32 --factors 2 --variants lines,slab",),
     ),
     Smoke(
+        "studies/isotropic/profile_exchange.py",
+        ("studies/isotropic/profile_exchange.py --volumes synthetic --size 32 --factors 2 --variants level-acf-quant",),
+    ),
+    Smoke(
         "studies/isotropic/profile_psnr.py",
         (
             "studies/isotropic/profile_psnr.py --volumes synthetic --size 32 --factors 2 --steps 2"
