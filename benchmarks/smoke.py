@@ -221,6 +221,7 @@ SMOKES: list[Smoke] = [
         "studies/inference/backprojection_cost.py", ("studies/inference/backprojection_cost.py --size 128 --repeats 1",)
     ),
     Smoke("studies/inference/ensemble_cost.py", ("studies/inference/ensemble_cost.py --size 128 --repeats 1",)),
+    Smoke("studies/inference/crossscale_cost.py", ("studies/inference/crossscale_cost.py --size 128 --repeats 1",)),
     # --- studies: isotropic volumes ---
     Smoke(
         "studies/isotropic/profile_estimators.py",
