@@ -27,21 +27,38 @@ from dualsr.inference.tiling import model_margin
 from dualsr.paper.kernel import gaussian_kernel, prepare_known_kernel
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def arguments(doc: str) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=doc.splitlines()[0])
     p.add_argument("--size", type=int, default=1024)
     p.add_argument("--repeats", type=int, default=3)
-    args = p.parse_args()
+    return p.parse_args()
+
+
+def noise_free_camera() -> np.ndarray:
+    """scikit-image's camera blurred and downscaled: 256 x 256 uint8, noise-free (the noise model stays off)."""
     camera = (degrade(data.camera() / 255.0, prepare_known_kernel(gaussian_kernel(13, 1.5, 1.5, 0.0))) * 255).round()
-    camera = camera.clip(0, 255).astype(np.uint8)  # 256 x 256, noise-free
+    return camera.clip(0, 255).astype(np.uint8)
+
+
+def tiled(camera: np.ndarray, size: int) -> np.ndarray:
+    return np.tile(camera, (size // 256 + 1, size // 256 + 1))[:size, :size]
+
+
+def main() -> None:
+    args = arguments(__doc__)
+    camera = noise_free_camera()
     projected = train(camera, config=preset("fast", iterations=3))
     assert projected.upsampler.back_projection, "the noise model came on: no full-step projection to time"
     plain = copy.copy(projected)
     plain.upsampler = copy.deepcopy(projected.upsampler)
     plain.upsampler.projections = nn.ModuleList([nn.Identity() for _ in plain.upsampler.projections])
     print(f"tile margin (LR px): without {model_margin(plain.upsampler)}, with {model_margin(projected.upsampler)}")
-    image = np.tile(camera, (args.size // 256 + 1, args.size // 256 + 1))[: args.size, : args.size]
-    report(time_side_by_side({"without": plain, "with back-projection": projected}, image, args.repeats), args.size)
+    report(
+        time_side_by_side(
+            {"without": plain, "with back-projection": projected}, tiled(camera, args.size), args.repeats
+        ),
+        args.size,
+    )
 
 
 if __name__ == "__main__":
