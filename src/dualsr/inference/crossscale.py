@@ -49,8 +49,6 @@ class CrossScaleCheck(nn.Module):
         self.groups = [list(g) for g in groups]
         self.window, self.skip = float(window), skip
         self.radius = int(np.ceil(3 * window))
-        taps = np.exp(-0.5 * (np.arange(-self.radius, self.radius + 1) / window) ** 2)
-        self.register_buffer("taps", torch.tensor(taps / taps.sum(), dtype=torch.float32))
 
     def context(self, pipeline_margin: int) -> int:
         """LR pixels of context a tile needs: the pipeline's at half the resolution (twice as many LR
@@ -62,11 +60,12 @@ class CrossScaleCheck(nn.Module):
     def weights(self, x: torch.Tensor, pipeline: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
         """``(B, C, H, W)`` share of the detail kept per LR pixel, in [0, 1]."""
         h, w = x.shape[-2:]
-        even = F.pad(x, (0, w % 2, 0, h % 2), mode="replicate")
-        lower = self._down(even)
-        detail = (pipeline(lower) - bicubic_up2(lower))[..., :h, :w]
-        missing = x - bicubic_up2(lower)[..., :h, :w]
-        kept = self._smooth(detail * missing) / (self._smooth(detail * detail) + EPSILON)
+        lower = self._down(even(x))
+        interpolated = bicubic_up2(lower)
+        detail = (pipeline(lower) - interpolated)[..., :h, :w]
+        missing = x - interpolated[..., :h, :w]
+        agreement = gaussian_smooth(detail * missing, self.window, self.radius)
+        kept = agreement / (gaussian_smooth(detail * detail, self.window, self.radius) + EPSILON)
         kept = kept.clamp(0.0, 1.0)
         if self.skip is not None:
             kept[:, self.skip] = 1.0
@@ -89,13 +88,23 @@ class CrossScaleCheck(nn.Module):
             channels[self.skip] = F.avg_pool2d(x[:, self.skip : self.skip + 1], 2)[:, 0]
         return torch.stack(channels, 1)
 
-    def _smooth(self, x: torch.Tensor) -> torch.Tensor:
-        n, c, h, w = x.shape
-        r = self.radius
-        flat = F.pad(x.reshape(n * c, 1, h, w), (r, r, r, r), mode="replicate")
-        flat = F.conv2d(flat, self.taps.to(x.dtype).view(1, 1, 1, -1))
-        flat = F.conv2d(flat, self.taps.to(x.dtype).view(1, 1, -1, 1))
-        return flat.reshape(n, c, h, w)
+
+def even(x: torch.Tensor) -> torch.Tensor:
+    """``(B, C, H, W)`` padded by its last row / column where H / W is odd: a x2 grid one scale down."""
+    h, w = x.shape[-2:]
+    return F.pad(x, (0, w % 2, 0, h % 2), mode="replicate")
 
 
-__all__ = ["EPSILON", "KEPT_UNCERTAIN", "CrossScaleCheck"]
+def gaussian_smooth(x: torch.Tensor, sigma: float, radius: int) -> torch.Tensor:
+    """``(B, C, H, W)`` smoothed by a separable Gaussian of ``sigma`` pixels cut at ``radius``, edges
+    replicated (the borders keep their own values)."""
+    taps = torch.exp(-0.5 * (torch.arange(-radius, radius + 1, dtype=torch.float64) / sigma) ** 2)
+    taps = (taps / taps.sum()).to(x.device, x.dtype)
+    n, c, h, w = x.shape
+    flat = F.pad(x.reshape(n * c, 1, h, w), (radius, radius, radius, radius), mode="replicate")
+    flat = F.conv2d(flat, taps.view(1, 1, 1, -1))
+    flat = F.conv2d(flat, taps.view(1, 1, -1, 1))
+    return flat.reshape(n, c, h, w)
+
+
+__all__ = ["EPSILON", "KEPT_UNCERTAIN", "CrossScaleCheck", "even", "gaussian_smooth"]

@@ -27,10 +27,10 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from dualsr.inference.backprojection import BackProjection
+from dualsr.inference.crossscale import even, gaussian_smooth
 from dualsr.inference.tiling import tiled_upsample
 from dualsr.inference.upsampler import GroupedUpsampler
 from dualsr.io.axes import Layout
@@ -46,14 +46,7 @@ SMOOTH_RADIUS = int(np.ceil(2 * DOUBT_SCALE))  # taps each side of that Gaussian
 def resolution_scaled(x: torch.Tensor) -> torch.Tensor:
     """``(B, C, H, W)`` smoothed by the ``DOUBT_SCALE`` Gaussian, edges replicated (the borders keep their
     own values): the doubt map, and the true error it is compared with (benchmarks/trust.py)."""
-    taps = torch.exp(-0.5 * (torch.arange(-SMOOTH_RADIUS, SMOOTH_RADIUS + 1, dtype=torch.float64) / DOUBT_SCALE) ** 2)
-    taps = (taps / taps.sum()).to(x.device, x.dtype)
-    n, c, h, w = x.shape
-    r = SMOOTH_RADIUS
-    flat = F.pad(x.reshape(n * c, 1, h, w), (r, r, r, r), mode="replicate")
-    flat = F.conv2d(flat, taps.view(1, 1, 1, -1))
-    flat = F.conv2d(flat, taps.view(1, 1, -1, 1))
-    return flat.reshape(n, c, h, w)
+    return gaussian_smooth(x, DOUBT_SCALE, SMOOTH_RADIUS)
 
 
 class Doubt(nn.Module):
@@ -78,7 +71,7 @@ class Doubt(nn.Module):
     def _one_scale_down(self, x: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
         """|x2 of the LR degraded once more - the LR|, on the LR grid."""
         h, w = x.shape[-2:]
-        lower = self.degrade.down(F.pad(x, (0, w % 2, 0, h % 2), mode="replicate"))
+        lower = self.degrade.down(even(x))
         return (self.upsampler(lower)[..., :h, :w] - reference).abs()
 
     def _reference(self, x: torch.Tensor) -> torch.Tensor:
