@@ -32,15 +32,17 @@ def main(path: str) -> None:
     text = Path(path).read_text()
     rows = json.loads(text) if text.lstrip().startswith("[") else [json.loads(ln) for ln in text.splitlines()]
     rows.sort(key=lambda r: (r["volume"], r["factor"]))
-    print(_row(QUALITY))
-    print(_row(["---"] * len(QUALITY)))
+    header = QUALITY + (["true profile given − B-spline"] if any("given" in r for r in rows) else [])
+    print(_row(header))
+    print(_row(["---"] * len(header)))
     for r in rows:
         for view in ("XZ", "YZ", "XY"):
             b, s, o = (r[m]["views"][view] for m in ("bspline", "smore", "ours"))
             ssim = f"{b['ssim']:.3f} / {s['ssim']:.3f} / {o['ssim']:.3f}"
             gain = f"**{o['psnr'] - b['psnr']:+.2f}**"
             cells = [r["volume"], f"{r['factor']:g}", view, f"{b['psnr']:.2f}", f"{s['psnr']:.2f}", f"{o['psnr']:.2f}"]
-            print(_row([*cells, gain, ssim]))
+            given = [f"{r['given']['views'][view]['psnr'] - b['psnr']:+.2f}"] if "given" in r else ["–"]
+            print(_row([*cells, gain, ssim, *given[: len(header) - len(QUALITY)]]))
     print()
     print(_row(PROFILE))
     print(_row(["---"] * len(PROFILE)))

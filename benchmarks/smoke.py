@@ -222,6 +222,11 @@ SMOKES: list[Smoke] = [
     ),
     Smoke("studies/inference/ensemble_cost.py", ("studies/inference/ensemble_cost.py --size 128 --repeats 1",)),
     Smoke("studies/inference/crossscale_cost.py", ("studies/inference/crossscale_cost.py --size 128 --repeats 1",)),
+    Smoke(
+        "studies/inference/scale_ladder.py",
+        ("studies/inference/scale_ladder.py {set} --images camera --iterations 2",),
+        ("set",),
+    ),
     # --- studies: isotropic volumes ---
     Smoke(
         "studies/isotropic/profile_estimators.py",
@@ -237,6 +242,10 @@ SMOKES: list[Smoke] = [
             "studies/isotropic/profile_psnr.py --volumes synthetic --size 32 --factors 2 --steps 2"
             " -o {tmp}/iso_psnr.jsonl",
         ),
+    ),
+    Smoke(
+        "studies/isotropic/axial_blur.py",
+        ("studies/isotropic/axial_blur.py --size 32 --factors 2 --steps 2",),
     ),
     Smoke(
         "studies/isotropic/fusion.py",

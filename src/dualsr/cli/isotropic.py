@@ -47,7 +47,11 @@ def add_isotropic_command(sub: argparse._SubParsersAction) -> None:
         "--voxel-size", type=_triple, metavar="DZ,DY,DX", help="voxel size, one unit for all (default: from the file)"
     )
     p.add_argument("--axes", help="axis letters of INPUT when the file does not say (must be ZYX)")
-    g = p.add_argument_group("slice profile (default: estimated blind from the stack)")
+    g = p.add_argument_group(
+        "slice profile",
+        "default: estimated blind from the stack. It takes in any extra blur along Z (a confocal's axial PSF), so Z "
+        "is sharpened towards the in-plane resolution; give --fwhm or --profile to restore Z as it was recorded.",
+    )
     g.add_argument("--fwhm", type=float, metavar="F", help="the slice thickness (FWHM) in the voxel size's unit")
     g.add_argument("--shape", choices=SHAPES, default="gaussian", help="shape for --fwhm (default: gaussian)")
     g.add_argument("--profile", metavar="FILE", help="the profile as samples one in-plane pixel apart (.npy or text)")

@@ -34,14 +34,16 @@ class Bilinear(nn.Module):
 
 
 class Bicubic(nn.Module):
-    """MATLAB-style bicubic x2: the reference a DualSR result is compared with."""
+    """MATLAB-style bicubic x2: the reference a DualSR result is compared with. The resize matrices, not
+    :func:`dualsr.paper.resize.bicubic_up2`: in float32 they give a flipped plane's x2 bit for bit flipped
+    (tests/test_preview.py), any side, one pixel included."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return bicubic_resize(x, 2)
 
 
 class GroupedUpsampler(nn.Module):
-    """One G_UP per channel group, put back in channel order; RGBA alpha by bicubic.
+    """One G_UP per channel group, put back in channel order; RGBA alpha by bilinear (clamped to [0, 1]).
 
     ``(B, C, H, W)`` -> ``(B, C, 2H, 2W)``; the module that gets exported to ONNX.
     ``ensemble`` averages the x2 of the input with the x2 of the input rotated by 180
