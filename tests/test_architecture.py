@@ -24,7 +24,7 @@ ALLOWED = {
     "engine": {"paper", "kernels", "noise", "inference", "io", "runtime", "trust"},
     "scale": {"io", "inference", "runtime"},
     "evaluation": {"paper", "kernels", "noise", "inference", "io", "runtime", "engine", "trust"},
-    "isotropic": {"paper", "io", "runtime", "scale"},
+    "isotropic": {"paper", "noise", "io", "runtime", "scale"},
     "cli": {
         "paper",
         "kernels",

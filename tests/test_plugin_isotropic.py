@@ -75,3 +75,28 @@ def test_nifti_opens_with_its_voxel_size_as_scale(make_napari_viewer, tmp_path, 
     np.testing.assert_allclose(layer.scale, (2.0, 0.5, 0.5))
     widget = open_widget(viewer, ISO)
     assert widget.run_button.enabled and "factor 4" in widget.info.value
+
+
+def test_make_isotropic_denoises_a_noisy_layer_and_says_so(make_napari_viewer, qtbot):
+    from napari.utils.notifications import notification_manager
+
+    rng = np.random.default_rng(0)
+    clean = ndimage.gaussian_filter(rng.random((8, 40, 36)), 1.5)
+    noisy = (rng.poisson((clean - clean.min()) / np.ptp(clean) * 100 + 5) * 100).astype(np.uint16)
+    viewer = make_napari_viewer()
+    viewer.add_image(noisy, name="noisy", scale=(2.0, 0.5, 0.5))
+    widget = open_widget(viewer, ISO)
+    assert widget.noise.value == "auto"
+    widget.noise.value = "off"
+    assert widget.job().noise == "off"
+    widget.noise.value = "auto"
+    widget.steps.value, widget.fwhm.value, widget.preview.value = 3, 1.2, False
+    start = len(notification_manager.records)
+    widget.run_button.clicked.emit()
+    qtbot.waitUntil(lambda: not widget.runner.running, timeout=120_000)
+    assert not errors_since(start)
+    said = [str(r.message) for r in notification_manager.records[start:]]
+    assert any("noise model on (auto" in m for m in said), said
+    out = viewer.layers["noisy isotropic (DualSR)"]
+    assert out.metadata["dualsr"]["noise"]["active"] is True
+    np.testing.assert_array_equal(viewer.layers["noisy"].data, noisy)  # the input layer is untouched

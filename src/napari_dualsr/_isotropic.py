@@ -20,6 +20,7 @@ from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, Label,
 from napari.utils.notifications import show_info
 from napari.viewer import Viewer
 
+from dualsr.config import NOISE_MODES, NOISY_THRESHOLD
 from dualsr.errors import DualSRInputError
 from dualsr.isotropic.apply import FUSIONS
 from dualsr.isotropic.train import TrainSettings
@@ -48,6 +49,7 @@ class IsotropicJob:
     fusion: str
     device: str
     preview: bool
+    noise: str = "auto"
 
 
 def volume_layers(viewer: Any) -> list[tuple[str, Any]]:
@@ -58,7 +60,13 @@ def volume_layers(viewer: Any) -> list[tuple[str, Any]]:
 
 
 def isotropic_job(
-    layer: Any, fwhm: float = 0.0, steps: int = 600, fusion: str = "mean", device: str = "auto", preview: bool = True
+    layer: Any,
+    fwhm: float = 0.0,
+    steps: int = 600,
+    fusion: str = "mean",
+    device: str = "auto",
+    preview: bool = True,
+    noise: str = "auto",
 ) -> IsotropicJob:
     """Check ``layer`` and the options; DualSRInputError says what is wrong."""
     if layer is None:
@@ -85,6 +93,7 @@ def isotropic_job(
         fusion,
         device,
         preview,
+        noise,
     )
 
 
@@ -111,6 +120,7 @@ def isotropic_updates(
             job.scale,
             fwhm=job.fwhm,
             fusion=job.fusion,
+            noise=job.noise,
             settings=job.settings,
             device=job.device,
             progress=trained,
@@ -173,12 +183,17 @@ class IsotropicWidget(Container):
         self.fusion = ComboBox(label="fusion", choices=list(FUSIONS), value="mean")
         self.device = ComboBox(label="device", choices=available_devices(), value="auto")
         self.preview = CheckBox(label="live XZ preview", value=True)
+        self.noise = ComboBox(label="noise model", choices=list(NOISE_MODES), value="auto")
+        self.noise.tooltip = (
+            "denoise each acquired plane first; auto: where the measured noise is above "
+            f"{100 * NOISY_THRESHOLD:g} % of full scale (the live preview shows the raw planes)"
+        )
         self.run_button = PushButton(text="Make isotropic")
         self.stop_button = PushButton(text="Stop", enabled=False)
         self.status = Label(value="")
         self.fwhm.tooltip = "slice thickness (FWHM) in the layer's Z scale units; 0 = estimate it from the data"
         buttons = Container(widgets=[self.run_button, self.stop_button], layout="horizontal", labels=False)
-        widgets = [self.image, self.info, self.fwhm, self.steps, self.fusion, self.device, self.preview]
+        widgets = [self.image, self.info, self.fwhm, self.steps, self.fusion, self.noise, self.device, self.preview]
         super().__init__(widgets=[*widgets, buttons, self.status])
         self.runner = Runner(self._update, self._done, self._idle)
         self._job: IsotropicJob | None = None
@@ -209,7 +224,7 @@ class IsotropicWidget(Container):
 
     def job(self) -> IsotropicJob:
         form = (self.fwhm.value, self.steps.value, self.fusion.value, self.device.value, self.preview.value)
-        return isotropic_job(self.image.value, *form)
+        return isotropic_job(self.image.value, *form, noise=self.noise.value)
 
     def start(self, *_: Any) -> None:
         if self.runner.running or (job := checked_job(self.job)) is None:
@@ -244,7 +259,8 @@ class IsotropicWidget(Container):
             data, kwargs, _ = result_layer(self._job, result)
             self.viewer.add_image(data, **kwargs)
             self.status.value = "stopped early; result so far" if result.stopped else "done"
-            show_info(f"DualSR: {self._job.name} isotropic (factor {result.factor:.3g})")
+            noise = f"; {result.noise.reason}" if result.noise is not None else ""
+            show_info(f"DualSR: {self._job.name} isotropic (factor {result.factor:.3g}){noise}")
 
     def _idle(self) -> None:
         self.stop_button.enabled = False

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from dualsr.cli.progress import ProgressBar
+from dualsr.config import DEFAULT_DENOISER, DENOISERS, NOISE_MODES, NOISY_THRESHOLD
 from dualsr.errors import DualSRInputError
 from dualsr.io.volume import check_volume_output, read_volume, with_voxel_size, write_volume
 from dualsr.isotropic.apply import FUSIONS
@@ -61,6 +62,17 @@ def add_isotropic_command(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     g.add_argument("--device", choices=DEVICES, default="auto", help="auto uses CUDA when present (default: auto)")
     g.add_argument("--fusion", choices=FUSIONS, default="mean", help="how XZ and YZ results combine (default: mean)")
+    g.add_argument(
+        "--noise",
+        choices=NOISE_MODES,
+        default="auto",
+        help=f"denoise each acquired plane first: auto where the measured noise is above {100 * NOISY_THRESHOLD:g} %% "
+        "of full scale, "
+        "and says so (default: auto)",
+    )
+    g.add_argument(
+        "--denoiser", choices=DENOISERS, default=DEFAULT_DENOISER, help="the plane denoiser (default: %(default)s)"
+    )
     g.add_argument("--onnx", metavar="MODEL.onnx", help="also save the through-plane model as ONNX")
     g.add_argument("--block", type=int, default=128, metavar="N", help="Zarr: block side in Y and X (default: 128)")
     g.add_argument("--workers", type=int, metavar="N", help="Zarr: run blocks on N local dask workers")
@@ -93,6 +105,8 @@ def cmd_isotropic(args: argparse.Namespace) -> int:
         shape=args.shape,
         profile=profile,
         fusion=args.fusion,
+        noise=args.noise,
+        denoiser=args.denoiser,
         settings=settings,
         device=args.device,
         progress=lambda r: bar.update(r.step, r.steps, f"L1 {r.loss:.4f}"),
@@ -115,6 +129,8 @@ def cmd_isotropic(args: argparse.Namespace) -> int:
         _write_profile(Path(args.profile_out), result.profile)
         written.append(args.profile_out)
     s = result.summary()
+    if result.noise is not None:
+        print(f"dualsr: {result.noise.reason}")
     print(
         f"dualsr: factor {result.factor:.3g}, voxel {_size(result.input_voxel_size)} -> {_size(result.voxel_size)}; "
         f"slice profile FWHM {s['profile_fwhm']:.4g} ({result.profile_source}, {result.profile.shape}); "

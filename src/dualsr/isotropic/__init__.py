@@ -6,15 +6,16 @@ learns x2 from an image's own patches.
 stack alone: in-plane against through-plane spectra), ``degrade`` (the acquisition along Z at any
 factor, gaps and overlaps), ``interpolate`` (the cubic B-spline baseline), ``network`` (cubic along
 one axis + residual CNN), ``train`` (in-plane crops degraded like Z), ``apply`` (XZ and YZ slices,
-fusion), ``volume`` (:func:`isotropic`: all of it in order), ``blocks`` (stacks larger than memory,
-on the dask path) and ``export`` (the model as ONNX).
+fusion), ``noise`` (a noisy stack's planes denoised first), ``volume`` (:func:`isotropic`: all of it
+in order), ``blocks`` (stacks larger than memory, on the dask path) and ``export`` (the model as
+ONNX).
 
 The package is callable: ``dualsr.isotropic(volume, voxel_size=(dz, dy, dx))`` is
 :func:`dualsr.isotropic.volume.isotropic`.
 
 May import: ``dualsr.config``, ``dualsr.errors``, ``dualsr._version``, ``dualsr.paper`` (G_UP's CNN
-body), ``dualsr.io``, ``dualsr.runtime``, ``dualsr.scale`` (the dask path, imported only for
-block-wise runs).
+body), ``dualsr.noise`` (the ×2 path's noise estimate and denoiser), ``dualsr.io``, ``dualsr.runtime``,
+``dualsr.scale`` (the dask path, imported only for block-wise runs).
 """
 
 import sys

@@ -9,7 +9,9 @@ block at a time. The blocks run as tasks on the existing dask path
 (:func:`dualsr.scale.cluster.run_tasks`): a thread in this process, or dask workers.
 
 The model trains on a central sub-stack of at most ``TRAIN_SIDE``² pixels per plane, and the
-intensity normalisation comes from a strided sample of the whole stack (at most ~4 M voxels).
+intensity normalisation comes from a strided sample of the whole stack (at most ~4 M voxels). The
+noise is measured and decided on that sub-stack; a noisy stack's blocks are denoised plane by plane
+with its estimate, read with the denoiser's reach added to the margin.
 """
 
 from __future__ import annotations
@@ -27,11 +29,14 @@ from typing import Any
 import numpy as np
 import torch
 
+from dualsr.config import DEFAULT_DENOISER
 from dualsr.errors import DualSRInputError
 from dualsr.io.normalize import Normalization, robust_range
 from dualsr.io.volume import Volume, write_multiscale_attrs
 from dualsr.isotropic.apply import fuse, upsample_slices
 from dualsr.isotropic.network import AxisUpsampler
+from dualsr.isotropic.noise import DENOISE_REACH, denoise_stack
+from dualsr.noise.estimate import NoiseEstimate
 
 TRAIN_SIDE = 512
 SAMPLE_VOXELS = 4_000_000
@@ -75,25 +80,38 @@ def upsample_block(
     box: tuple[int, int, int, int],
     norm: Normalization,
     fusion: str = "mean",
+    noise: NoiseEstimate | None = None,
+    denoiser: str = DEFAULT_DENOISER,
 ) -> np.ndarray:
-    """One block's isotropic result ``(Zo, y1-y0, x1-x0)`` in the input's dtype."""
+    """One block's isotropic result ``(Zo, y1-y0, x1-x0)`` in the input's dtype; with ``noise`` (the
+    stack's estimate) its planes are denoised first."""
     if fusion == "fourier":
         raise DualSRInputError("block-wise processing fuses with 'mean' or 'geometric'; 'fourier' needs whole planes")
     y0, y1, x0, x1 = box
-    m = model.margin
+    m = model.margin + (DENOISE_REACH if noise is not None else 0)
     ys, xs = slice(max(y0 - m, 0), min(y1 + m, shape[1])), slice(max(x0 - m, 0), min(x1 + m, shape[2]))
-    data = norm.apply(np.asarray(read((slice(None), ys, xs))))
+    raw = np.asarray(read((slice(None), ys, xs)))
+    data = norm.apply(raw if noise is None else denoise_stack(raw, noise, denoiser))
     fused = fuse(upsample_slices(model, data, "x"), upsample_slices(model, data, "y"), fusion)
     crop = fused[:, y0 - ys.start : y1 - ys.start, x0 - xs.start : x1 - xs.start]
     return norm.invert(crop)
 
 
 def _block_task(
-    state: ModelState, source: Any, sink: Any, box: tuple, shape: tuple, norm: Normalization, fusion: str, one: bool
+    state: ModelState,
+    source: Any,
+    sink: Any,
+    box: tuple,
+    shape: tuple,
+    norm: Normalization,
+    fusion: str,
+    one: bool,
+    noise: NoiseEstimate | None = None,
+    denoiser: str = DEFAULT_DENOISER,
 ):
     if one:  # on dask the parallelism is the workers' threads: one torch thread per task
         torch.set_num_threads(1)
-    out = upsample_block(_model(state), source.read, shape, box, norm, fusion)
+    out = upsample_block(_model(state), source.read, shape, box, norm, fusion, noise, denoiser)
     y0, y1, x0, x1 = box
     sink.write((slice(None), slice(y0, y1), slice(x0, x1)), out)
     return box
@@ -154,7 +172,9 @@ def isotropic_zarr(
     state = ModelState.of(result.model)
     boxes = plan(shape[1], shape[2], block)
     distributed = bool(workers or scheduler)
-    tasks = [(state, source, sink, box, shape, norm, result.fusion, distributed) for box in boxes]
+    noise = result.noise.estimate if result.noise is not None and result.noise.active else None
+    fixed = (shape, norm, result.fusion, distributed, noise, result.denoiser)
+    tasks = [(state, source, sink, box, *fixed) for box in boxes]
     done = [0]
 
     def on_result(_task: tuple, _box: Any) -> None:

@@ -3,7 +3,8 @@
 The same contract as the x2 export (:mod:`dualsr.runtime.onnx_export`): float32, dynamic
 batch/height/width, opset 17, checked with ``onnx.checker`` and against torch before it is
 written atomically, and metadata props that make it usable with numpy + onnxruntime alone:
-the factor, the slice profile, the voxel sizes, the normalisation and the training settings.
+the factor, the slice profile, the voxel sizes, the normalisation, the training settings and the noise
+decision (a network trained on denoised planes expects planes denoised alike).
 Feed it XZ or YZ slices (Z as the rows), normalised as the metadata says, and fuse the two
 directions as :func:`dualsr.isotropic.apply.fuse` does.
 """
@@ -94,6 +95,8 @@ def metadata(result: IsotropicResult) -> dict[str, str]:
         "fusion": result.fusion,
         "network": json.dumps(result.model.config()),
         "training": json.dumps(result.settings.to_dict()),
+        # with the noise model on, the network learned from denoised planes: feed it planes denoised alike
+        "noise": json.dumps(result.summary().get("noise", {"active": False, "reason": "noise model off"})),
     }
 
 

@@ -1,9 +1,9 @@
 """``dualsr.isotropic``: an anisotropic stack to isotropic voxels, from that stack alone.
 
 The checks (a 3-D grey stack, a voxel size that makes sense), the factor ``f = dz / dy``,
-the intensity normalisation, the slice profile (given, or estimated blind), the training,
-both slice directions and their fusion, and the result in the input's dtype with its new
-voxel size. Each step lives in its own module; this one puts them in order.
+the noise (measured; a noisy stack's planes denoised), the intensity normalisation, the slice
+profile (given, or estimated blind), the training, both slice directions and their fusion, and the
+result in the input's dtype with its new voxel size. Each step lives in its own module; this one puts them in order.
 """
 
 from __future__ import annotations
@@ -17,13 +17,17 @@ from typing import Any
 import numpy as np
 import torch
 
+from dualsr.config import DEFAULT_DENOISER
 from dualsr.errors import DualSRInputError
 from dualsr.io.normalize import Normalization, fit_normalization
 from dualsr.isotropic.apply import FUSIONS, fuse, upsample_slices
 from dualsr.isotropic.estimate import ProfileEstimate, estimate_profile
 from dualsr.isotropic.network import AxisUpsampler
+from dualsr.isotropic.noise import denoise_stack, plan_stack_noise
 from dualsr.isotropic.profile import SliceProfile, from_samples, named
 from dualsr.isotropic.train import TrainReport, TrainSettings, train_upsampler
+from dualsr.noise.denoise import require_denoiser
+from dualsr.noise.model import NoisePlan
 from dualsr.runtime.device import resolve_device
 
 MIN_FACTOR = 1.2  # below this the stack is taken as isotropic already
@@ -51,6 +55,8 @@ class IsotropicResult:
     seconds: dict[str, float] = field(default_factory=dict)
     device: str = "cpu"
     stopped: bool = False
+    noise: NoisePlan | None = None  # what was measured and decided (None: noise="off")
+    denoiser: str = DEFAULT_DENOISER
 
     @property
     def z_translate_shift(self) -> float:
@@ -70,6 +76,7 @@ class IsotropicResult:
             "seconds": {k: round(v, 2) for k, v in self.seconds.items()},
             "device": self.device,
             "stopped": self.stopped,
+            **({"noise": {**self.noise.to_dict(), "denoiser": self.denoiser}} if self.noise else {}),
         }
 
     def export_onnx(self, path: str) -> Any:
@@ -138,6 +145,8 @@ def isotropic(
     shape: str | None = None,
     profile: SliceProfile | np.ndarray | None = None,
     fusion: str = "mean",
+    noise: str = "auto",
+    denoiser: str = DEFAULT_DENOISER,
     settings: TrainSettings | None = None,
     device: str = "auto",
     progress: Callable[[TrainReport], None] | None = None,
@@ -149,7 +158,9 @@ def isotropic(
 
     ``voxel_size`` is ``(dz, dy, dx)`` in one unit. The slice profile is estimated blind unless
     ``fwhm`` (same unit; ``shape`` "gaussian" or "rect") or ``profile`` (samples one in-plane
-    pixel apart) is given. ``fusion``: "mean", "geometric" or "fourier". Returns the result with
+    pixel apart) is given. ``fusion``: "mean", "geometric" or "fourier". ``noise`` ("auto", "on", "off"):
+    whether the acquired planes are denoised first (``auto``: where the stack's measured noise is above
+    the ×2 path's threshold; :mod:`dualsr.isotropic.noise`), by ``denoiser``. Returns the result with
     ``floor(Z * f)`` planes, the input's dtype, and the new voxel size ``(dy, dy, dx)``; with
     ``apply=False`` only the profile and the model (``image`` is None; the block-wise path).
     """
@@ -165,16 +176,22 @@ def isotropic(
     settings = settings or TrainSettings()
     dev = resolve_device(device)
     seconds: dict[str, float] = {}
+    if volume.dtype.kind == "f" and not np.all(np.isfinite(volume)):
+        raise DualSRInputError("the stack has NaN or Inf voxels; replace them (e.g. with 0) first")
     t0 = time.perf_counter()
+    plan = plan_stack_noise(noise, volume)
+    if plan.active:
+        require_denoiser(denoiser)
+        volume = denoise_stack(volume, plan.estimate, denoiser)
+    seconds["noise"] = time.perf_counter() - t0
+    t_profile = time.perf_counter()
     norm = fit_normalization(volume, "percentile")
     data = norm.apply(volume)
-    if not np.all(np.isfinite(data)):
-        raise DualSRInputError("the stack has NaN or Inf voxels; replace them (e.g. with 0) first")
     estimate = None
     if given is None:
         estimate = estimate_profile(data, factor, seed=settings.seed)
         given = estimate.profile
-    seconds["profile"] = time.perf_counter() - t0
+    seconds["profile"] = time.perf_counter() - t_profile
     t1 = time.perf_counter()
     model, losses = train_upsampler(data, factor, given, settings, dev, progress, should_stop)
     seconds["train"] = time.perf_counter() - t1
@@ -199,6 +216,8 @@ def isotropic(
         seconds=seconds,
         device=str(dev),
         stopped=stopped,
+        noise=plan if noise != "off" else None,
+        denoiser=denoiser,
     )
 
 

@@ -1,0 +1,46 @@
+"""A noisy stack: its acquired planes denoised before the profile, the training and the application.
+
+Without it the network is trained on noisy in-plane crops and applied to noisy slices: each XZ or YZ
+slice's noise is interpolated along Z into vertical streaks, and the blind profile reads the noise as
+structure. Each acquired (XY) plane has its own noise, independent of its neighbours', so a 2-D
+denoiser per plane is the right one: the ×2 path's (:func:`dualsr.noise.denoise.denoise`: shot and
+read noise stabilised, non-local means refined by Wiener filtering), with the noise measured on the
+stack itself and the same ``auto`` threshold. The result is the denoised stack made isotropic.
+
+Measured (docs/isotropic.md, "Noisy stacks"): the synthetic volume at factor 4 with 300 photons at
+full scale and 1 % read noise, scored against the clean object: +2.37 dB over B-spline without,
++4.05 dB with (B-spline of the denoised stack: +0.96).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dualsr.config import DEFAULT_DENOISER, NOISY_THRESHOLD
+from dualsr.noise.denoise import denoise
+from dualsr.noise.estimate import NoiseEstimate
+from dualsr.noise.model import NoisePlan, plan_noise
+
+SAMPLE_PLANES = 8  # planes the noise is measured on, evenly spaced
+SAMPLE_SIDE = 256  # their central crop, at most
+# pixels a denoised plane's value depends on, each side: non-local means' patch radius 2 plus search
+# distance 6, then two Wiener passes over 8-pixel blocks (7 each); the block path reads this much more
+DENOISE_REACH = 24
+
+
+def plan_stack_noise(mode: str, volume: np.ndarray, threshold: float = NOISY_THRESHOLD) -> NoisePlan:
+    """Measure the noise of ``(Z, Y, X)`` ``volume`` on up to ``SAMPLE_PLANES`` planes (central crops, side by
+    side) and decide: ``off``, ``on`` or ``auto`` (above ``threshold`` of full scale)."""
+    z, h, w = volume.shape
+    y0, x0 = max((h - SAMPLE_SIDE) // 2, 0), max((w - SAMPLE_SIDE) // 2, 0)
+    picks = np.unique(np.linspace(0, z - 1, min(z, SAMPLE_PLANES)).round().astype(int))
+    crops = [np.asarray(volume[i, y0 : y0 + SAMPLE_SIDE, x0 : x0 + SAMPLE_SIDE]) for i in picks]
+    return plan_noise(mode, np.concatenate(crops, axis=1)[None], threshold)
+
+
+def denoise_stack(volume: np.ndarray, estimate: NoiseEstimate, method: str = DEFAULT_DENOISER) -> np.ndarray:
+    """Every XY plane of ``volume`` denoised (a new array, same dtype); the input is left as it is."""
+    return np.stack([denoise(plane, estimate, method=method) for plane in np.asarray(volume)])
+
+
+__all__ = ["DENOISE_REACH", "denoise_stack", "plan_stack_noise"]
