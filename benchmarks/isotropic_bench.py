@@ -239,15 +239,15 @@ def main() -> None:
             row["bspline"] = {"views": view_metrics(bs, gt, factor), "seconds": time.perf_counter() - t0}
             print(name, factor, "bspline", row["bspline"]["views"], flush=True)
             t0 = time.perf_counter()
+            est = estimate_profile(lr.astype(np.float32), factor)  # on the planes as acquired, as the product
+            row["estimate"] = {**est.summary(), "seconds": time.perf_counter() - t0}
+            t0 = time.perf_counter()
             plan = plan_stack_noise(args.noise, lr)
             row["noise"] = plan.to_dict()
             if plan.active:  # the product's pipeline from here on: the denoised stack
                 lr = denoise_stack(lr, plan.estimate)
                 row["noise"]["seconds"] = time.perf_counter() - t0
                 row["bspline_denoised"] = {"views": view_metrics(bspline_axis(lr, factor)[:n_out], gt, factor)}
-            t0 = time.perf_counter()
-            est = estimate_profile(lr.astype(np.float32), factor)
-            row["estimate"] = {**est.summary(), "seconds": time.perf_counter() - t0}
             row["estimate"]["fwhm_error"] = est.profile.fwhm / truth_profile.fwhm - 1
             smore_profile = named("gaussian", factor)
             panels = [gt, bs]

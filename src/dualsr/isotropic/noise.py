@@ -7,6 +7,12 @@ denoiser per plane is the right one: the ×2 path's (:func:`dualsr.noise.denoise
 read noise stabilised, non-local means refined by Wiener filtering), with the noise measured on the
 stack itself and the same ``auto`` threshold. The result is the denoised stack made isotropic.
 
+The blind slice profile is still estimated on the planes as acquired: a per-plane denoiser smooths
+in-plane lines but leaves each slice's residual error independent of its neighbours', changing exactly
+the in-plane against through-plane statistics the estimate compares. Measured on the real confocal
+nucleus at factor 2: +36 % from the raw planes, +310 % from the denoised ones (misfit 0.19 -> 27);
+MNI at 300 photons, factor 4: -1 % against -40 % (docs/isotropic.md, "Noisy stacks").
+
 Measured (docs/isotropic.md, "Noisy stacks"): the synthetic volume at factor 4 with 300 photons at
 full scale and 1 % read noise, scored against the clean object: +2.37 dB over B-spline without,
 +4.05 dB with (B-spline of the denoised stack: +0.96).
