@@ -90,6 +90,12 @@ def test_make_isotropic_denoises_a_noisy_layer_and_says_so(make_napari_viewer, q
     widget.noise.value = "off"
     assert widget.job().noise == "off"
     widget.noise.value = "auto"
+    # the live preview is fed the XZ slice as the run sees it: denoised (a band of rows, as if whole planes)
+    from dualsr.isotropic.noise import denoise_stack, plan_stack_noise
+    from napari_dualsr._isotropic import preview_slice
+
+    whole = denoise_stack(noisy, plan_stack_noise("auto", noisy).estimate)[:, 20, :]
+    assert np.abs(preview_slice(widget.job(), 20).astype(int) - whole.astype(int)).max() <= 1
     widget.steps.value, widget.fwhm.value, widget.preview.value = 3, 1.2, False
     start = len(notification_manager.records)
     widget.run_button.clicked.emit()

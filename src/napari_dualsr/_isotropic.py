@@ -23,6 +23,7 @@ from napari.viewer import Viewer
 from dualsr.config import NOISE_MODES, NOISY_THRESHOLD
 from dualsr.errors import DualSRInputError
 from dualsr.isotropic.apply import FUSIONS
+from dualsr.isotropic.noise import DENOISE_REACH, denoise_stack, plan_stack_noise
 from dualsr.isotropic.train import TrainSettings
 from dualsr.isotropic.volume import IsotropicResult, check_voxel_size, isotropic
 from dualsr.runtime.device import available_devices
@@ -102,6 +103,7 @@ def isotropic_updates(
 ) -> Generator[Update, None, Outcome]:
     """Run ``job``: "training" steps, "preview" images (one XZ slice), "super-resolving" slices."""
     y = job.data.shape[1] // 2
+    xz = preview_slice(job, y) if job.preview else None
     last = [0.0]
 
     def work(report: Any) -> IsotropicResult:
@@ -109,7 +111,7 @@ def isotropic_updates(
             report(Update("training", r.step, r.steps, {"L1": r.loss}, r.seconds))
             if job.preview and time.perf_counter() - last[0] > PREVIEW_S:
                 last[0] = time.perf_counter()
-                report(Update("preview", r.step, r.steps, image=xz_preview(r.model, job, y)))
+                report(Update("preview", r.step, r.steps, image=xz_preview(r.model, xz)))
 
         def applied(done: int, total: int) -> None:
             controls.check_cancel()
@@ -135,14 +137,25 @@ def isotropic_updates(
     return outcome
 
 
-def xz_preview(model: Any, job: IsotropicJob, y: int) -> np.ndarray:
-    """The XZ slice at ``y`` through the model as it is now, in the layer's intensities."""
+def preview_slice(job: IsotropicJob, y: int) -> np.ndarray:
+    """The ``(Z, X)`` slice at ``y`` that the preview feeds the model: as the run will see it, its planes
+    denoised where the noise model is on (only the rows within the denoiser's reach of ``y``)."""
+    plan = plan_stack_noise(job.noise, job.data)
+    if not plan.active:
+        return np.asarray(job.data[:, y, :])
+    top = max(y - DENOISE_REACH, 0)
+    band = denoise_stack(job.data[:, top : y + DENOISE_REACH + 1, :], plan.estimate)
+    return band[:, y - top, :]
+
+
+def xz_preview(model: Any, xz: np.ndarray) -> np.ndarray:
+    """``(Z, X)`` slice ``xz`` through the model as it is now, in the layer's intensities."""
     import torch
 
     from dualsr.io.normalize import fit_normalization
 
-    norm = fit_normalization(job.data[:, y : y + 1, :], "percentile")
-    xz = norm.apply(job.data[:, y, :])
+    norm = fit_normalization(xz[:, None, :], "percentile")
+    xz = norm.apply(xz)
     device = next(model.parameters()).device
     with torch.no_grad():
         out = model(torch.from_numpy(xz)[None, None].to(device))[0, 0].float().cpu().numpy()
@@ -186,7 +199,7 @@ class IsotropicWidget(Container):
         self.noise = ComboBox(label="noise model", choices=list(NOISE_MODES), value="auto")
         self.noise.tooltip = (
             "denoise each acquired plane first; auto: where the measured noise is above "
-            f"{100 * NOISY_THRESHOLD:g} % of full scale (the live preview shows the raw planes)"
+            f"{100 * NOISY_THRESHOLD:g} % of full scale"
         )
         self.run_button = PushButton(text="Make isotropic")
         self.stop_button = PushButton(text="Stop", enabled=False)
