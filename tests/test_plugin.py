@@ -12,7 +12,7 @@ from conftest import textured
 from dualsr.trust.doubt import DOUBT_LEVEL
 from napari_dualsr._apply_widget import ApplyWidget
 from napari_dualsr._train_widget import TrainWidget
-from plugin_helpers import APPLY, TINY, TRAIN, errors_since, open_widget, ticks_while
+from plugin_helpers import APPLY, TINY, TRAIN, errors_since, open_widget, responsive_bound, ticks_while
 
 pytestmark = [pytest.mark.gui, pytest.mark.usefixtures("single_torch_thread")]
 
@@ -52,10 +52,11 @@ def test_training_adds_placed_layers_and_the_ui_stays_responsive(make_napari_vie
     widget.preview_every = 0.2  # previews on, several of them in the measured window
     assert widget.image.value is layer and widget.axes.value == "YX"
 
+    bound = responsive_bound(qtbot)
     gap = train_watching_the_event_loop(qtbot, widget)
     previews = widget.runner.controls.previews.count
     print(f"longest gap between 20 ms timer ticks while training with {previews} previews: {gap * 1000:.0f} ms")
-    assert gap < 0.2 and previews >= 2
+    assert gap < bound and previews >= 2, (gap, bound, previews)
 
     names = ["cells", "cells ×2 (bicubic)", "cells ×2 (DualSR)", "cells kernel (DualSR)", "cells doubt (DualSR)"]
     assert [lay.name for lay in viewer.layers] == names
