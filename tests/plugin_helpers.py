@@ -28,14 +28,8 @@ def responsive_bound(qtbot, seconds: float = 1.0) -> float:
     own load (CI's busy processes, other jobs) adds to any gap, so that only the widget's blocking counts."""
     import time
 
-    from qtpy.QtCore import QTimer
-
-    ticks: list[float] = []
-    timer = QTimer()
-    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
-    timer.start(20)
-    qtbot.wait(int(1000 * seconds))
-    timer.stop()
+    end = time.perf_counter() + seconds
+    ticks = ticks_while(qtbot, lambda: None, lambda: time.perf_counter() < end)
     return RESPONSIVE_S + (max(b - a for a, b in zip(ticks, ticks[1:])) - 0.02 if len(ticks) > 1 else 0.0)
 
 

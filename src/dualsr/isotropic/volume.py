@@ -179,21 +179,26 @@ def isotropic(
     if volume.dtype.kind == "f" and not np.all(np.isfinite(volume)):
         raise DualSRInputError("the stack has NaN or Inf voxels; replace them (e.g. with 0) first")
     t0 = time.perf_counter()
-    norm = fit_normalization(volume, "percentile")
-    data = norm.apply(volume)
-    estimate = None
-    if given is None:  # on the planes as acquired (see dualsr.isotropic.noise: why not the denoised ones)
-        estimate = estimate_profile(data, factor, seed=settings.seed)
-        given = estimate.profile
-    seconds["profile"] = time.perf_counter() - t0
-    t_noise = time.perf_counter()
     plan = plan_stack_noise(noise, volume)
     if plan.active:
         require_denoiser(denoiser)
-        volume = denoise_stack(volume, plan.estimate, denoiser)
+    seconds["noise"] = time.perf_counter() - t0
+    t_profile = time.perf_counter()
+    data = estimate = None
+    if given is None:  # on the planes as acquired (see dualsr.isotropic.noise: why not the denoised ones)
         norm = fit_normalization(volume, "percentile")
         data = norm.apply(volume)
-    seconds["noise"] = time.perf_counter() - t_noise
+        estimate = estimate_profile(data, factor, seed=settings.seed)
+        given = estimate.profile
+    seconds["profile"] = time.perf_counter() - t_profile
+    if plan.active:  # the training and the application see the denoised planes, normalised anew
+        t_noise = time.perf_counter()
+        data = None  # the raw planes' copy goes before the denoised one is made
+        volume = denoise_stack(volume, plan.estimate, denoiser)
+        seconds["noise"] += time.perf_counter() - t_noise
+    if data is None:  # the planes the training sees, unless the estimate's copy is them already
+        norm = fit_normalization(volume, "percentile")
+        data = norm.apply(volume)
     t1 = time.perf_counter()
     model, losses = train_upsampler(data, factor, given, settings, dev, progress, should_stop)
     seconds["train"] = time.perf_counter() - t1
