@@ -95,3 +95,45 @@ def test_verdict_says_when_little_detail_held_up() -> None:
     line = verdict(None, kept=0.5)
     assert "detail uncertain: 50 %" in line
     assert "detail uncertain" not in verdict(None, kept=0.9)
+
+
+def test_detail_within_the_rounding_is_dropped() -> None:
+    """With an integer LR's step given, detail below the rounding's standard deviation is not kept; above it,
+    whole; without a step (float data, the noise model, a blur model) everything is kept."""
+    from dualsr.inference.crossscale import ROUNDING_STD
+
+    x = _scene()
+
+    def oracle(z: torch.Tensor) -> torch.Tensor:
+        return x if z.shape[-2:] == (x.shape[-2] // 2, x.shape[-1] // 2) else bicubic_up2(z)
+
+    step = 1 / 255
+    levels = torch.tensor([0.1, 0.25, 0.35, 2.0], dtype=torch.float64) * step  # detail of 0.1 ... 2 LSB
+    detail = levels.repeat(192 * 160 // 4).view(1, 1, 192, 160)
+    out = bicubic_up2(x) + detail
+    kept = CrossScaleCheck([camera_kernel()], [[0]], window=8.0, lsbs=[step]).double()(x, out, oracle) - bicubic_up2(x)
+    small = detail.abs() <= ROUNDING_STD * step
+    assert float(kept[small].abs().max()) == 0.0
+    assert torch.allclose(kept[~small], detail[~small], atol=1e-3 * step)
+    assert abs(ROUNDING_STD - 0.2887) < 1e-4 and int(small.sum()) == 192 * 160 // 2
+    whole = CrossScaleCheck([camera_kernel()], [[0]], window=8.0).double()(x, out, oracle) - bicubic_up2(x)
+    assert torch.allclose(whole, detail, atol=1e-3 * step)
+
+
+def test_the_rounding_rule_is_on_for_camera_integer_images_and_in_the_onnx_file(tmp_path) -> None:
+    torch.set_num_threads(1)
+    rng = np.random.default_rng(4)
+    image = ((gaussian_filter(rng.random((160, 160)), 1.0) - 0.5) * 900 + 128).clip(0, 255).astype(np.uint8)
+    config = preset("fast", iterations=10, acquisition="camera", noise="off")  # a noise-free camera image
+    result = train(image, config=config)
+    assert result.upsampler.check.thresholded
+    assert float(result.upsampler.check.tolerance.max()) == pytest.approx(0.2887 / 255, rel=1e-3)
+    assert not train(image.astype(np.float32), config=config).upsampler.check.thresholded  # float: no rounding
+    assert not train(image, config=config.with_(acquisition="gaussian-blur")).upsampler.check.thresholded
+    path = result.export_onnx(tmp_path / "m.onnx")
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    x = (rng.random((1, 1, 64, 70)) * 255).round().astype(np.float32) / 255
+    with torch.inference_mode():
+        expected = result.upsampler(torch.from_numpy(x)).numpy()
+    got = session.run(None, {session.get_inputs()[0].name: x})[0]
+    assert np.abs(got - expected).max() < 1e-4

@@ -126,7 +126,7 @@ def test_rgba_alpha_is_kept_aside(texture, tiny_config):
         (np.full((200, 200), np.nan), {}, "NaN"),
         (np.full((200, 200), -np.inf), {}, "NaN/Inf"),
         (np.zeros((2,) * 4 + (200, 200)), {}, "2 to 5"),
-        (np.zeros((100, 300)), {}, "at least"),
+        (np.zeros((80, 300)), {}, "at least"),
         (np.zeros(300), {}, "2 to 5"),
         (np.zeros((4, 200, 200)), {}, "--axes"),
         (np.zeros((200, 200)), {"device": "cuda:7"}, "CUDA"),
@@ -268,7 +268,7 @@ def _errors(tmp_path, grey16):
         (["train", _npy(tmp_path / "empty.npy", np.zeros((0, 200))), "-o", out], "empty"),
         (["train", _npy(tmp_path / "line.npy", np.zeros(300)), "-o", out], "2 to 5"),
         (["train", _npy(tmp_path / "6d.npy", np.zeros((2,) * 4 + (200, 200))), "-o", out], "2 to 5"),
-        (["train", _npy(tmp_path / "small.npy", z[:100, :100]), "-o", out], "at least 148x148"),
+        (["train", _npy(tmp_path / "small.npy", z[:80, :80]), "-o", out], "at least 84x84"),
         (["train", _npy(tmp_path / "nan.npy", nan), "-o", out], "NaN"),
         (["train", _npy(tmp_path / "inf.npy", inf), "-o", out], "NaN/Inf"),
         (["train", _npy(tmp_path / "bool.npy", z > 0), "-o", out], "dtype bool"),
@@ -354,14 +354,14 @@ def test_bad_input_gives_a_notification_and_changes_nothing(make_napari_viewer, 
     widget.start()  # no layer at all
     viewer.add_labels(np.zeros((200, 200), dtype=np.uint8), name="mask")
     widget.start()  # only a labels layer: not offered as an image
-    small = viewer.add_image(np.ones((100, 100), dtype=np.uint16), name="small")
+    small = viewer.add_image(np.ones((80, 80), dtype=np.uint16), name="small")
     widget.image.value = small
-    widget.start()  # smaller than the default 148 px minimum: found by the core, on the worker
+    widget.start()  # smaller than the 84 px minimum (64 px patches + border): found by the core, on the worker
     qtbot.waitUntil(lambda: not widget.runner.running, timeout=60_000)
     errors = errors_since(start)
     assert len(errors) == 3, errors
     assert "no image layer" in errors[0] and "no image layer" in errors[1]
-    assert "at least 148x148" in errors[2]
+    assert "at least 84x84" in errors[2]
     assert [lay.name for lay in viewer.layers] == ["mask", "small"]
     assert np.all(small.data == 1)
 

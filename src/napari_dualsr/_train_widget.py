@@ -230,6 +230,8 @@ class TrainWidget(Container):
             show_info(f"DualSR: acquisition {decision.model}: {decision.reason}")
         if result.stop_reason:
             show_warning(f"DualSR: {result.stop_reason}")
+        if result.enlargement_warning:
+            show_warning(f"DualSR: {result.enlargement_warning}")
         if result.kernel_warning:
             show_warning(f"DualSR: {result.kernel_warning}")
         if result.detail_warning:

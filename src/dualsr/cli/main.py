@@ -392,6 +392,8 @@ def _report(result: DualSRResult, written: list[str]) -> int:
         print(f"dualsr: {result.noise.reason}")
     for decision in result.acquisition:
         print(f"dualsr: acquisition {decision.model}: {decision.reason}")
+    if result.enlargement_warning:
+        print(f"dualsr: warning: {result.enlargement_warning}", file=sys.stderr)
     if result.kernel_warning:
         print(f"dualsr: warning: {result.kernel_warning}", file=sys.stderr)
     if result.detail_warning:

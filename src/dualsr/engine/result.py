@@ -50,6 +50,7 @@ class DualSRResult:
     resolution: dict[str, Any] | None = None  # decorrelation resolution before and after (dualsr.trust.readout)
     doubt: np.ndarray | None = None  # per x2 pixel, how far it may be from what the data support (dualsr.trust)
     detail: dict[str, Any] | None = None  # the cross-scale check's share of detail kept (dualsr.inference.crossscale)
+    enlarged: dict[str, Any] | None = None  # the input is a nearest-neighbour enlargement (dualsr.io.replication)
 
     @property
     def uncertain(self) -> bool:
@@ -64,6 +65,19 @@ class DualSRResult:
         return (
             f"only {100 * self.detail['kept']:.0f} % of the detail the network adds held up one scale down (where the "
             "image itself is the truth): the x2 was kept near bicubic where it did not; its detail is uncertain"
+        )
+
+    @property
+    def enlargement_warning(self) -> str:
+        """One line when the input is a nearest-neighbour enlargement (its x2 enlarges the blocks), else ``""``."""
+        if not self.enlarged:
+            return ""
+        f, (h, w), (dy, dx) = self.enlarged["factor"], self.enlarged["native_shape"], self.enlarged["offset"]
+        start = f" from row {dy}, column {dx}" if dy or dx else ""
+        return (
+            f"the image is a {f}x nearest-neighbour enlargement of a {w}x{h} image (every {f}x{f} block holds one "
+            f"value): its x2 enlarges those blocks and adds no detail; super-resolve the image it was made from "
+            f"(one pixel in {f} along each row and column{start}) instead"
         )
 
     @property
@@ -150,6 +164,7 @@ class DualSRResult:
             **({"kernel_change": round(self.kernel_change, 4)} if np.isfinite(self.kernel_change) else {}),
             **({"kernel_warning": self.kernel_warning} if self.kernel_warning else {}),
             **({"detail_warning": self.detail_warning} if self.detail_warning else {}),
+            **({"enlarged": self.enlarged, "enlargement_warning": self.enlargement_warning} if self.enlarged else {}),
             **({"stop_reason": self.stop_reason} if self.stop_reason else {}),
             **({"resolution": self.resolution} if self.resolution else {}),
             **({"doubt": doubt_summary(self.doubt)} if self.doubt is not None else {}),

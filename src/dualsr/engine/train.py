@@ -19,13 +19,14 @@ from dualsr.config import DualSRConfig, preset
 from dualsr.engine.loop import PlaneTraining, StepInfo, train_plane
 from dualsr.engine.result import DualSRResult
 from dualsr.errors import DualSRInputError
-from dualsr.inference.backprojection import MIN_STEP, BackProjection, noisy_step, quantisation_tolerance
+from dualsr.inference.backprojection import MIN_STEP, QUANTISATION_TOLERANCE, BackProjection, lsb, noisy_step
 from dualsr.inference.crossscale import KEPT_UNCERTAIN, CrossScaleCheck
 from dualsr.inference.preview import Previewer
 from dualsr.inference.upsampler import Bilinear, GroupedUpsampler, upsample
 from dualsr.io.acquisition import Instrument
 from dualsr.io.axes import Layout, Planes
 from dualsr.io.normalize import Normalization, fit_normalization
+from dualsr.io.replication import replication
 from dualsr.io.validate import check_image
 from dualsr.kernels.acquisition import AcquisitionDecision, decide
 from dualsr.kernels.camera import camera_kernel
@@ -106,9 +107,10 @@ def train(
     if min(layout.height, layout.width) < config.min_image_size:
         raise DualSRInputError(
             f"the image is {layout.height}x{layout.width} pixels; DualSR needs at least "
-            f"{config.min_image_size}x{config.min_image_size} ({config.hr_crop}px patches + "
-            f"{config.border_shave}px border); use a larger image or a bigger field of view"
+            f"{config.min_image_size}x{config.min_image_size} ({config.min_image_size - 2 * config.border_shave}px "
+            f"patches + {config.border_shave}px border); use a larger image or a bigger field of view"
         )
+    config = config.fitted(min(layout.height, layout.width))
     torch_device = resolve_device(device)
     groups, alpha = _groups(layout, channel_mode)
     per_channel = len(groups) > 1
@@ -124,7 +126,7 @@ def train(
         clean_data = norm.apply(clean_copy(chosen, noise.estimate, config.denoiser), channel_axis=c_axis)
     previewer = Previewer(layout, planes, norm, 1 if per_channel else None, torch_device, indices[0])
     kernels = _known_kernels(known_kernel, len(groups))
-    tolerances: list[float] = []  # per group: the LR's rounding, left unprojected under the camera model
+    lsbs: list[float] = []  # per group: the LR's rounding step where its rounding is left alone (camera model)
 
     start = time.perf_counter()
     runs: list[PlaneTraining] = []
@@ -137,8 +139,8 @@ def train(
         runs,
         (groups, alpha),
         lambda: _ensemble_allowed(config, fixed),
-        lambda models: _projections(config, fixed, noise, models, tolerances),
-        lambda: _check(config, fixed, noise, groups, alpha),
+        lambda models: _projections(config, fixed, noise, models, lsbs),
+        lambda: _check(config, fixed, noise, groups, alpha, lsbs),
     )
     for group, k in zip(groups, kernels):
         part = slice(group[0], group[-1] + 1)  # groups are runs of channels: views, not copies
@@ -149,7 +151,7 @@ def train(
             k, state = _blind_kernel(channels, clean, config, instrument, estimates, decisions)
         fixed.append(k)
         camera = state != KNOWN and decisions[-1].model == "camera"  # decided here, not given
-        tolerances.append(_tolerance(data.dtype, norm, group, camera and not noise.active))
+        lsbs.append(_rounding_step(data.dtype, norm, group, camera and not noise.active))
         model = unit_noise(noise.estimate, norm.low[group[0]], norm.high[group[0]]) if noise.active else None
         run = train_plane(
             channels,
@@ -169,8 +171,8 @@ def train(
     while len(models) < len(groups):  # stopped before these groups: bilinear-only upsampler
         models.append(_bilinear_only(len(groups[len(models)]), config).to(torch_device))
     reported = [final_kernel(r.raw_kernel, config.kernel_keep_top) if k is None else k for r, k in zip(runs, fixed)]
-    projections = _projections(config, reported, noise, models, tolerances)
-    check = _check(config, reported, noise, groups, alpha)
+    projections = _projections(config, reported, noise, models, lsbs)
+    check = _check(config, reported, noise, groups, alpha, lsbs)
     upsampler = GroupedUpsampler(models, groups, alpha, _ensemble_allowed(config, fixed), projections, check).eval()
     sr = upsample(
         upsampler, data, axes=layout.axes, norm=norm, device=str(torch_device), tile=tile, progress=apply_progress
@@ -210,7 +212,17 @@ def train(
         resolution=resolution,
         doubt=doubt_image,
         detail=detail,
+        enlarged=_enlargement(planes[indices[0]]),
     )
+
+
+def _enlargement(plane: np.ndarray) -> dict[str, Any] | None:
+    """The training plane ``(C, H, W)``'s nearest-neighbour enlargement factor, offset and native shape, or None."""
+    factor, offset = replication(np.moveaxis(plane, 0, -1))
+    if factor == 1:
+        return None
+    native = [(n - o) // factor for n, o in zip(plane.shape[-2:], offset)]
+    return {"factor": factor, "offset": list(offset), "native_shape": native}
 
 
 def _blind_kernel(
@@ -247,14 +259,16 @@ def _spectral_estimate(channels: np.ndarray, clean: np.ndarray | None, config: D
     return estimate_kernel(channels, noisy=True)
 
 
-def _tolerance(dtype: np.dtype, norm: Normalization, group: list[int], camera_noise_free: bool) -> float:
-    """The quantisation tolerance of this group's back-projection: only where the camera model was decided
-    for a noise-free integer image. There the exact box kernel leaves the rounding as the LR's only residual
-    (cell +1.0 dB); under a blind Gaussian estimate it costs 0.1-0.2 dB per DIV2KRK image, and a noisy
-    image's step already allows for much more (docs/benchmarks.md, "Real acquisitions")."""
+def _rounding_step(dtype: np.dtype, norm: Normalization, group: list[int], camera_noise_free: bool) -> float:
+    """One LSB of this group's LR (normalised), where its rounding is left alone: by the back-projection
+    (``QUANTISATION_TOLERANCE`` LSBs unprojected) and the cross-scale check (detail within the rounding
+    dropped). Only where the camera model was decided for a noise-free integer image: there the exact box
+    kernel leaves the rounding as the LR's only residual (cell +1.0 dB); under a blind Gaussian estimate
+    it costs 0.1-0.2 dB per DIV2KRK image, and a noisy image's step already allows for much more
+    (docs/benchmarks.md, "Real acquisitions"); 0 elsewhere."""
     if not camera_noise_free:
         return 0.0
-    return quantisation_tolerance(dtype, norm.high[group[0]] - norm.low[group[0]])
+    return lsb(dtype, norm.high[group[0]] - norm.low[group[0]])
 
 
 def _ensemble_allowed(config: DualSRConfig, fixed: list[np.ndarray | None]) -> bool:
@@ -271,7 +285,7 @@ def _projections(
     kernels: list[np.ndarray | None],
     noise: NoisePlan,
     models: list[nn.Module],
-    tolerances: list[float] | None = None,
+    lsbs: list[float] | None = None,
 ) -> list[BackProjection | None]:
     """Per channel group, its back-projection (``config.back_projection``), or None.
 
@@ -290,7 +304,7 @@ def _projections(
     out: list[BackProjection | None] = []
     for i, model in enumerate(models):
         usable = i < len(kernels) and kernels[i] is not None and (not noise.active or isinstance(model, GuidedUp))
-        tol = tolerances[i] if tolerances and i < len(tolerances) else 0.0
+        tol = QUANTISATION_TOLERANCE * lsbs[i] if lsbs and i < len(lsbs) else 0.0
         out.append(BackProjection(torch.as_tensor(kernels[i]), config.back_projection, step, tol) if usable else None)
     return out
 
@@ -301,12 +315,13 @@ def _check(
     noise: NoisePlan,
     groups: list[list[int]],
     alpha: int | None,
+    lsbs: list[float] | None = None,
 ) -> CrossScaleCheck | None:
     """The cross-scale check (``config.cross_scale_check``) where every group has a kernel to go one scale
     down with, and the LR is a truth to compare with (not with the noise model: the LR is noisy)."""
     if not config.cross_scale_check or noise.active or len(kernels) < len(groups) or any(k is None for k in kernels):
         return None
-    return CrossScaleCheck([np.asarray(k) for k in kernels], groups, config.cross_scale_window, alpha)
+    return CrossScaleCheck([np.asarray(k) for k in kernels], groups, config.cross_scale_window, alpha, lsbs)
 
 
 def _detail(upsampler: GroupedUpsampler, plane: np.ndarray) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from dualsr.evaluation.degrade import add_noise, centre_crop, crop_to_scale, deg
 from dualsr.evaluation.scenes import OPTICS, SCENES, microscope_pair
 from dualsr.io.files import ImageFile, atomic_write, read_image, write_image
 from dualsr.io.normalize import to_dtype
+from dualsr.io.replication import native_grid
 from dualsr.kernels.camera import camera_kernel
 
 # scikit-image's bundled images (no download): natural photos, then microscopy/medical/astronomy.
@@ -190,7 +191,9 @@ def write_case(folder: Path, name: str, hr: np.ndarray, lr: np.ndarray, kernel: 
 
 
 def skimage_image(name: str) -> np.ndarray:
-    """One of scikit-image's bundled images (no download)."""
+    """One of scikit-image's bundled images (no download), on its native pixel grid: ``moon`` is a 256^2
+    image stored at 512^2 (every 2x2 block one value, :mod:`dualsr.io.replication`); as a truth its
+    blocks would score every x2 against a nearest-neighbour enlargement."""
     try:
         from skimage import data
     except ImportError:
@@ -199,7 +202,7 @@ def skimage_image(name: str) -> np.ndarray:
         ) from None
     if name not in SKIMAGE_IMAGES:
         raise DualSRInputError(f"unknown scikit-image image {name!r}; choose from {', '.join(SKIMAGE_IMAGES)}")
-    image = getattr(data, name)()
+    image = native_grid(getattr(data, name)())
     if name == "retina":
         image = centre_crop(image, DEFAULT_RETINA_CROP)
     return image

@@ -97,12 +97,13 @@ def _local_range(lr: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return F.interpolate(hi, scale_factor=2, mode="nearest"), F.interpolate(lo, scale_factor=2, mode="nearest")
 
 
-def quantisation_tolerance(dtype: np.dtype, data_range: float) -> float:
-    """The residual an integer LR's rounding explains, in normalised units (``data_range`` raw units = 1);
-    0 for float data. Projecting it would add the rounding noise to the x2 (measured in docs/blind_kernel.md)."""
+def lsb(dtype: np.dtype, data_range: float) -> float:
+    """One step of an integer LR in normalised units (``data_range`` raw units = 1); 0 for float data.
+    ``QUANTISATION_TOLERANCE`` of them is the residual its rounding explains: projecting it would add the
+    rounding noise to the x2 (measured in docs/blind_kernel.md)."""
     if not np.issubdtype(np.dtype(dtype), np.integer) or data_range <= 0:
         return 0.0
-    return QUANTISATION_TOLERANCE / data_range
+    return 1.0 / data_range
 
 
-__all__ = ["MIN_STEP", "QUANTISATION_TOLERANCE", "quantisation_tolerance", "BackProjection", "noisy_step", "trimmed"]
+__all__ = ["MIN_STEP", "QUANTISATION_TOLERANCE", "lsb", "BackProjection", "noisy_step", "trimmed"]

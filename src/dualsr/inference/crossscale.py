@@ -9,6 +9,10 @@ scale down -- least squares over a Gaussian window of ``window`` LR pixels, held
 scales the x2's detail: ``x2 = bicubic + w (G_UP's x2 - bicubic)``. It never adds sharpening; it
 takes back what the check does not confirm, towards bicubic, the safe answer.
 
+An integer LR's rounding bounds what it can confirm at all: detail smaller than the rounding's
+standard deviation is dropped (``lsbs``, under the camera model of a noise-free integer image, where
+the back-projection leaves the rounding alone too).
+
 Measured (docs/benchmarks.md, "Keeping what holds up one scale down"): on the binned moon, the one
 image of the real-acquisition family below bicubic, -0.11 -> -0.09 dB; every other image within
 +-0.03 dB (its gains are mostly real detail); the DIV2KRK-style set within 0.003 dB. A run whose
@@ -28,6 +32,12 @@ from torch import nn
 from dualsr.inference.backprojection import BackProjection
 from dualsr.paper.resize import bicubic_up2, bilinear_up2
 
+# Detail smaller than the standard deviation of an integer LR's rounding (in LSBs) is not kept: neither the
+# LR nor the scale below can tell it from the rounding. Measured on the camera-binned photos
+# (docs/benchmarks.md, "Detail within the rounding"): cell -0.27 -> +0.08 dB, retina +0.17 -> +0.13,
+# the photos with detail within 0.01 dB; twice as much (the back-projection's tolerance) left cell +0.05,
+# retina +0.05; a soft threshold cost chelsea 0.02-0.05 dB.
+ROUNDING_STD = 1.0 / 12**0.5
 KEPT_UNCERTAIN = 0.75  # a run keeping less of its detail on average is "uncertain" (docs/benchmarks.md)
 EPSILON = 1e-10  # squared detail below which a window has none to weigh (normalised units)
 
@@ -40,7 +50,12 @@ class CrossScaleCheck(nn.Module):
     """
 
     def __init__(
-        self, kernels: list[np.ndarray], groups: list[list[int]], window: float, skip: int | None = None
+        self,
+        kernels: list[np.ndarray],
+        groups: list[list[int]],
+        window: float,
+        skip: int | None = None,
+        lsbs: list[float] | None = None,
     ) -> None:
         super().__init__()
         self.degrades = nn.ModuleList(
@@ -49,6 +64,12 @@ class CrossScaleCheck(nn.Module):
         self.groups = [list(g) for g in groups]
         self.window, self.skip = float(window), skip
         self.radius = int(np.ceil(3 * window))
+        channels = max([c for g in groups for c in g] + [-1 if skip is None else skip]) + 1
+        tolerance = torch.zeros(channels)
+        for g, lsb in zip(self.groups, lsbs or []):
+            tolerance[g] = ROUNDING_STD * lsb
+        self.register_buffer("tolerance", tolerance.view(1, -1, 1, 1))
+        self.thresholded = bool(tolerance.any())
 
     def context(self, pipeline_margin: int) -> int:
         """LR pixels of context a tile needs: the pipeline's at half the resolution (twice as many LR
@@ -74,9 +95,13 @@ class CrossScaleCheck(nn.Module):
     def forward(
         self, x: torch.Tensor, out: torch.Tensor, pipeline: Callable[[torch.Tensor], torch.Tensor]
     ) -> torch.Tensor:
-        """``out`` (the pipeline's x2 of ``x``) with its detail over bicubic scaled by the weights."""
+        """``out`` (the pipeline's x2 of ``x``) with its detail over bicubic scaled by the weights; detail
+        within the LR's rounding (``tolerance``, integer LRs under the camera model) dropped."""
         base = bicubic_up2(x)
-        return base + bilinear_up2(self.weights(x, pipeline)) * (out - base)
+        detail = bilinear_up2(self.weights(x, pipeline)) * (out - base)
+        if self.thresholded:
+            detail = detail * (detail.abs() > self.tolerance)
+        return base + detail
 
     def _down(self, x: torch.Tensor) -> torch.Tensor:
         channels = list(x.unbind(1))

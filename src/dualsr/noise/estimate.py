@@ -238,12 +238,13 @@ def _level_sets(planes: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.nd
 
 def _fit_line(levels: np.ndarray, variances: np.ndarray, counts: np.ndarray, slope: bool = True) -> tuple[float, float]:
     """``variance = a * level + b`` with ``a >= 0`` (``a = 0`` without ``slope``), sets weighted by their precision."""
-    if levels.size == 0:
-        return 0.0, 0.0
-    floor = 1e-3 * max(float(np.median(variances)), 1e-300)
+    if levels.size == 0 or float(np.median(variances)) <= 0:
+        return 0.0, 0.0  # no set with measurable noise (a smooth, coarsely quantised image): none
+    floor = 1e-3 * float(np.median(variances))
     a, b = 0.0, float(np.median(variances))
     for _ in range(5):  # reweight by the fitted variance (a set's variance error is ~ var * sqrt(2 / n))
         w = counts / np.maximum(a * levels + b, floor) ** 2
+        w = w / w.max()  # the scale of the weights changes nothing but their overflow
         if slope and levels.size >= 2 and np.ptp(levels) > 0:
             design = np.stack([levels, np.ones_like(levels)], 1) * np.sqrt(w)[:, None]
             a, b = np.linalg.lstsq(design, variances * np.sqrt(w), rcond=None)[0]
