@@ -78,6 +78,7 @@ def shown(command: str, env: dict[str, str], values: dict[str, str]) -> str:
 SETUP = {
     "set": "dualsr bench skimage -o {tmp}/bench --size 384 --methods bicubic --threads 1 --images camera,astronaut",
     "sample_noisy": "sample_set.py {tmp}/sample_noisy --noisy",
+    "camset": "dualsr bench skimage -o {tmp}/cam --acquisition camera --size 384 --methods bicubic --images chelsea",
 }
 TINY_ONNX_CHECK = {"ONNX_CHECK_ARGS": "--side 128 --noisy-side 128 --runs 1"}
 
@@ -227,6 +228,11 @@ SMOKES: list[Smoke] = [
         ("studies/inference/scale_ladder.py {set} --images camera --iterations 2",),
         ("set",),
     ),
+    Smoke(
+        "studies/inference/rounding_detail.py",
+        ("studies/inference/rounding_detail.py {camset} --images chelsea --iterations 2",),
+        ("camset",),
+    ),
     # --- studies: isotropic volumes ---
     Smoke(
         "studies/isotropic/profile_estimators.py",
@@ -321,7 +327,12 @@ def main() -> int:
     chosen = [s for s in SMOKES if not args.only or any(o in s.name for o in args.only)]
     tmp = args.tmp or (Path("TMP") if args.list else Path(tempfile.mkdtemp(prefix="dualsr-smoke-")))
     reference = args.reference if args.list else str((ROOT / args.reference).resolve())
-    values = {"tmp": str(tmp), "set": str(tmp / "bench" / "set"), "reference": reference}
+    values = {
+        "tmp": str(tmp),
+        "set": str(tmp / "bench" / "set"),
+        "camset": str(tmp / "cam" / "set"),
+        "reference": reference,
+    }
     if args.list:
         for need, command in SETUP.items():
             print(f"(setup {need}): {shown(command, {}, values)}")

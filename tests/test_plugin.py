@@ -100,13 +100,13 @@ def test_sample_then_train_without_touching_the_layer_list(make_napari_viewer, q
 
 def test_the_default_layer_is_the_largest_one_the_widget_can_use(make_napari_viewer):
     viewer = make_napari_viewer()
-    small = viewer.add_image(np.zeros((100, 100), np.float32), name="small")
+    small = viewer.add_image(np.zeros((80, 80), np.float32), name="small")
     big = viewer.add_image(np.zeros((300, 200), np.float32), name="big")
     viewer.add_image(np.zeros((13, 13), np.float32), name="kernel")  # active, too small to train on
     train, apply = open_widget(viewer, TRAIN), open_widget(viewer, APPLY)
     assert train.image.value is big and apply.image.value.name == "kernel"  # apply has no minimum size
     viewer.layers.selection.active = small
-    assert train.image.value is big  # 100 px is below the preset's 148
+    assert train.image.value is big  # 80 px is below the 84 the preset's patches can shrink to
     viewer.layers.selection.active = big
     viewer.layers.selection.active = viewer.layers["kernel"]
     assert train.image.value is big

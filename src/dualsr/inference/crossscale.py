@@ -13,9 +13,10 @@ An integer LR's rounding bounds what it can confirm at all: detail smaller than 
 standard deviation is dropped (``lsbs``, under the camera model of a noise-free integer image, where
 the back-projection leaves the rounding alone too).
 
-Measured (docs/benchmarks.md, "Keeping what holds up one scale down"): on the binned moon, the one
-image of the real-acquisition family below bicubic, -0.11 -> -0.09 dB; every other image within
-+-0.03 dB (its gains are mostly real detail); the DIV2KRK-style set within 0.003 dB. A run whose
+Measured (docs/benchmarks.md, "Keeping what holds up one scale down" and "Detail within the
+rounding"): on the camera-binned photos +0.47 -> +0.48 dB, every image within +-0.03 dB (its gains are
+mostly real detail), and the rounding rule takes the smoothest (cell) from -0.27 to +0.08 dB on a
+machine where its run fell below bicubic; the DIV2KRK-style set within 0.003 dB. A run whose
 check keeps less than ``KEPT_UNCERTAIN`` of the detail on average says so: its x2 is close to
 bicubic because the image's own scales disagreed with the network (a short or failed training).
 """
