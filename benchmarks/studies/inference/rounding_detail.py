@@ -13,11 +13,11 @@ docs/benchmarks.md ("Detail within the rounding").
 
 from __future__ import annotations
 
-import argparse
 import os
 
 import numpy as np
 import torch
+from scale_ladder import channels_first, set_arguments  # this folder's: run as a script
 
 from dualsr.config import preset
 from dualsr.engine.train import train
@@ -29,10 +29,6 @@ from dualsr.paper.resize import bicubic_up2
 VARIANTS = (("hard", ROUNDING_STD), ("hard", 2 * ROUNDING_STD), ("soft", ROUNDING_STD), ("soft", 2 * ROUNDING_STD))
 
 
-def channels_first(image: np.ndarray) -> np.ndarray:
-    return image[None] if image.ndim == 2 else np.moveaxis(image, -1, 0)
-
-
 def scored(case, x2: torch.Tensor, norm) -> float:  # noqa: ANN001 - a Case and a Normalization
     """Y PSNR of a normalised ``(1, C, 2H, 2W)`` x2, restored to the LR's range and rounded as a file would be."""
     image = norm.invert(x2[0].numpy(), channel_axis=0 if case.lr.ndim == 3 else None)  # rounded to the dtype
@@ -41,11 +37,7 @@ def scored(case, x2: torch.Tensor, norm) -> float:  # noqa: ANN001 - a Case and 
 
 
 def main() -> None:
-    p = argparse.ArgumentParser()
-    p.add_argument("set", help="a generated set folder (dualsr bench's layout)")
-    p.add_argument("--images", help="comma-separated names (default: all)")
-    p.add_argument("--iterations", type=int, help="training steps (default: fast's)")
-    args = p.parse_args()
+    args = set_arguments()
     torch.set_num_threads(1)
     config = preset("fast", iterations=args.iterations)
     labels = " | ".join(f"{kind} {t:.2f} LSB" for kind, t in VARIANTS)

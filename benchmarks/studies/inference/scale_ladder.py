@@ -55,12 +55,17 @@ def ladder(result, lr: np.ndarray) -> list[tuple[float, float]]:  # noqa: ANN001
     return rows
 
 
-def main() -> None:
+def set_arguments() -> argparse.Namespace:
+    """SET [--images a,b] [--iterations N], the arguments of the studies that train ``fast`` per image."""
     p = argparse.ArgumentParser()
     p.add_argument("set", help="a generated set folder (dualsr bench's layout)")
     p.add_argument("--images", help="comma-separated names (default: all)")
     p.add_argument("--iterations", type=int, help="training steps (default: fast's)")
-    args = p.parse_args()
+    return p.parse_args()
+
+
+def main() -> None:
+    args = set_arguments()
     torch.set_num_threads(1)
     config = preset("fast", iterations=args.iterations)
     print("| image | x2 vs bicubic | one scale down: raw / checked | two down: raw / checked | kept |")
