@@ -30,6 +30,23 @@ def test_decorrelation_finds_the_band_limit_of_band_limited_noise(kc):
     assert found == pytest.approx(kc, rel=0.05)
 
 
+def test_the_refinement_follows_the_authors_code():
+    """The second pass brackets the first pass's best filter as Descloux's getDcorr.m (v1.1.8) does: with
+    the next filter, with the widest where the unfiltered curve won, with the one before at the end; its
+    radii reach 0.4 above the best kc (docs/trust.md: ours and theirs agree exactly on band-limited noise)."""
+    from dualsr.trust.resolution import REFINE_REACH, _refined
+
+    sigmas = np.exp(np.linspace(np.log(100.0), np.log(0.15), 11))
+    r = np.linspace(0, 1, 50)
+    middle, radii = _refined(sigmas, [0.1, 0.2, 0.5, 0.3] + [0.0] * 8, r, side=511)
+    assert np.allclose(middle[[0, -1]], sigmas[[1, 2]]) and len(middle) == 10
+    assert radii[0] == pytest.approx(0.5 - r[1]) and radii[-1] == pytest.approx(0.5 + REFINE_REACH)
+    unfiltered, _ = _refined(sigmas, [0.6] + [0.1] * 11, r, side=511)
+    assert np.allclose(unfiltered[[0, -1]], [511.0, sigmas[0]])
+    last, radii = _refined(sigmas, [0.1] * 11 + [0.9], r, side=511)
+    assert np.allclose(last[[0, -1]], sigmas[[9, 10]]) and radii[-1] == 1.0
+
+
 def test_the_readout_speaks_the_samples_units_and_the_verdict_is_one_line():
     lr, x2 = band_limited(256, 0.4), band_limited(512, 0.6, seed=1)
     px = readout(lr, x2)
