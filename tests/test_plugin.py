@@ -110,3 +110,23 @@ def test_the_default_layer_is_the_largest_one_the_widget_can_use(make_napari_vie
     viewer.layers.selection.active = big
     viewer.layers.selection.active = viewer.layers["kernel"]
     assert train.image.value is big
+
+
+def test_an_enlarged_layer_trains_with_a_warning(make_napari_viewer, qtbot):
+    """A nearest-neighbour enlargement (every 2x2 block one value) is trained as asked, and napari says
+    what it is and what to super-resolve instead; the layer is left as it was."""
+    viewer = make_napari_viewer()
+    native = (np.random.default_rng(5).random((90, 96)) * 250).astype(np.uint8)
+    data = np.kron(native, np.ones((2, 2), np.uint8))
+    layer = viewer.add_image(data.copy(), name="enlarged")
+    widget = open_widget(viewer, TRAIN)
+    widget.iterations.value = 2
+    start = len(notification_manager.records)
+    widget.start()
+    qtbot.waitUntil(lambda: not widget.runner.running, timeout=120_000)
+    warnings = errors_since(start, "warning")
+    assert errors_since(start) == [] and "done: 2/2 steps" in widget.status.value
+    assert any("2x nearest-neighbour enlargement of a 96x90 image" in w for w in warnings), warnings
+    info = viewer.layers["enlarged ×2 (DualSR)"].metadata["dualsr"]
+    assert info["enlarged"] == {"factor": 2, "offset": [0, 0], "native_shape": [90, 96]}
+    assert np.array_equal(layer.data, data)
