@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 FACTORS = (4, 3, 2)  # enlargements looked for, largest first (a 4x enlargement is also 2x)
+STRIP = 8  # rows of blocks tried first, before the whole image
 MIN_VARYING = 0.01  # the native image must differ between neighbours here at least (a flat image is no enlargement)
 
 
@@ -26,6 +27,8 @@ def replication(image: np.ndarray) -> tuple[int, tuple[int, int]]:
             continue
         for dy in range(f):
             for dx in range(f):
+                if not _blocks_constant(data[: dy + STRIP * f], f, dy, dx):  # most images fail here, at once
+                    continue
                 if _blocks_constant(data, f, dy, dx) and _varies(data[dy::f, dx::f]):
                     return f, (dy, dx)
     return 1, (0, 0)
