@@ -10,7 +10,7 @@ train ``fast``, time its doubt map separately (the overhead ``doubt`` adds), the
   the bicubic x2 of the same LR: new detail takes the x2 above 0.5, interpolation cannot.
 
 Prints one markdown table per set and a summary; ``--out`` writes them to a file (docs/trust.md
-quotes it). Usage: python benchmarks/trust.py SET [SET ...] [--images a,b] [--iterations N]
+quotes it). Usage: python benchmarks/trust.py SET [SET ...] [--images a,b] [--iterations N] [--config k=v,...]
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from speed import parse_candidate  # the benchmarks' own key=value parser
 
 from dualsr.config import preset
 from dualsr.engine.train import train
@@ -61,14 +62,16 @@ def shaved(image: np.ndarray) -> np.ndarray:
     return image[SHAVE:-SHAVE, SHAVE:-SHAVE]
 
 
-def measure(case: Case, iterations: int | None, save: Path | None = None) -> dict:
-    config = preset("fast", iterations=iterations)
+def measure(case: Case, iterations: int | None, save: Path | None = None, overrides: dict | None = None) -> dict:
+    config = preset("fast", iterations=iterations, **(overrides or {}))
     start = time.perf_counter()
     result = train(case.lr, config=config)
     trained = time.perf_counter() - start
     start = time.perf_counter()
     layout = Layout.of(case.lr.shape, result.axes)
-    doubt = doubt_map(result.upsampler, result.kernel, case.lr, layout, result.normalization, None, "cpu", 512)
+    doubt = doubt_map(
+        result.upsampler, result.kernel, case.lr, layout, result.normalization, None, "cpu", 512, result.kernel_in_doubt
+    )
     doubt_seconds = time.perf_counter() - start
     unit, r = to_unit(case.lr)
     bicubic = from_unit(bicubic_resize_np(unit, 2.0), case.lr.dtype, r)
@@ -102,20 +105,21 @@ def set_table(name: str, rows: list[dict]) -> list[str]:
     lines = [
         f"### {name}",
         "",
-        "| image | x2 - bicubic (dB) | Spearman(doubt, error) | per pixel | mean doubt | top quartile "
+        "| image | x2 - bicubic (dB) | kernel state | Spearman(doubt, error) | per pixel | mean doubt | top quartile "
         "| kc LR / x2 / bicubic | doubt time / training |",
-        "| --- | ---: | ---: | ---: | ---: | :---: | --- | ---: |",
+        "| --- | ---: | --- | ---: | ---: | ---: | :---: | --- | ---: |",
     ]
     for r in rows:
         lr, x2, bi = r["kc"]
         quartile = "yes" if r["mean_doubt"] >= top else ""
         lines.append(
-            f"| {r['name']} | {r['gain']:+.2f} | {r['spearman']:.2f} | {r['spearman_pixel']:.2f} "
+            f"| {r['name']} | {r['gain']:+.2f} | {r['state']} | {r['spearman']:.2f} | {r['spearman_pixel']:.2f} "
             f"| {r['mean_doubt']:.4f} | {quartile} | "
             f"{lr / 2:.2f} / {x2:.2f} / {bi:.2f} | {100 * r['overhead']:.1f} % |"
         )
     below = [r for r in rows if r["gain"] < 0]
     flagged = [r for r in below if r["mean_doubt"] >= top]
+    told = [r for r in below if r["state"] == "not settled"]
     lines += [
         "",
         f"Spearman with the error at the data's resolution (|x2 - HR| smoothed as the map is; 'per pixel': "
@@ -123,7 +127,8 @@ def set_table(name: str, rows: list[dict]) -> list[str]:
         f"per image mean {np.mean([r['spearman'] for r in rows]):.2f} "
         f"(min {min(r['spearman'] for r in rows):.2f}); image-level Spearman(mean doubt, x2 error) "
         f"{spearman(doubts, [np.mean(r['pixels'][1]) for r in rows]):.2f}; below bicubic: {len(below)}, "
-        f"of them in the top quartile of mean doubt: {len(flagged)}; doubt map time / training time: "
+        f"of them in the top quartile of mean doubt: {len(flagged)}, said 'not settled' (kernel uncertain): "
+        f"{len(told)}; doubt map time / training time: "
         f"{100 * max(r['overhead'] for r in rows):.1f} % at most. kc as a fraction of the x2 grid's Nyquist "
         "(the LR's halved into it): above 0.5 is detail the LR's grid cannot hold.",
         "",
@@ -139,14 +144,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     parser.add_argument("--save", type=Path, help="keep each image's doubt map and error here (.npz)")
     parser.add_argument("--out", type=Path, help="also write the tables to this markdown file")
+    parser.add_argument(
+        "--config",
+        default="",
+        help="engine settings over the fast preset, key=value,... (e.g. acquisition=gaussian-blur,"
+        "cross_scale_check=false: the engine before issue 26, which over-sharpens camera images)",
+    )
     args = parser.parse_args(argv)
+    overrides = parse_candidate(f"fast:{args.config}")[1]
     torch.set_num_threads(args.threads)
     names = args.images.split(",") if args.images else None
     lines: list[str] = []
     for folder in args.sets:
         rows = []
         for case in load_cases(folder, names=names):
-            rows.append(measure(case, args.iterations, args.save / folder.name if args.save else None))
+            rows.append(measure(case, args.iterations, args.save / folder.name if args.save else None, overrides))
             print(f"{folder.name}/{case.name}: {rows[-1]['gain']:+.2f} dB, Spearman {rows[-1]['spearman']:.2f}")
         lines += set_table(str(folder), rows)
     print("\n".join(lines))

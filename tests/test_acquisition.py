@@ -14,11 +14,13 @@ from dualsr.evaluation.degrade import degrade
 from dualsr.evaluation.scenes import OPTICS, microscope_pair, record
 from dualsr.evaluation.sets import degrade_image
 from dualsr.io.acquisition import Instrument
+from dualsr.io.axes import Layout
 from dualsr.io.files import read_image
 from dualsr.kernels.acquisition import decide
 from dualsr.kernels.camera import camera_kernel, kernel_covariance
 from dualsr.kernels.spectral import SpectralEstimate, estimate_kernel, gaussian_from_covariance, nyquist_energy
 from dualsr.paper.kernel import centre_of_mass
+from dualsr.trust.doubt import doubt_map
 
 FAST = dict(iterations=3, hr_crop=64, lr_crop=32, up_features=16)
 
@@ -140,6 +142,28 @@ def test_train_reports_the_decision_and_the_instrument():
     known = dualsr.train(lr.astype(np.float32), config=dualsr.preset("fast", **FAST), instrument=optics).summary()
     assert known["acquisition"]["model"] == "camera" and "microscope acquisition" in known["acquisition"]["reason"]
     assert known["instrument"]["sampling"] == pytest.approx(0.2 / (0.6 / 3.2), rel=1e-3)
-    blurred = dualsr.train(lr.astype(np.float32), config=dualsr.preset("fast", acquisition="gaussian-blur", **FAST))
+    blur = dualsr.preset("fast", acquisition="gaussian-blur", **FAST)
+    blurred = dualsr.train(lr.astype(np.float32), config=blur, doubt=True)
     assert blurred.summary()["acquisition"]["model"] == "gaussian-blur"  # asked: the estimate, as before
     assert not np.array_equal(blurred.kernel, camera_kernel())
+    # ... but the smooth scene reads as a camera's: the state is not settled and the warning says why
+    assert blurred.summary()["acquisition"]["contradicted"] and blurred.kernel_state == "not settled"
+    assert "reads as a camera" in blurred.kernel_warning and "over-sharpened" in blurred.kernel_warning
+    # and its doubt map carries the kernel-hypothesis term (the x2's departure from bicubic)
+    layout = Layout.of(lr.shape, "YX")
+    args = (blurred.upsampler, blurred.kernel, lr.astype(np.float32), layout, blurred.normalization, None)
+    np.testing.assert_allclose(blurred.doubt, doubt_map(*args, kernel_in_doubt=True), atol=1e-5)
+    assert blurred.doubt.mean() > doubt_map(*args).mean()
+
+
+def test_blur_asked_for_an_image_that_reads_as_a_camera_is_said_so():
+    scene = dead_leaves(512, seed=3)
+    lr = binned(scene)  # energy up to Nyquist: a camera's
+    asked = decide("gaussian-blur", estimate_kernel(lr), None, nyquist_energy(lr))
+    assert asked.model == "gaussian-blur" and asked.contradicted and "Nyquist" in asked.reason
+    assert asked.to_dict()["contradicted"] and "over-sharpened" in asked.reason
+    blurred = degrade(scene, gaussian_from_covariance(np.array([[3.5, 1.2], [1.2, 1.2]]), 13))
+    plain = decide("gaussian-blur", estimate_kernel(blurred), None, nyquist_energy(blurred))
+    assert not plain.contradicted and "contradicted" not in plain.to_dict()
+    assert not decide("gaussian-blur", None).contradicted  # nothing measured: nothing to contradict
+    assert decide("gaussian-blur", None, Instrument(0.16, 1.2, 520.0)).contradicted  # known optics: a camera

@@ -74,6 +74,26 @@ def test_doubt_map_follows_the_input_axes_and_is_the_same_tiled(onnx_model):
         np.testing.assert_allclose(tiled, whole, atol=1e-5)
 
 
+def test_a_kernel_in_doubt_adds_the_x2s_departure_from_bicubic(onnx_model):
+    import torch
+
+    from dualsr.paper.resize import bicubic_up2
+    from dualsr.trust.doubt import resolution_scaled
+
+    result, _ = onnx_model("grey16")
+    data, axes = _onnx_image("grey16")
+    layout, norm = Layout.of(data.shape, axes), result.normalization
+    plain = doubt_map(result.upsampler, result.kernel, data, layout, norm, None, "cpu", None)
+    doubted = doubt_map(result.upsampler, result.kernel, data, layout, norm, None, "cpu", None, kernel_in_doubt=True)
+    x = torch.from_numpy(norm.apply(layout.canonical(data).astype(np.float32), channel_axis=None))
+    with torch.inference_mode():
+        departure = resolution_scaled((result.upsampler(x) - bicubic_up2(x)).abs())[0, 0].numpy()
+    assert departure.mean() > 1e-3  # the toy x2 is not bicubic
+    np.testing.assert_allclose(doubted - plain, departure, atol=1e-5)
+    tiled = doubt_map(result.upsampler, result.kernel, data, layout, norm, None, "cpu", 32, kernel_in_doubt=True)
+    np.testing.assert_allclose(tiled, doubted, atol=1e-5)
+
+
 def test_a_flat_image_has_no_doubt_and_a_trained_result_carries_the_readout():
     import dualsr
 

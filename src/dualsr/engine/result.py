@@ -22,6 +22,12 @@ from dualsr.trust.doubt import summary as doubt_summary
 from dualsr.trust.readout import verdict
 
 
+def kernel_in_doubt(state: str, decisions: list[AcquisitionDecision]) -> bool:
+    """A blur kernel the run cannot vouch for (not settled, or blur asked for an image that reads as a
+    camera's): the doubt map then adds the x2's departure from bicubic (:mod:`dualsr.trust.doubt`)."""
+    return state == NOT_SETTLED and any(d.model == "gaussian-blur" for d in decisions)
+
+
 @dataclass
 class DualSRResult:
     """Everything one training produces."""
@@ -42,6 +48,7 @@ class DualSRResult:
     extra: dict[str, Any] = field(default_factory=dict)
     stop_reason: str = ""  # set when training ended early by itself (out of memory)
     kernel_state: str = KNOWN  # known / settled / not settled (dualsr.kernels.convergence)
+    trained_state: str = KNOWN  # the same from the estimate or training alone, before the acquisition's doubt
     kernel_change: float = float("nan")  # the kernel's last measured change, fraction of its peak
     kernel_estimates: list[SpectralEstimate] = field(default_factory=list)  # spectral estimator, per group
     noise: NoisePlan | None = None  # what the engine decided about noise (config.noise)
@@ -56,6 +63,11 @@ class DualSRResult:
     def uncertain(self) -> bool:
         """The kernel had not settled, or the cross-scale check kept too little of the detail."""
         return self.kernel_state == NOT_SETTLED or bool(self.detail and self.detail["uncertain"])
+
+    @property
+    def kernel_in_doubt(self) -> bool:
+        """The kernel is in doubt: see :func:`kernel_in_doubt`."""
+        return kernel_in_doubt(self.kernel_state, self.acquisition)
 
     @property
     def detail_warning(self) -> str:
@@ -82,9 +94,18 @@ class DualSRResult:
 
     @property
     def kernel_warning(self) -> str:
-        """One line for the user when the blind kernel had not settled, else ``""``."""
-        if self.kernel_state != NOT_SETTLED:
-            return ""
+        """One line for the user when the blind kernel had not settled or contradicts the image, else ``""``."""
+        warnings = [self._unsettled_warning()] if self.trained_state == NOT_SETTLED else []
+        if any(d.contradicted for d in self.acquisition):
+            warnings.insert(
+                0,
+                "acquisition 'gaussian-blur' was asked, but the image reads as a camera acquisition: the estimated "
+                "kernel may be the scene's own smoothness and the x2 image over-sharpened; compare it with bicubic, "
+                "or run with acquisition 'auto' or 'camera'",
+            )
+        return "; ".join(warnings)
+
+    def _unsettled_warning(self) -> str:
         problems = [p for e in self.kernel_estimates for p in e.problems]
         if any(d.fell_back for d in self.acquisition):
             return (

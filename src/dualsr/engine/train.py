@@ -17,7 +17,7 @@ from torch import nn
 
 from dualsr.config import DualSRConfig, preset
 from dualsr.engine.loop import PlaneTraining, StepInfo, train_plane
-from dualsr.engine.result import DualSRResult
+from dualsr.engine.result import DualSRResult, kernel_in_doubt
 from dualsr.errors import DualSRInputError
 from dualsr.inference.backprojection import MIN_STEP, QUANTISATION_TOLERANCE, BackProjection, lsb, noisy_step
 from dualsr.inference.crossscale import KEPT_UNCERTAIN, CrossScaleCheck
@@ -31,6 +31,7 @@ from dualsr.io.validate import check_image
 from dualsr.kernels.acquisition import AcquisitionDecision, decide
 from dualsr.kernels.camera import camera_kernel
 from dualsr.kernels.convergence import KNOWN, NOT_SETTLED, SETTLED
+from dualsr.kernels.spectral import TILE as SPECTRAL_TILE
 from dualsr.kernels.spectral import SpectralEstimate, estimate_kernel, nyquist_energy
 from dualsr.noise.model import GuidedUp, NoisePlan, clean_copy, plan_noise, unit_noise
 from dualsr.paper.kernel import final_kernel, point_symmetric, prepare_known_kernel
@@ -41,6 +42,7 @@ from dualsr.trust.readout import plane_resolution
 
 CHANNEL_MODES = ("auto", "joint", "independent")
 DETAIL_SIDE = 1024  # the cross-scale check's share of detail kept is measured on this central crop at most
+CHECK_SIDE = 512  # blur asked: whether the image reads as a camera's is measured on this central crop at most
 
 
 def _groups(layout: Layout, mode: str) -> tuple[list[list[int]], int | None]:
@@ -184,10 +186,15 @@ def train(
         instrument and instrument.pixel_size,
     )
     detail = None if check is None else _detail(upsampler, train_data if len(indices) == 1 else train_data[0])
+    trained_state = _worst_state([r.kernel_state for r in runs])
+    kernel_state = NOT_SETTLED if any(d.contradicted for d in decisions) else trained_state
     doubt_image = None
     if doubt:
         c_axis = 1 if per_channel else None
-        doubt_image = doubt_map(upsampler, kernel, data, layout, norm, c_axis, str(torch_device), tile)
+        hypotheses = kernel_in_doubt(kernel_state, decisions)
+        doubt_image = doubt_map(
+            upsampler, kernel, data, layout, norm, c_axis, str(torch_device), tile, kernel_in_doubt=hypotheses
+        )
     return DualSRResult(
         image=sr,
         kernel=kernel,
@@ -203,7 +210,8 @@ def train(
         seconds=time.perf_counter() - start,
         known_kernel=known_kernel is not None,
         stop_reason=next((r.stop_reason for r in runs if r.stop_reason), ""),
-        kernel_state=_worst_state([r.kernel_state for r in runs]),
+        kernel_state=kernel_state,
+        trained_state=trained_state,
         kernel_change=max((r.kernel_change for r in runs if np.isfinite(r.kernel_change)), default=float("nan")),
         kernel_estimates=estimates,
         acquisition=decisions,
@@ -241,6 +249,8 @@ def _blind_kernel(
         estimates.append(estimate)
     if config.acquisition == "auto":
         nyquist = nyquist_energy(channels if clean is None else clean)
+    elif config.acquisition == "gaussian-blur":  # blur as asked: still told where the image reads as a camera's
+        nyquist = _central_nyquist(channels if clean is None else clean)
     decision = decide(config.acquisition, estimate, instrument, nyquist)
     decisions.append(decision)
     if decision.model == "camera":
@@ -248,6 +258,16 @@ def _blind_kernel(
     if config.kernel_estimator == "spectral":
         return estimate.kernel, SETTLED if estimate.settled else NOT_SETTLED
     return None, KNOWN  # the GAN's kernel: its state comes from the training
+
+
+def _central_nyquist(data: np.ndarray) -> float | None:
+    """:func:`nyquist_energy` of the central ``CHECK_SIDE``^2 (a check: a huge plane costs no copy of itself),
+    or None where one Welch tile does not fit."""
+    h, w = data.shape[-2:]
+    if min(h, w) < SPECTRAL_TILE:
+        return None
+    top, left = (h - min(h, CHECK_SIDE)) // 2, (w - min(w, CHECK_SIDE)) // 2
+    return nyquist_energy(data[..., top : top + CHECK_SIDE, left : left + CHECK_SIDE])
 
 
 def _spectral_estimate(channels: np.ndarray, clean: np.ndarray | None, config: DualSRConfig) -> SpectralEstimate:

@@ -50,9 +50,11 @@ class AcquisitionDecision:
     reason: str  # one line for the user
     fell_back: bool = False  # the blind estimate was not trusted: the camera kernel instead
     evidence: dict[str, Any] = field(default_factory=dict)
+    contradicted: bool = False  # blur was asked for an image that reads as a camera's: the kernel is in doubt
 
     def to_dict(self) -> dict[str, Any]:
-        return {"asked": self.asked, "model": self.model, "reason": self.reason, "fell_back": self.fell_back}
+        out = {"asked": self.asked, "model": self.model, "reason": self.reason, "fell_back": self.fell_back}
+        return out | ({"contradicted": True} if self.contradicted else {})
 
 
 def decide(
@@ -67,7 +69,7 @@ def decide(
     if asked == "camera":
         return AcquisitionDecision(asked, "camera", "camera (as asked): the x2 kernel is pixel integration, a 2x2 box")
     if asked == "gaussian-blur" or estimate is None:
-        return AcquisitionDecision(asked, "gaussian-blur", "blur and subsampling (as asked): the kernel is estimated")
+        return _blur_as_asked(asked, estimate, instrument, nyquist)
     variances = np.linalg.eigvalsh(estimate.covariance)
     ratio = float(variances[1] / max(variances[0], 1e-9))
     evidence = {
@@ -95,6 +97,29 @@ def decide(
         f"blur and subsampling: no energy near Nyquist and an elongated or scale-free blur "
         f"({variances[0]:.2f}/{variances[1]:.2f} px^2): the estimated kernel is removed",
         evidence=evidence,
+    )
+
+
+def _blur_as_asked(
+    asked: str, estimate: SpectralEstimate | None, instrument: Instrument | None, nyquist: float | None
+) -> AcquisitionDecision:
+    """Blur and subsampling, as asked; where the image reads as a camera acquisition all the same, the
+    decision says so and is ``contradicted``: the kernel estimated from it may be the scene's own
+    smoothness, the over-sharpening of issue 26 (the result's state is then "not settled")."""
+    ratio, alpha = np.inf, np.inf
+    if estimate is not None:
+        variances = np.linalg.eigvalsh(estimate.covariance)
+        ratio, alpha = float(variances[1] / max(variances[0], 1e-9)), estimate.alpha
+    camera = _camera_evidence(instrument, nyquist, ratio, alpha)
+    if not camera:
+        return AcquisitionDecision(asked, "gaussian-blur", "blur and subsampling (as asked): the kernel is estimated")
+    return AcquisitionDecision(
+        asked,
+        "gaussian-blur",
+        f"blur and subsampling (as asked), although the image reads as a camera's ({camera}): the kernel "
+        "estimated from it may be the scene's own smoothness, and the x2 over-sharpened; acquisition 'auto' "
+        "or 'camera' would not",
+        contradicted=True,
     )
 
 

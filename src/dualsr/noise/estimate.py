@@ -46,6 +46,9 @@ _SMOOTH_FRACTION = 0.5  # per level set, the smoother half (by the local edge st
 _MIN_PER_LEVEL = 200
 _MAX_LEVELS = 40
 _GAUSSIAN_RATIO = 1.5  # fitted variance brightest/darkest below this: the noise is called Gaussian
+# A fitted variance below this share of the range squared is the fit's rounding residue, not noise: a
+# noise-free image read exactly 0 on one CPU and 5e-60 grey levels^2 on another (the same NumPy).
+_ZERO_VARIANCE = 1e-20
 
 
 @dataclass(frozen=True)
@@ -277,6 +280,7 @@ def estimate_noise(image: np.ndarray, channel_axis: int | None = None) -> NoiseE
         mean_var = float(np.mean([np.mean(np.maximum(a * p + b, 0.0)) for p in planes]))
         return NoiseEstimate("poisson-gaussian", a, b, math.sqrt(mean_var), low, high)
     _, var = _fit_line(levels, variances, counts, slope=False)
+    var = var if var > _ZERO_VARIANCE * (high - low) ** 2 else 0.0
     return NoiseEstimate("gaussian", 0.0, var, math.sqrt(var), low, high)
 
 

@@ -11,10 +11,16 @@ Two disagreements, each in the normalised intensity scale (a fraction of the ima
 - one scale down, where the LR is the truth: the same upsampler applied to the LR degraded once
   more by the kernel must give the LR back; where it does not, the method fails on this content at
   the scale below, and (the image's scales being alike, the premise of DualSR) likely at x2 too.
+- between kernel hypotheses, only where the kernel is in doubt (a blur kernel that did not settle,
+  or blur asked for an image that reads as a camera's): the x2's departure from bicubic, the answer
+  of the narrowest kernel, is detail that exists only if the estimated blur is real. The three terms
+  above cannot see a kernel that is too wide: the upsampler was trained for it, and it agrees with the
+  LR and with itself one scale down (docs/trust.md, "An engine that over-sharpens").
 
 Agreement with the LR alone cannot see detail in the kernel's null space (what the blur removes
 entirely, and what back-projection forces into agreement), which is why the first and third terms
-are there. Doubt = spread + residual + cross-scale error, per channel, at the data's resolution:
+are there. Doubt = spread + residual + cross-scale error (+ the departure from bicubic where the
+kernel is in doubt), per channel, at the data's resolution:
 smoothed by a Gaussian of ``DOUBT_SCALE`` x2 pixels (as SQUIRREL's error map is resolution-scaled;
 one pixel's own error is noise, its neighbourhood's is not: Spearman with the true error 0.36 ->
 0.72 on the camera-binned moon, docs/trust.md). ``DOUBT_LEVEL`` of the range counts as "in doubt".
@@ -36,7 +42,7 @@ from dualsr.inference.upsampler import GroupedUpsampler
 from dualsr.io.axes import Layout
 from dualsr.io.normalize import Normalization
 from dualsr.noise.model import GuidedUp
-from dualsr.paper.resize import bilinear_up2
+from dualsr.paper.resize import bicubic_up2, bilinear_up2
 
 DOUBT_LEVEL = 0.02  # doubt above 2 % of the image's range: "in doubt"
 DOUBT_SCALE = 1.0  # sigma of the Gaussian (x2 pixels) that puts the map at the data's resolution
@@ -50,11 +56,13 @@ def resolution_scaled(x: torch.Tensor) -> torch.Tensor:
 
 
 class Doubt(nn.Module):
-    """``(B, C, H, W)`` normalised LR -> ``(B, C, 2H, 2W)`` doubt of ``upsampler``'s x2."""
+    """``(B, C, H, W)`` normalised LR -> ``(B, C, 2H, 2W)`` doubt of ``upsampler``'s x2; ``kernel_in_doubt``
+    adds the x2's departure from bicubic (the kernel-hypothesis term)."""
 
-    def __init__(self, upsampler: GroupedUpsampler, kernel: np.ndarray) -> None:
+    def __init__(self, upsampler: GroupedUpsampler, kernel: np.ndarray, kernel_in_doubt: bool = False) -> None:
         super().__init__()
         self.upsampler = upsampler
+        self.kernel_in_doubt = kernel_in_doubt
         self.members = GroupedUpsampler(list(upsampler.models), upsampler.groups, upsampler.alpha, ensemble=False)
         self.degrade = BackProjection(torch.as_tensor(np.asarray(kernel, dtype=np.float64)), steps=0)
         margin = 2 * upsampler.margin + self.degrade.margin + 2 + SMOOTH_RADIUS
@@ -65,7 +73,10 @@ class Doubt(nn.Module):
         b = torch.flip(self.members(torch.flip(x, (-2, -1))), (-2, -1))
         spread = 0.5 * (a - b).abs()
         reference = self._reference(x)
-        residual = (reference - self.degrade.down(self.upsampler(x))).abs()
+        x2 = self.upsampler(x)
+        residual = (reference - self.degrade.down(x2)).abs()
+        if self.kernel_in_doubt:  # bicubic of the LR the x2 must give back: noise is not doubt
+            spread = spread + (x2 - bicubic_up2(reference)).abs()
         return resolution_scaled(spread + bilinear_up2(residual + self._one_scale_down(x, reference)))
 
     def _one_scale_down(self, x: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
@@ -93,10 +104,12 @@ def doubt_map(
     channel_axis: int | None,
     device: str = "cpu",
     tile: int | None = 512,
+    kernel_in_doubt: bool = False,
 ) -> np.ndarray:
     """The doubt of the x2 of every plane of ``image``: float32, a fraction of the image's range, the
-    channels' largest, in the input's axes without C (one map however many channels)."""
-    module = Doubt(upsampler, kernel if np.ndim(kernel) == 2 else kernel[0]).to(device).eval()
+    channels' largest, in the input's axes without C (one map however many channels); ``kernel_in_doubt``
+    (the engine's kernel did not settle, or contradicts the image) adds the kernel-hypothesis term."""
+    module = Doubt(upsampler, kernel if np.ndim(kernel) == 2 else kernel[0], kernel_in_doubt).to(device).eval()
     planes = layout.canonical(image)
 
     def run(batch: np.ndarray) -> np.ndarray:
