@@ -243,6 +243,13 @@ SMOKES: list[Smoke] = [
         ("studies/isotropic/profile_exchange.py --volumes synthetic --size 32 --factors 2 --variants level-acf-quant",),
     ),
     Smoke(
+        "studies/isotropic/profile_adversarial.py",
+        (
+            "studies/isotropic/profile_adversarial.py --volumes synthetic --size 48 --factors 2 --steps 2 --rows 6"
+            " --cols 8 --batch 4",
+        ),
+    ),
+    Smoke(
         "studies/isotropic/profile_psnr.py",
         (
             "studies/isotropic/profile_psnr.py --volumes synthetic --size 32 --factors 2 --steps 2"
