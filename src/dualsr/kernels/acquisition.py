@@ -116,7 +116,7 @@ def _blur_as_asked(
     return AcquisitionDecision(
         asked,
         "gaussian-blur",
-        f"blur and subsampling (as asked), although the image reads as a camera's ({camera}): the kernel "
+        f"blur and subsampling (as asked), although the image reads as a camera's. Why: {camera}. The kernel "
         "estimated from it may be the scene's own smoothness, and the x2 over-sharpened; acquisition 'auto' "
         "or 'camera' would not",
         contradicted=True,
