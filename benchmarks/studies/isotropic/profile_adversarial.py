@@ -52,7 +52,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from profile_estimators import FIELDS, TRUTH, field, load  # noqa: E402
 
 from dualsr.isotropic.degrade import degrade_axis, slice_centre  # noqa: E402
-from dualsr.isotropic.estimate import estimate_profile  # noqa: E402
+from dualsr.isotropic.estimate import _phases, estimate_profile  # noqa: E402  (the slab fit's phase rule)
 from dualsr.isotropic.profile import generalised, named  # noqa: E402
 
 SUB = 16  # sub-samples per pixel for a pixel's area under the profile
@@ -113,13 +113,6 @@ class Critic(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x[:, None]).mean(dim=(1, 2, 3))
-
-
-def _phases(factor: float) -> int:
-    for p in range(1, 9):
-        if abs(p * factor - round(p * factor)) < 1e-6:
-            return p
-    return 8
 
 
 class Patches:

@@ -95,14 +95,15 @@ class DualSRResult:
     @property
     def kernel_warning(self) -> str:
         """One line for the user when the blind kernel had not settled or contradicts the image, else ``""``."""
-        warnings = [self._unsettled_warning()] if self.trained_state == NOT_SETTLED else []
+        warnings = []
         if any(d.contradicted for d in self.acquisition):
-            warnings.insert(
-                0,
+            warnings.append(
                 "acquisition 'gaussian-blur' was asked, but the image reads as a camera acquisition: the estimated "
                 "kernel may be the scene's own smoothness and the x2 image over-sharpened; compare it with bicubic, "
-                "or run with acquisition 'auto' or 'camera'",
+                "or run with acquisition 'auto' or 'camera'"
             )
+        if self.trained_state == NOT_SETTLED:
+            warnings.append(self._unsettled_warning())
         return "; ".join(warnings)
 
     def _unsettled_warning(self) -> str:

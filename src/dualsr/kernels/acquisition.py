@@ -65,13 +65,13 @@ def decide(
 ) -> AcquisitionDecision:
     """The model for an image: ``asked`` unless it is ``auto``, where the blind ``estimate`` (always made
     then), the image's energy near Nyquist (``nyquist``, :func:`dualsr.kernels.spectral.nyquist_energy`)
-    and the ``instrument`` decide; a wide estimate that is not settled falls back to the camera."""
+    and the ``instrument`` decide; a wide estimate that is not settled falls back to the camera. Blur as
+    asked weighs the same camera evidence, and says where it contradicts the request."""
     if asked == "camera":
         return AcquisitionDecision(asked, "camera", "camera (as asked): the x2 kernel is pixel integration, a 2x2 box")
     if asked == "gaussian-blur" or estimate is None:
         return _blur_as_asked(asked, estimate, instrument, nyquist)
-    variances = np.linalg.eigvalsh(estimate.covariance)
-    ratio = float(variances[1] / max(variances[0], 1e-9))
+    variances, ratio = _axes(estimate)
     evidence = {
         "variances": [round(float(v), 3) for v in variances],
         "alpha": round(estimate.alpha, 3),
@@ -106,10 +106,7 @@ def _blur_as_asked(
     """Blur and subsampling, as asked; where the image reads as a camera acquisition all the same, the
     decision says so and is ``contradicted``: the kernel estimated from it may be the scene's own
     smoothness, the over-sharpening of issue 26 (the result's state is then "not settled")."""
-    ratio, alpha = np.inf, np.inf
-    if estimate is not None:
-        variances = np.linalg.eigvalsh(estimate.covariance)
-        ratio, alpha = float(variances[1] / max(variances[0], 1e-9)), estimate.alpha
+    ratio, alpha = (_axes(estimate)[1], estimate.alpha) if estimate is not None else (np.inf, np.inf)
     camera = _camera_evidence(instrument, nyquist, ratio, alpha)
     if not camera:
         return AcquisitionDecision(asked, "gaussian-blur", "blur and subsampling (as asked): the kernel is estimated")
@@ -121,6 +118,12 @@ def _blur_as_asked(
         "or 'camera' would not",
         contradicted=True,
     )
+
+
+def _axes(estimate: SpectralEstimate) -> tuple[np.ndarray, float]:
+    """The estimate's covariance eigenvalues (HR px^2, ascending) and their ratio (1: round)."""
+    variances = np.linalg.eigvalsh(estimate.covariance)
+    return variances, float(variances[1] / max(variances[0], 1e-9))
 
 
 def _camera_evidence(instrument: Instrument | None, nyquist: float | None, ratio: float, alpha: float) -> str:
