@@ -107,8 +107,16 @@ SMOKES: list[Smoke] = [
     Smoke("onnx_speed.py", ("onnx_speed.py --sizes 64 --repeats 1 --tile 64 --threads 1",)),
     Smoke("onnx_same_instrument.py", ("onnx_same_instrument.py --steps 1 --features 4 --crop 32",)),
     # --- product: trust (resolution readout, doubt map) ---
-    Smoke("trust.py", ("trust.py {tmp}/bench/set --images camera --iterations 2",)),
+    Smoke("trust.py", ("trust.py {set} --images camera --iterations 2",), ("set",)),
     Smoke("studies/trust/decorrelation_reference.py", ("studies/trust/decorrelation_reference.py --size 128",)),
+    Smoke(
+        "studies/trust/deimaged_decorrelation.py",
+        (
+            "trust.py {set} --images camera --iterations 2 --save {tmp}/saved",
+            "studies/trust/deimaged_decorrelation.py {set} {tmp}/saved/set --images camera",
+        ),
+        ("set",),
+    ),
     # --- product: GPU (CUDA where there is one; the --cpu-only modes everywhere) ---
     Smoke(
         "gpu_check.sh",

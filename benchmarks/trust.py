@@ -6,8 +6,9 @@ train ``fast``, time its doubt map separately (the overhead ``doubt`` adds), the
 - Spearman's rank correlation between the doubt map and the true error |x2 - HR| per pixel (grey,
   4 px border shaved), per image and over the set's pixels pooled;
 - per set, whether the images where ``fast`` is below bicubic are in the top quartile of mean doubt;
-- the decorrelation resolution (kc as a fraction of the x2 grid's Nyquist) of the LR, the x2 and
-  the bicubic x2 of the same LR: new detail takes the x2 above 0.5, interpolation cannot.
+- the decorrelation resolution (kc as a fraction of the x2 grid's Nyquist) of the LR, and the
+  readout's (:mod:`dualsr.trust.readout`) of the x2 and of the bicubic x2 of the same LR, both cleared of
+  the LR's spectral images: new detail takes the x2 above 0.5, interpolation cannot.
 
 Prints one markdown table per set and a summary; ``--out`` writes them to a file (docs/trust.md
 quotes it). Usage: python benchmarks/trust.py SET [SET ...] [--images a,b] [--iterations N] [--config k=v,...]
@@ -31,6 +32,7 @@ from dualsr.io.axes import Layout
 from dualsr.paper.resize import bicubic_resize_np
 from dualsr.trust.doubt import doubt_map
 from dualsr.trust.doubt import resolution_scaled as doubt_smoothing
+from dualsr.trust.readout import readout
 from dualsr.trust.resolution import decorrelation
 
 SHAVE = 4
@@ -80,7 +82,8 @@ def measure(case: Case, iterations: int | None, save: Path | None = None, overri
     if save:
         save.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(save / f"{case.name}.npz", doubt=doubt, error=error, x2=result.image, bicubic=bicubic)
-    kc = [decorrelation(grey(x, rng)).kc for x in (case.lr, result.image, bicubic)]
+    lr = grey(case.lr, rng)
+    kc = [decorrelation(lr).kc / 2] + [readout(lr, grey(x, rng))["x2_kc"] for x in (result.image, bicubic)]
     return {
         "name": case.name,
         "gain": sr_metrics(result.image, case.hr, 2, rng)["psnr"] - sr_metrics(bicubic, case.hr, 2, rng)["psnr"],
@@ -115,7 +118,7 @@ def set_table(name: str, rows: list[dict]) -> list[str]:
         lines.append(
             f"| {r['name']} | {r['gain']:+.2f} | {r['state']} | {r['spearman']:.2f} | {r['spearman_pixel']:.2f} "
             f"| {r['mean_doubt']:.4f} | {quartile} | "
-            f"{lr / 2:.2f} / {x2:.2f} / {bi:.2f} | {100 * r['overhead']:.1f} % |"
+            f"{lr:.2f} / {x2:.2f} / {bi:.2f} | {100 * r['overhead']:.1f} % |"
         )
     below = [r for r in rows if r["gain"] < 0]
     flagged = [r for r in below if r["mean_doubt"] >= top]
@@ -130,7 +133,8 @@ def set_table(name: str, rows: list[dict]) -> list[str]:
         f"of them in the top quartile of mean doubt: {len(flagged)}, said 'not settled' (kernel uncertain): "
         f"{len(told)}; doubt map time / training time: "
         f"{100 * max(r['overhead'] for r in rows):.1f} % at most. kc as a fraction of the x2 grid's Nyquist "
-        "(the LR's halved into it): above 0.5 is detail the LR's grid cannot hold.",
+        "(the LR's halved into it; the x2's and bicubic's cleared of the LR's spectral images, as the readout "
+        "measures them): above 0.5 is detail the LR's grid cannot hold.",
         "",
     ]
     return lines

@@ -14,7 +14,7 @@ import tifffile
 from conftest import _onnx_image, imagej_tif, run_cli, textured
 from dualsr.io.axes import Layout
 from dualsr.trust.doubt import DOUBT_LEVEL, doubt_map, in_doubt
-from dualsr.trust.readout import plane_resolution, readout, verdict
+from dualsr.trust.readout import gained, plane_resolution, readout, verdict
 from dualsr.trust.resolution import decorrelation
 from plugin_helpers import APPLY, open_widget
 
@@ -45,6 +45,31 @@ def test_the_refinement_follows_the_authors_code():
     assert np.allclose(unfiltered[[0, -1]], [511.0, sigmas[0]])
     last, radii = _refined(sigmas, [0.1] * 11 + [0.9], r, side=511)
     assert np.allclose(last[[0, -1]], sigmas[[9, 10]]) and radii[-1] == 1.0
+
+
+def test_interpolation_gains_no_resolution_and_detail_keeps_its_own():
+    """Bicubic of a sharp input reads far above the input's Nyquist (0.5 on the x2 grid) to a faithful
+    decorrelation, its spectral images taken for structure; cleared of them it reads no more than the
+    input holds. Detail no linear interpolator explains (the band-limited original of a blurred input)
+    keeps its resolution."""
+    from scipy.ndimage import gaussian_filter
+
+    from dualsr.paper.resize import bicubic_resize_np
+    from dualsr.trust.resolution import deimaged
+
+    sharp = band_limited(192, 0.95)
+    bicubic = bicubic_resize_np(sharp, 2.0)
+    assert decorrelation(bicubic).kc > 0.7 and decorrelation(deimaged(sharp, bicubic)).kc < 0.52
+    measured = readout(sharp, bicubic)
+    assert measured["x2_kc"] < 0.52 and "(not gained;" in verdict(measured)
+    assert measured["interpolation_kc"] == pytest.approx(0.95 / 2, rel=0.05)  # the LR's band, on the x2 grid
+    assert not gained({**measured, "x2_kc": 0.98 * measured["interpolation_kc"] / 0.95})  # finer than the input only
+    original = band_limited(384, 0.8, seed=2)
+    assert decorrelation(deimaged(gaussian_filter(original, 1.0)[::2, ::2], original)).kc == pytest.approx(
+        0.8, rel=0.05
+    )
+    with pytest.raises(ValueError, match="twice"):
+        deimaged(sharp, bicubic[:-1])
 
 
 def test_the_readout_speaks_the_samples_units_and_the_verdict_is_one_line():
