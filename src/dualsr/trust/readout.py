@@ -61,6 +61,7 @@ def readout(lr_plane: np.ndarray, x2_plane: np.ndarray, pixel_size: float | None
         "x2": size(after, 0.5),
         "input_kc": round(before.kc, 4),
         "x2_kc": round(after.kc, 4),
+        "interpolation": size(linear, 0.5),
         "interpolation_kc": round(linear.kc, 4),
         "snr": round(before.snr, 3),
     }
@@ -98,6 +99,9 @@ def verdict(
         fmt = "{:.2f}" if unit == "px" else "{:.0f}"
         before, after = (fmt.format(resolution[k]) for k in ("input", "x2"))
         gain = "gained" if gained(resolution) else "not gained"
+        floor = resolution.get("interpolation")
+        if gain == "not gained" and floor and resolution["x2"] < 0.95 * resolution["input"]:
+            gain = f"not gained: no finer than bicubic's {fmt.format(floor)} {unit}"  # finer than the input only
         parts.append(f"resolution {before} -> {after} {unit} ({gain}; SNR proxy {resolution['snr']:.2f})")
     if doubt:
         parts.append(f"{100 * doubt['in_doubt']:.0f} % of the image in doubt")
