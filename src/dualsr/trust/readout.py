@@ -21,7 +21,7 @@ from dualsr.inference.crossscale import KEPT_UNCERTAIN
 from dualsr.paper.patches import to_gray
 from dualsr.trust.resolution import APODISATION, Resolution, decorrelation, deimaged, interpolated
 
-MAX_SIDE = 384  # planes are measured on their central crop of at most this side (input pixels): ~2 s
+MAX_SIDE = 384  # planes are measured on their central crop of at most this side (input pixels): 3-4 s
 MIN_SIDE = 2 * APODISATION + 8  # smaller planes are not measured
 
 
@@ -77,10 +77,14 @@ def plane_resolution(
     return readout(lr_plane, x2_plane, pixel_size)
 
 
+def _finer(resolution: dict[str, Any], kc: float) -> bool:
+    """The x2 reads at least 5 % finer than ``kc`` (a fraction of the x2 grid's Nyquist)."""
+    return resolution["x2_kc"] > kc / 0.95
+
+
 def gained(resolution: dict[str, Any]) -> bool:
     """The x2 reads at least 5 % finer than the input and than its bicubic x2 (where measured)."""
-    floor = max(resolution["input_kc"] / 2, resolution.get("interpolation_kc", 0.0))
-    return resolution["x2_kc"] > floor / 0.95
+    return _finer(resolution, max(resolution["input_kc"] / 2, resolution.get("interpolation_kc", 0.0)))
 
 
 def verdict(
@@ -100,7 +104,7 @@ def verdict(
         before, after = (fmt.format(resolution[k]) for k in ("input", "x2"))
         gain = "gained" if gained(resolution) else "not gained"
         floor = resolution.get("interpolation")
-        if gain == "not gained" and floor and resolution["x2"] < 0.95 * resolution["input"]:
+        if gain == "not gained" and floor and _finer(resolution, resolution["input_kc"] / 2):
             gain = f"not gained: no finer than bicubic's {fmt.format(floor)} {unit}"  # finer than the input only
         parts.append(f"resolution {before} -> {after} {unit} ({gain}; SNR proxy {resolution['snr']:.2f})")
     if doubt:
