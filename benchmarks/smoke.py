@@ -117,6 +117,22 @@ SMOKES: list[Smoke] = [
         ),
         ("set",),
     ),
+    Smoke(
+        "studies/trust/below_bicubic.py",
+        (
+            "trust.py {set} --images camera --iterations 2 --save {tmp}/saved",
+            "studies/trust/below_bicubic.py {set}={tmp}/saved/set --images camera",
+        ),
+        ("set",),
+    ),
+    Smoke(
+        "studies/trust/doubt_level.py",
+        (
+            "trust.py {set} --images camera --iterations 2 --save {tmp}/saved",
+            "studies/trust/doubt_level.py {tmp}/saved/set",
+        ),
+        ("set",),
+    ),
     # --- product: GPU (CUDA where there is one; the --cpu-only modes everywhere) ---
     Smoke(
         "gpu_check.sh",

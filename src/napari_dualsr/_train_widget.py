@@ -16,6 +16,7 @@ from napari.viewer import Viewer
 from dualsr.config import ACQUISITIONS, NOISE_MODES, PRESETS, preset
 from dualsr.errors import DualSRInputError
 from dualsr.runtime.device import available_devices
+from dualsr.trust.doubt import DOUBT_LEVEL
 
 from ._jobs import Trained, TrainJob, axes_choices, instrument_of, train_job, usable
 from ._layers import follow_active, image_layers
@@ -104,7 +105,13 @@ class TrainWidget(Container):
         options += [self.na, self.wavelength]
         self.doubt.tooltip = (
             "a layer that marks where the ×2 may be far from what the image supports: its two estimates "
-            "disagree, or it does not give the input back (one more pass over the image, no training time)"
+            "disagree, or it does not give the input back (one more pass over the image, no training time); "
+            f"'in doubt': above {100 * DOUBT_LEVEL:g} % of the range, where 4 in 5 pixels are off by more than 1 % "
+            "on the generated sets (docs/trust.md)"
+        )
+        self.verdict.tooltip = (
+            "resolution of the input and of the ×2 (decorrelation analysis; 'gained' only where the ×2 reads finer "
+            "than the input and than its bicubic ×2) and the share of the ×2 in doubt"
         )
         extras = [self.kernel, self.kernel_file, self.onnx, self.preview, self.compare, self.doubt]
         readouts = [self.status, self.kernel_state, self.verdict]

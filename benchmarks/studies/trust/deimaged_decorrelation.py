@@ -16,18 +16,17 @@ Usage: python benchmarks/studies/trust/deimaged_decorrelation.py SET SAVED [--im
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
 
-from dualsr.evaluation.metrics import to_y
 from dualsr.evaluation.sets import load_cases
 from dualsr.trust.readout import gained, readout
 from dualsr.trust.resolution import decorrelation
 
-
-def grey(image: np.ndarray, data_range: float) -> np.ndarray:
-    return to_y(image, data_range) / 255.0
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # benchmarks/, for trust.py's helpers
+from trust import grey  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
