@@ -170,6 +170,21 @@ def test_cli_bench_skimage_set(tmp_path, capsys):
     assert "--size 200" in capsys.readouterr().err
 
 
+def test_cli_bench_held_out_set(tmp_path, capsys):
+    """scikit-image's images that no setting was chosen on: a camera-binned set of them, and its own names only."""
+    pytest.importorskip("skimage")
+    out = tmp_path / "held"
+    argv = ["bench", "held-out", "-o", str(out), "--images", "shepp_logan_phantom,brick", "--size", "160"]
+    assert main([*argv, "--acquisition", "camera", "--methods", "bicubic"]) == 0
+    made = json.loads((out / "set" / "degradation.json").read_text())
+    assert made["source"] == "scikit-image, held out" and made["acquisition"] == "camera"
+    assert [i["name"] for i in made["images"]] == ["brick", "shepp_logan_phantom"]
+    assert read_image(out / "set" / "lr_x2" / "brick.png").data.shape == (80, 80)
+    capsys.readouterr()
+    assert main(["bench", "held-out", "-o", str(tmp_path / "o"), "--images", "camera"]) == 2
+    assert "the 'held-out' set has brick" in capsys.readouterr().err
+
+
 def test_cli_bench_noisy_set_and_denoise_bicubic(tmp_path, capsys):
     """A generated set with shot noise: recorded, reproducible, denoised blind, scored on the clean HR."""
     pytest.importorskip("skimage")

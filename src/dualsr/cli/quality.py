@@ -141,7 +141,7 @@ def cmd_degrade(args: argparse.Namespace) -> int:
 
 def add_bench_command(sub: argparse._SubParsersAction) -> None:
     from dualsr.evaluation.methods import METHODS, split_methods
-    from dualsr.evaluation.sets import SCENE_IMAGES, SKIMAGE_IMAGES
+    from dualsr.evaluation.sets import HELD_OUT_IMAGES, SCENE_IMAGES, SKIMAGE_IMAGES
 
     b = sub.add_parser(
         "bench",
@@ -157,7 +157,8 @@ def add_bench_command(sub: argparse._SubParsersAction) -> None:
         "data",
         metavar="DATA",
         help="a set folder in DIV2KRK's layout (gt/, lr_x2/, gt_k_x2/), or 'skimage' to generate one in OUT/set "
-        f"from scikit-image's bundled images ({', '.join(SKIMAGE_IMAGES)}), or 'scenes' to generate synthetic "
+        f"from scikit-image's bundled images ({', '.join(SKIMAGE_IMAGES)}), 'held-out' for its others, which no "
+        f"setting was chosen on ({', '.join(HELD_OUT_IMAGES)}), or 'scenes' to generate synthetic "
         f"fluorescence scenes recorded through a microscope by a camera and one with pixels twice as wide "
         f"({', '.join(SCENE_IMAGES)})",
     )
@@ -202,11 +203,19 @@ def _log(text: str) -> None:
 
 
 def _generated_set(out: Path, args: argparse.Namespace) -> Path:
-    """OUT/set: the 'skimage' images or the 'scenes' asked for, generated once (seeded per name)."""
-    from dualsr.evaluation.sets import SCENE_IMAGES, SKIMAGE_IMAGES, make_scene_set, make_set, write_json
+    """OUT/set: the 'skimage' or 'held-out' images or the 'scenes' asked for, generated once (seeded per name)."""
+    from dualsr.evaluation.sets import (
+        HELD_OUT_IMAGES,
+        SCENE_IMAGES,
+        SKIMAGE_IMAGES,
+        make_scene_set,
+        make_set,
+        write_json,
+    )
 
-    names = SKIMAGE_IMAGES if args.data == "skimage" else SCENE_IMAGES
-    acquisition = args.acquisition if args.data == "skimage" else "camera"
+    photos = args.data != "scenes"  # scikit-image's images: 'skimage' or 'held-out'
+    names = {"skimage": SKIMAGE_IMAGES, "held-out": HELD_OUT_IMAGES}.get(args.data, SCENE_IMAGES)
+    acquisition = args.acquisition if photos else "camera"
     folder = out / "set"
     stamp = folder / "degradation.json"
     wanted = {
@@ -232,13 +241,13 @@ def _generated_set(out: Path, args: argparse.Namespace) -> Path:
     if missing:
         _log(f"dualsr bench: generating {', '.join(missing)} in {folder}")
         noise = {"noise_gaussian": args.noise_gaussian, "noise_poisson": args.noise_poisson}
-        if args.data == "skimage":
+        if photos:
             make_set(folder, missing, seed=args.seed, size=args.size, acquisition=acquisition, log=_log, **noise)
         else:
             make_scene_set(folder, missing, seed=args.seed, size=args.size, log=_log, **noise)
         added = json.loads(stamp.read_text())["images"]
         made["images"] = sorted(made["images"] + added, key=lambda i: names.index(i["name"]))
-        source = "scikit-image" if args.data == "skimage" else "scenes"
+        source = {"skimage": "scikit-image", "held-out": "scikit-image, held out"}.get(args.data, "scenes")
         write_json(stamp, {**made, "source": source})
     return folder
 
@@ -254,7 +263,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     out = Path(args.output_dir)
     if out.exists() and not out.is_dir():
         raise DualSRInputError(f"{out} exists and is not a folder; choose another -o")
-    if args.data in ("skimage", "scenes"):
+    if args.data in ("skimage", "held-out", "scenes"):
         out.mkdir(parents=True, exist_ok=True)
         folder = _generated_set(out, args)
     else:

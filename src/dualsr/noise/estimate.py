@@ -15,7 +15,9 @@ variance:
   image units per photon; read noise and camera offset in ``b``), the scheme of Foi et al.
   (IEEE TIP 2008) reduced: local means beside the detail coefficients, level sets of similar
   mean, a robust variance of each set's smoother half, a weighted straight-line fit, clipped
-  levels left out. Where the variance does not grow with the signal, one Gaussian sigma.
+  levels left out. Where the variance does not grow with the signal, one Gaussian sigma. Where
+  level sets flat to the rounding lie above a noisy one, none: a camera's noise never falls as the
+  signal rises, so the noisy sets hold structure (a piecewise-flat image's edges).
   On images spanning a narrow range of levels the noise at those levels is pinned (within a
   few %) while its split into ``a`` and ``b`` is loose.
 
@@ -49,6 +51,10 @@ _GAUSSIAN_RATIO = 1.5  # fitted variance brightest/darkest below this: the noise
 # A fitted variance below this share of the range squared is the fit's rounding residue, not noise: a
 # noise-free image read exactly 0 on one CPU and 5e-60 grey levels^2 on another (the same NumPy).
 _ZERO_VARIANCE = 1e-20
+# Level sets flat to the rounding above a noisy one, holding this share of the samples: the noisy sets
+# read structure (the edges of a piecewise-flat image), not noise (docs/benchmarks.md, "Images no setting saw").
+_FLAT_SHARE = 0.05
+_FLOAT_UNITS = 4096  # a float image's "unit": its full scale over this (12 bits)
 
 
 @dataclass(frozen=True)
@@ -256,11 +262,31 @@ def _fit_line(levels: np.ndarray, variances: np.ndarray, counts: np.ndarray, slo
     return float(a), float(b)
 
 
+def _flat_contradicts(levels: np.ndarray, variances: np.ndarray, counts: np.ndarray, unit: float) -> bool:
+    """Level sets flat to the rounding (variance at most ``unit``^2 / 12) above a set with noise of a
+    ``unit`` or more, holding ``_FLAT_SHARE`` of the samples or more.
+
+    A camera's noise never falls as the signal rises (``var = a * I + b``, ``a >= 0``), so a flat set
+    above a noisy one says the image is noise-free there, and the other sets' variance is structure:
+    a piecewise-flat image (a phantom, a rendering, a scan) has level sets made only of the edges
+    between its flat regions. Shot noise leaves the darkest sets flat (patches of no photons), below
+    every noisy one, which is why only flat sets above a noisy set count.
+    """
+    order = np.argsort(levels)
+    noisy = np.flatnonzero(variances[order] >= unit**2)
+    if not noisy.size:
+        return False
+    above = order[noisy[0] + 1 :]
+    flat = above[variances[above] <= unit**2 / 12]
+    return float(counts[flat].sum()) >= _FLAT_SHARE * float(counts.sum())
+
+
 def estimate_noise(image: np.ndarray, channel_axis: int | None = None) -> NoiseEstimate:
     """Estimate the noise of ``image`` (2D, or 2D channels along ``channel_axis``) from itself.
 
     Fits ``var(I) = a * I + b`` over level sets (channels share it: one camera), leaving out the
-    sets that clipping squeezes. Where the fitted variance hardly changes over the image's
+    sets that clipping squeezes. Where level sets flat to the rounding lie above a noisy one
+    (:func:`_flat_contradicts`), the image is noise-free. Where the fitted variance hardly changes over the image's
     1-99 % range the noise is called Gaussian, with one variance for all sets. Large planes are
     measured on their central 2048x2048 pixels.
     """
@@ -274,6 +300,9 @@ def estimate_noise(image: np.ndarray, channel_axis: int | None = None) -> NoiseE
         free &= np.abs(levels - v) > 2.5 * math.sqrt(max(a * v + b, 0.0))  # counts are never clipped at 0
     levels, variances, counts = levels[free], variances[free], counts[free]
     a, b = _fit_line(levels, variances, counts)
+    unit = 1.0 if np.issubdtype(np.asarray(image).dtype, np.integer) else (high - low) / _FLOAT_UNITS
+    if _flat_contradicts(levels, variances, counts, unit):
+        return NoiseEstimate("gaussian", 0.0, 0.0, 0.0, low, high)
     dark, bright = np.percentile(np.concatenate([p.ravel() for p in planes]), [1, 99])
     var_dark, var_bright = a * dark + b, a * bright + b
     if a > 0 and (var_dark <= 0 or var_bright >= _GAUSSIAN_RATIO * var_dark):
