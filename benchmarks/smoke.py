@@ -200,6 +200,11 @@ SMOKES: list[Smoke] = [
     ),
     # --- studies: noise ---
     Smoke("studies/noise/noise_threshold.py", ("studies/noise/noise_threshold.py --images camera --size 96",)),
+    Smoke(
+        "studies/noise/texture_or_noise.py",
+        ("studies/noise/texture_or_noise.py camera={camset} blur={set} --images chelsea,camera",),
+        ("set", "camset"),
+    ),
     Smoke("studies/noise/denoisers.py", ("studies/noise/denoisers.py {set} camera --peaks 300",), ("set",)),
     Smoke("studies/noise/block_matching_wiener.py", ("studies/noise/block_matching_wiener.py {set} camera",), ("set",)),
     Smoke("studies/noise/zero_shot_denoiser.py", ("studies/noise/zero_shot_denoiser.py --photons 300 --steps 2",)),

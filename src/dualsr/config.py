@@ -108,6 +108,10 @@ class DualSRConfig:
     # "spectral": a closed-form estimate from the image's power spectrum before training
     # (dualsr.kernels.spectral), then held fixed like a known kernel: no G_DN, no D_DN.
     kernel_estimator: str = "gan"
+    # --- soft content (not in the paper, and in no preset: measured no better than seed noise, and
+    # -1.65 dB on a piecewise-flat phantom; docs/benchmarks.md, "Soft content"; dualsr.engine.softening) ---
+    # the backward cycle's HR patch is first blurred by a Gaussian of sigma ~ U(0, cycle_softening) LR pixels
+    cycle_softening: float = 0.0
     # --- how the LR was made (not in the paper; dualsr.kernels.acquisition) ---
     # "gaussian-blur": blurred by an unknown kernel, then subsampled (the paper's model and DIV2KRK's):
     # the kernel is estimated blind by ``kernel_estimator``. "camera": recorded by a camera, whose x2
@@ -191,6 +195,8 @@ class DualSRConfig:
             raise DualSRInputError(f"back_projection_step must be in (0, 2], got {self.back_projection_step}")
         if self.cross_scale_window <= 0:
             raise DualSRInputError(f"cross_scale_window is a sigma in LR pixels (> 0), got {self.cross_scale_window}")
+        if not 0 <= self.cycle_softening <= 8:  # NaN fails too
+            raise DualSRInputError(f"cycle_softening is a sigma in LR pixels, 0 (off) to 8, got {self.cycle_softening}")
         if self.back_projection_noise <= 0:
             raise DualSRInputError(f"back_projection_noise must be > 0, got {self.back_projection_noise}")
 

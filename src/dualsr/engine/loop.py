@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from dualsr.config import DualSRConfig
+from dualsr.engine.softening import Softening
 from dualsr.errors import DualSRInputError
 from dualsr.kernels.convergence import KNOWN, KernelTracker
 from dualsr.noise.step import NoiseAwareStep
@@ -64,9 +65,10 @@ def make_step(
     """The paper's iteration, or the noise-aware one where ``clean`` and ``noise`` are given (both or neither)."""
     if (clean is None) != (noise is None):
         raise ValueError("a noise model needs both the clean copy and the noise statistics")
+    soften = Softening(config.cycle_softening, config.seed) if config.cycle_softening > 0 else None
     if clean is None:
-        return DualSRStep(image, config, device, known_kernel)
-    return NoiseAwareStep(image, config, device, known_kernel, clean, noise)
+        return DualSRStep(image, config, device, known_kernel, soften)
+    return NoiseAwareStep(image, config, device, known_kernel, clean, noise, soften)
 
 
 def train_plane(

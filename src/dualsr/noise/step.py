@@ -7,6 +7,8 @@ G_DN's output gets noise with the image's statistics before G_UP and D_DN see it
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 
@@ -29,10 +31,11 @@ class NoiseAwareStep(DualSRStep):
         known_kernel: np.ndarray | None,
         clean: np.ndarray,
         noise: tuple[float, float],
+        soften: Callable[[torch.Tensor], torch.Tensor] | None = None,
     ) -> None:
         self.clean, self.noise = clean, noise
         self.guided = config.noise_guide
-        super().__init__(image, config, device, known_kernel)
+        super().__init__(image, config, device, known_kernel, soften)
 
     def _make_g_up(self) -> torch.nn.Module:
         c, channels = self.config, self.channels

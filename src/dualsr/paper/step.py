@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -51,9 +52,11 @@ class DualSRStep:
         config: DualSRConfig,
         device: torch.device,
         known_kernel: np.ndarray | None,
+        soften: Callable[[torch.Tensor], torch.Tensor] | None = None,
     ) -> None:
         c = config
         self.config, self.device = c, device
+        self.soften = soften  # the backward cycle's HR patch made softer first (an extension); None: the paper
         self.channels = image.shape[-3]  # (C, H, W), or (P, C, H, W) planes sharing one kernel
         self.g_up = self._make_g_up()
         image = self._training_image(image)
@@ -129,6 +132,14 @@ class DualSRStep:
         """G_DN's output as G_UP and D_DN meet it: as it is here."""
         return lr
 
+    def _backward_cycle(self, y: torch.Tensor, k: torch.Tensor, seen_lr: torch.Tensor) -> torch.Tensor:
+        """``|G_UP(G_DN(y)) - y|`` (eq. 6); with ``soften``, of the softened ``y`` instead, through the
+        kernel as it stands (no gradient to G_DN: its GAN still sees the patch as cut)."""
+        if self.soften is None:
+            return losses.cycle_l1(self._up(seen_lr), y)
+        soft = self.soften(y)
+        return losses.cycle_l1(self._up(self._seen(downsample_with_kernel(soft, k.detach()))), soft)
+
     def step(self, step: int) -> torch.Tensor:
         """One iteration; returns the detached losses in ``LOSS_NAMES`` order."""
         c = self.config
@@ -152,7 +163,7 @@ class DualSRStep:
         fake_lr = downsample_with_kernel(y, k)
         seen_lr = self._seen(fake_lr)
         cyc_f = losses.cycle_l1(downsample_with_kernel(fake_hr, k), x_target) if c.use_forward_cycle else zero
-        cyc_b = losses.cycle_l1(self._up(seen_lr), y) if c.use_backward_cycle else zero
+        cyc_b = self._backward_cycle(y, k, seen_lr) if c.use_backward_cycle else zero
         interp = losses.masked_interp(fake_hr, x_bicubic, mask) if c.use_interp_loss else zero
         gan = prior = bicubic = zero
         if self.learn_kernel:
