@@ -44,6 +44,8 @@ class DualSRStep:
 
     The ``_make_g_up``, ``_training_image``, ``_split``, ``_guide``, ``_seen`` and ``_up`` methods are
     the paper's (noise-free) degradation; :class:`dualsr.noise.step.NoiseAwareStep` overrides them.
+    ``soften`` (None: the paper) is an extension's hook: the backward cycle on a softened copy of its
+    patch (``dualsr.engine.softening``, in no preset).
     """
 
     def __init__(
