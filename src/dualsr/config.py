@@ -108,8 +108,9 @@ class DualSRConfig:
     # "spectral": a closed-form estimate from the image's power spectrum before training
     # (dualsr.kernels.spectral), then held fixed like a known kernel: no G_DN, no D_DN.
     kernel_estimator: str = "gan"
-    # --- soft content (not in the paper, and in no preset: measured no better than seed noise, and
-    # -1.65 dB on a piecewise-flat phantom; docs/benchmarks.md, "Soft content"; dualsr.engine.softening) ---
+    # --- soft content (not in the paper, and in no preset: brick +0.4-0.5 dB, but a piecewise-flat
+    # phantom -1.65 and 14 camera-binned images -0.13 on average; docs/benchmarks.md, "Soft content";
+    # dualsr.engine.softening) ---
     # the backward cycle's HR patch is first blurred by a Gaussian of sigma ~ U(0, cycle_softening) LR pixels
     cycle_softening: float = 0.0
     # --- how the LR was made (not in the paper; dualsr.kernels.acquisition) ---
