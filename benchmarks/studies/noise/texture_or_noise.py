@@ -26,7 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
+from dualsr.evaluation.degrade import degrade
 from dualsr.io.files import read_image
+from dualsr.kernels.camera import camera_kernel
 from dualsr.noise.estimate import estimate_noise
 
 PATCH = 7
@@ -39,15 +41,6 @@ def channel_axis(image: np.ndarray) -> int | None:
 def planes(image: np.ndarray) -> list[np.ndarray]:
     data = np.asarray(image, np.float64)
     return [data[..., c] for c in range(data.shape[-1])] if data.ndim == 3 else [data]
-
-
-def binned(image: np.ndarray) -> np.ndarray:
-    """Each 2x2 block's mean (the last odd row or column left out)."""
-    out = []
-    for p in planes(image):
-        p = p[: p.shape[0] // 2 * 2, : p.shape[1] // 2 * 2]
-        out.append((p[0::2, 0::2] + p[1::2, 0::2] + p[0::2, 1::2] + p[1::2, 1::2]) / 4)
-    return np.stack(out, -1) if image.ndim == 3 else out[0]
 
 
 def patch_floor(image: np.ndarray) -> float:
@@ -80,7 +73,8 @@ def measure(label: str, folder: Path, names: set[str] | None) -> list[dict]:
         noisy = added.get(path.stem, False)
         lr = read_image(path).data
         e = estimate_noise(lr, channel_axis(lr))
-        ratio = estimate_noise(binned(lr), channel_axis(lr)).level / e.level if e.level else float("nan")
+        binned = degrade(lr, camera_kernel(), 2)  # pixels twice as wide: each the mean of a 2x2 block
+        ratio = estimate_noise(binned, channel_axis(lr)).level / e.level if e.level else float("nan")
         floor = patch_floor(lr) / e.full_scale
         row = {"set": label, "image": path.stem, "noise added": noisy, "level": e.level, "noisy": e.is_noisy()}
         rows.append({**row, "ratio": ratio, "floor": floor})
