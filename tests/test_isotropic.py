@@ -15,7 +15,7 @@ from dualsr.isotropic.degrade import degrade_axis, slice_centre
 from dualsr.isotropic.estimate import _slab_matrix, estimate_profile
 from dualsr.isotropic.interpolate import bspline_axis
 from dualsr.isotropic.network import AxisUpsampler, cubic_rows
-from dualsr.isotropic.profile import from_samples, named
+from dualsr.isotropic.profile import SHAPE_POWER, from_samples, named
 from dualsr.isotropic.train import TrainSettings
 from dualsr.isotropic.volume import apply_both, check_voxel_size
 
@@ -68,6 +68,38 @@ def test_the_blind_profile_is_found_on_an_isotropic_texture():
         lr = degrade_axis(truth, 0, factor, named(shape, fwhm))
         est = estimate_profile(lr.astype(np.float32), factor)
         assert est.profile.fwhm == pytest.approx(fwhm, rel=0.2), (shape, fwhm, est.summary())
+
+
+def test_the_shape_is_said_unseen_where_both_shapes_fit_and_given_it_only_the_width_is_fitted():
+    """A rectangle as wide as the step and a narrower Gaussian fit alike: both widths are kept and the
+    shape is said unseen; a Gaussian 1.5 steps wide is told apart; a given shape fits only the width."""
+    rng = np.random.default_rng(1)
+    truth = ndimage.gaussian_filter(rng.standard_normal((72, 56, 56)), 1.0)
+    lr = degrade_axis(truth, 0, 3.0, named("rect", 3.0)).astype(np.float32)
+    est = estimate_profile(lr, 3.0)
+    assert not est.shape_seen and set(est.alternatives) == {"gaussian", "rect"}
+    assert est.alternatives["rect"][0] == pytest.approx(3.0, rel=0.2)
+    assert est.alternatives["gaussian"][0] < 0.85 * est.alternatives["rect"][0]
+    note = est.shape_note(0.5, "um")
+    assert "gaussian of FWHM" in note and "rect of FWHM" in note and "--shape" in note and "\n" not in note
+    summary = est.summary()
+    assert summary["shape_seen"] is False and summary["alternatives"]["rect"]["fwhm_pixels"] > 0
+    given = estimate_profile(lr, 3.0, powers=(SHAPE_POWER["rect"],))
+    assert given.shape_given and given.shape_seen and given.shape_note() is None
+    assert given.profile.shape == "rect" and given.profile.fwhm == pytest.approx(3.0, rel=0.2)
+    assert "alternatives" not in given.summary()
+    wide = estimate_profile(degrade_axis(truth, 0, 3.0, named("gaussian", 4.5)).astype(np.float32), 3.0)
+    assert wide.shape_seen and wide.profile.shape == "gaussian" and wide.shape_note() is None
+
+
+def test_a_given_shape_alone_estimates_the_width_and_says_so():
+    rng = np.random.default_rng(0)
+    vol = ndimage.gaussian_filter(rng.random((12, 32, 32)), 1).astype(np.float32)
+    result = dualsr.isotropic(vol, (1.5, 0.5, 0.5), settings=TINY, shape="rect")
+    assert result.profile_source == "estimated-width" and result.profile.shape == "rect"
+    assert result.summary()["profile_estimate"]["shape_given"] is True and result.shape_note() is None
+    with pytest.raises(DualSRInputError, match="unknown slice profile shape"):
+        dualsr.isotropic(vol, (1.5, 0.5, 0.5), settings=TINY, shape="box")
 
 
 def test_the_slab_model_is_the_object_averaged_over_the_profiles_offsets():
@@ -141,6 +173,8 @@ def test_a_given_profile_file_overrides_the_estimate(tmp_path):
     assert result.profile_source == "samples" and result.estimate is None
     with pytest.raises(DualSRInputError, match="either"):
         dualsr.isotropic(vol, (2.0, 1.0, 1.0), profile=p, fwhm=2.0, settings=TINY)
+    with pytest.raises(DualSRInputError, match="its own shape"):
+        dualsr.isotropic(vol, (2.0, 1.0, 1.0), profile=p, shape="rect", settings=TINY)
     with pytest.raises(DualSRInputError, match="non-negative"):
         from_samples(np.array([-1.0, 2.0]))
 

@@ -141,3 +141,31 @@ def test_unknown_voxel_size_and_isotropic_file_are_one_line_exit_2(tmp_path, cap
     tifffile.imwrite(iso, _stack(), imagej=True, resolution=(1.0, 1.0), metadata={"axes": "ZYX", "spacing": 1.0})
     _one_line_error(capsys, ["isotropic", str(iso), "-o", str(tmp_path / "o.tif")], "isotropic already")
     assert not (tmp_path / "o.tif").exists()
+
+
+def test_an_unseen_shape_is_said_and_shape_alone_fits_the_width(tmp_path, capsys):
+    """A rectangle as wide as the step: the blind run names both shapes' widths in one line; --shape
+    rect alone fits only the width (no line), and both runs' fits travel in the file and the ONNX model."""
+    from dualsr.isotropic.degrade import degrade_axis
+    from dualsr.isotropic.export import OnnxAxisModel
+    from dualsr.isotropic.profile import named
+
+    rng = np.random.default_rng(1)
+    field = ndimage.gaussian_filter(rng.standard_normal((72, 56, 56)), 1.0)
+    lr = degrade_axis(field, 0, 3.0, named("rect", 3.0))
+    lr = ((lr - lr.min()) / (lr.max() - lr.min()) * 50000).astype(np.uint16)
+    src = tmp_path / "in.ome.tif"
+    tifffile.imwrite(
+        src, lr, ome=True, metadata={"axes": "ZYX", "PhysicalSizeZ": 1.5, "PhysicalSizeY": 0.5, "PhysicalSizeX": 0.5}
+    )
+    assert main(["isotropic", str(src), "-o", str(tmp_path / "blind.tif"), *STEPS, "--noise", "off"]) == 0
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if "shape is not seen" in ln]
+    assert len(lines) == 1 and "gaussian of FWHM" in lines[0] and "rect of FWHM" in lines[0]
+    out, onnx = tmp_path / "rect.tif", tmp_path / "rect.onnx"
+    argv = ["isotropic", str(src), "-o", str(out), *STEPS, "--noise", "off", "--shape", "rect", "--onnx", str(onnx)]
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert "(estimated-width, rect)" in text and "shape is not seen" not in text
+    meta = json.loads(OnnxAxisModel(onnx).meta["profile_estimate"])
+    assert meta["shape_given"] is True and meta["shape"] == "rect"
+    assert meta["fwhm_pixels"] == pytest.approx(3.0, rel=0.2)

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
+from dualsr.errors import DualSRInputError
 from plugin_helpers import errors_since, open_widget
 
 ISO = "DualSR: make isotropic"
@@ -106,3 +107,43 @@ def test_make_isotropic_denoises_a_noisy_layer_and_says_so(make_napari_viewer, q
     out = viewer.layers["noisy isotropic (DualSR)"]
     assert out.metadata["dualsr"]["noise"]["active"] is True
     np.testing.assert_array_equal(viewer.layers["noisy"].data, noisy)  # the input layer is untouched
+
+
+def test_the_slice_shape_fixes_the_shape_and_an_unseen_one_is_said(make_napari_viewer, qtbot):
+    """'slice shape' rect with FWHM 0 fits only the width; left to the estimate, a stack that cannot
+    tell the shapes apart gets a notification naming both widths; the input layer stays as it was."""
+    from napari.utils.notifications import notification_manager
+
+    from dualsr.isotropic.degrade import degrade_axis
+    from dualsr.isotropic.profile import named
+    from napari_dualsr._isotropic import BLIND_SHAPE, isotropic_job
+
+    rng = np.random.default_rng(1)
+    field = ndimage.gaussian_filter(rng.standard_normal((48, 40, 40)), 1.0)
+    lr = degrade_axis(field, 0, 3.0, named("rect", 3.0)).astype(np.float32)
+    viewer = make_napari_viewer()
+    layer = viewer.add_image(lr, name="slices", scale=(1.5, 0.5, 0.5))
+    widget = open_widget(viewer, ISO)
+    assert widget.shape.value == BLIND_SHAPE and widget.job().shape is None
+    widget.steps.value, widget.preview.value, widget.noise.value = 2, False, "off"
+    said = {}
+    for shape in ("rect", BLIND_SHAPE):
+        widget.shape.value = shape
+        start = len(notification_manager.records)
+        widget.run_button.clicked.emit()
+        qtbot.waitUntil(lambda: not widget.runner.running, timeout=120_000)
+        assert not errors_since(start)
+        said[shape] = " ".join(str(r.message) for r in notification_manager.records[start:])
+        assert ("slice shape not seen: gaussian" in widget.status.value) == (shape == BLIND_SHAPE)
+        out = viewer.layers["slices isotropic (DualSR)"]
+        profile = out.metadata["dualsr"]["profile"]
+        if shape == "rect":
+            assert profile["source"] == "estimated-width" and profile["shape"] == "rect"
+        else:
+            assert profile["source"] == "estimated"
+        viewer.layers.remove(out)
+    assert "shape is not seen" not in said["rect"]
+    assert "shape is not seen" in said[BLIND_SHAPE] and "rect of FWHM" in said[BLIND_SHAPE]
+    np.testing.assert_array_equal(layer.data, lr)
+    with pytest.raises(DualSRInputError, match="unknown slice shape"):
+        isotropic_job(layer, shape="box")

@@ -24,6 +24,7 @@ from dualsr.config import NOISE_MODES, NOISY_THRESHOLD
 from dualsr.errors import DualSRInputError
 from dualsr.isotropic.apply import FUSIONS
 from dualsr.isotropic.noise import DENOISE_REACH, denoise_stack, plan_stack_noise
+from dualsr.isotropic.profile import SHAPES
 from dualsr.isotropic.train import TrainSettings
 from dualsr.isotropic.volume import IsotropicResult, check_voxel_size, isotropic
 from dualsr.runtime.device import available_devices
@@ -33,6 +34,7 @@ from ._runner import Runner, checked_job, outcome_value
 from ._workers import Controls, Outcome, Update, relay
 
 PREVIEW_S = 3.0  # seconds between XZ previews while training
+BLIND_SHAPE = "estimate"  # the slice-shape choice that leaves the shape to the blind estimate
 
 
 @dataclass
@@ -51,6 +53,7 @@ class IsotropicJob:
     device: str
     preview: bool
     noise: str = "auto"
+    shape: str | None = None  # the profile's shape; None: estimated (or Gaussian for a given FWHM)
 
 
 def volume_layers(viewer: Any) -> list[tuple[str, Any]]:
@@ -68,8 +71,13 @@ def isotropic_job(
     device: str = "auto",
     preview: bool = True,
     noise: str = "auto",
+    shape: str = BLIND_SHAPE,
 ) -> IsotropicJob:
-    """Check ``layer`` and the options; DualSRInputError says what is wrong."""
+    """Check ``layer`` and the options; DualSRInputError says what is wrong.
+
+    ``shape``: BLIND_SHAPE, or "gaussian" / "rect" (with ``fwhm`` 0, only the width is estimated)."""
+    if shape != BLIND_SHAPE and shape not in SHAPES:
+        raise DualSRInputError(f"unknown slice shape {shape!r}; use {BLIND_SHAPE}, {' or '.join(SHAPES)}")
     if layer is None:
         raise DualSRInputError("choose a 3-D image layer")
     if layer.ndim != 3 or getattr(layer, "rgb", False) or getattr(layer, "multiscale", False):
@@ -95,6 +103,7 @@ def isotropic_job(
         device,
         preview,
         noise,
+        None if shape == BLIND_SHAPE else shape,
     )
 
 
@@ -121,6 +130,7 @@ def isotropic_updates(
             job.data,
             job.scale,
             fwhm=job.fwhm,
+            shape=job.shape,
             fusion=job.fusion,
             noise=job.noise,
             settings=job.settings,
@@ -192,6 +202,11 @@ class IsotropicWidget(Container):
         self.image = ComboBox(label="image", choices=lambda _: volume_layers(self.viewer))
         self.info = Label(value="")
         self.fwhm = FloatSpinBox(label="slice FWHM", min=0.0, max=1e6, step=0.1, value=0.0)
+        self.shape = ComboBox(label="slice shape", choices=[BLIND_SHAPE, *SHAPES], value=BLIND_SHAPE)
+        self.shape.tooltip = (
+            "the slice profile's shape if you know it (2-D multislice MRI: rect; confocal, light sheet: gaussian); "
+            f"{BLIND_SHAPE}: from the data (a given FWHM is then Gaussian)"
+        )
         self.steps = SpinBox(label="steps", min=1, max=100_000, value=TrainSettings.steps)
         self.fusion = ComboBox(label="fusion", choices=list(FUSIONS), value="mean")
         self.device = ComboBox(label="device", choices=available_devices(), value="auto")
@@ -206,7 +221,8 @@ class IsotropicWidget(Container):
         self.status = Label(value="")
         self.fwhm.tooltip = "slice thickness (FWHM) in the layer's Z scale units; 0 = estimate it from the data"
         buttons = Container(widgets=[self.run_button, self.stop_button], layout="horizontal", labels=False)
-        widgets = [self.image, self.info, self.fwhm, self.steps, self.fusion, self.noise, self.device, self.preview]
+        widgets = [self.image, self.info, self.fwhm, self.shape, self.steps, self.fusion, self.noise]
+        widgets += [self.device, self.preview]
         super().__init__(widgets=[*widgets, buttons, self.status])
         self.runner = Runner(self._update, self._done, self._idle)
         self._job: IsotropicJob | None = None
@@ -237,7 +253,7 @@ class IsotropicWidget(Container):
 
     def job(self) -> IsotropicJob:
         form = (self.fwhm.value, self.steps.value, self.fusion.value, self.device.value, self.preview.value)
-        return isotropic_job(self.image.value, *form, noise=self.noise.value)
+        return isotropic_job(self.image.value, *form, noise=self.noise.value, shape=self.shape.value)
 
     def start(self, *_: Any) -> None:
         if self.runner.running or (job := checked_job(self.job)) is None:
@@ -273,7 +289,13 @@ class IsotropicWidget(Container):
             self.viewer.add_image(data, **kwargs)
             self.status.value = "stopped early; result so far" if result.stopped else "done"
             noise = f"; {result.noise.reason}" if result.noise is not None else ""
-            show_info(f"DualSR: {self._job.name} isotropic (factor {result.factor:.3g}){noise}")
+            shape = f"; {note}" if (note := result.shape_note()) else ""
+            if note:  # the notification fades; the status keeps the two widths (layer units) until the next run
+                alt = result.estimate.alternatives
+                widths = " or ".join(f"{k} {alt[k][0] * result.voxel_size[1]:.3g}" for k in ("gaussian", "rect"))
+                self.status.value += f"\nslice shape not seen: {widths}"
+            self.status.tooltip = note or ""
+            show_info(f"DualSR: {self._job.name} isotropic (factor {result.factor:.3g}){noise}{shape}")
 
     def _idle(self) -> None:
         self.stop_button.enabled = False

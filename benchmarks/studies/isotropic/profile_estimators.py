@@ -10,6 +10,10 @@ the content's own anisotropy. ``--volumes field-powerlaw,field-exp`` are Gaussia
 with an isotropic spectrum (power law ``(k + 0.01)^-1.6``, or ``exp(-k / 0.08)``): isotropic by
 construction, so what remains there is the method's own error. ``--profiles gaussian:0.6,rect:1``
 sets the true profiles (shape: FWHM in Z steps) instead of each volume's benchmark one.
+
+Rows of a variant that tries every shape also carry each named shape's best width as its FWHM error
+(``alternatives``), the worse one's misfit over the better's (``shape_ratio``) and ``shape_seen``
+(that ratio against ``SHAPE_SEEN_RATIO``): where the stack cannot tell a rectangle from a Gaussian.
 """
 
 from __future__ import annotations
@@ -88,6 +92,11 @@ def main() -> None:
                     row = {"volume": name, "factor": factor, "axis": axis, "variant": variant, "truth": shape}
                     row.update(truth_fwhm=round(truth.fwhm, 3), fwhm=round(est.profile.fwhm, 3))
                     row.update(shape=est.profile.shape, error=round(est.profile.fwhm / truth.fwhm - 1, 3))
+                    if not est.shape_given:  # each named shape's best width, and whether the stack tells them apart
+                        alt = est.alternatives
+                        row["alternatives"] = {k: round(w / truth.fwhm - 1, 3) for k, (w, _) in alt.items()}
+                        misfits = sorted(m for _, m in alt.values())
+                        row.update(shape_ratio=round(misfits[1] / misfits[0], 3), shape_seen=est.shape_seen)
                     row["seconds"] = round(time.perf_counter() - t0, 2)
                     print(json.dumps(row), flush=True)
 

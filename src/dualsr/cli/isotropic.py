@@ -54,7 +54,11 @@ def add_isotropic_command(sub: argparse._SubParsersAction) -> None:
         "is sharpened towards the in-plane resolution; give --fwhm or --profile to restore Z as it was recorded.",
     )
     g.add_argument("--fwhm", type=float, metavar="F", help="the slice thickness (FWHM) in the voxel size's unit")
-    g.add_argument("--shape", choices=SHAPES, default="gaussian", help="shape for --fwhm (default: gaussian)")
+    g.add_argument(
+        "--shape",
+        choices=SHAPES,
+        help="the profile's shape: with --fwhm, its shape (default: gaussian); alone, only the width is estimated",
+    )
     g.add_argument("--profile", metavar="FILE", help="the profile as samples one in-plane pixel apart (.npy or text)")
     g.add_argument("--profile-out", metavar="FILE.txt", help="write the profile used (text, as --profile reads it)")
     g = p.add_argument_group("training and output")
@@ -131,6 +135,9 @@ def cmd_isotropic(args: argparse.Namespace) -> int:
     s = result.summary()
     if result.noise is not None:
         print(f"dualsr: {result.noise.reason}")
+    note = result.shape_note(volume.unit)
+    if note:
+        print(f"dualsr: {note}")
     print(
         f"dualsr: factor {result.factor:.3g}, voxel {_size(result.input_voxel_size)} -> {_size(result.voxel_size)}; "
         f"slice profile FWHM {s['profile_fwhm']:.4g} ({result.profile_source}, {result.profile.shape}); "

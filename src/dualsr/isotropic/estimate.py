@@ -21,6 +21,13 @@ generalised Gaussian: FWHM and shape) minimising the squared log-spectral distan
 free gain (the two directions need not hold the same amount of structure), wins. ESPRESO
 (Han et al. 2023) learns the profile adversarially instead; this closed form takes about a
 second.
+
+The width is seen better than the shape. A rectangle as wide as the step and a Gaussian about
+0.7 of it pass nearly the same spectrum below the slices' Nyquist frequency, so second-order
+statistics fit both alike, and their FWHMs differ by ~30 %. The estimate therefore keeps each
+named shape's best width (:attr:`ProfileEstimate.alternatives`) and says whether the shape was
+seen at all (:attr:`ProfileEstimate.shape_seen`); a user who knows the shape (2-D multislice
+MRI: rectangular; confocal, light sheet: Gaussian-like) gives it and only the width is fitted.
 """
 
 from __future__ import annotations
@@ -31,9 +38,13 @@ import numpy as np
 
 from dualsr.errors import DualSRInputError
 from dualsr.isotropic.degrade import interior_matrix
-from dualsr.isotropic.profile import SliceProfile, generalised
+from dualsr.isotropic.profile import SHAPE_POWER, SliceProfile, generalised
 
 POWERS = (2.0, 3.0, 4.0, 6.0, 10.0, 40.0)  # Gaussian .. rectangle
+# The two named shapes' best misfits differ less than this where the stack cannot tell them apart.
+# Measured (benchmarks/studies/isotropic/profile_estimators.py, 26 stacks, docs/isotropic.md): worse / better
+# 1.00-1.13 for rectangles as wide as the step and Gaussians of 0.6 step, 1.7-4.6 for Gaussians as wide as it.
+SHAPE_SEEN_RATIO = 1.4
 MAX_LAGS = 24  # slice lags compared (the spectra's resolution)
 MAX_LINES = 20000  # lines sampled per direction
 
@@ -49,8 +60,53 @@ class ProfileEstimate:
     simulated: np.ndarray
     table: list[tuple[float, float, float]]  # (fwhm, power, misfit) of every candidate
 
+    def best_width(self, power: float) -> tuple[float, float] | None:
+        """(FWHM in pixels, misfit) of the best candidate of this shape, None if none was tried."""
+        rows = [(misfit, fwhm) for fwhm, p, misfit in self.table if p == power]
+        return (min(rows)[1], min(rows)[0]) if rows else None
+
+    @property
+    def shape_given(self) -> bool:
+        """Only one shape was tried: the width alone was estimated."""
+        return len({p for _, p, _ in self.table}) == 1
+
+    @property
+    def alternatives(self) -> dict[str, tuple[float, float]]:
+        """Each named shape's best (FWHM in pixels, misfit), for the shapes that were tried."""
+        best = {name: self.best_width(power) for name, power in SHAPE_POWER.items()}
+        return {name: b for name, b in best.items() if b is not None}
+
+    @property
+    def shape_seen(self) -> bool:
+        """Whether the data prefer one named shape clearly (see ``SHAPE_SEEN_RATIO``); True when it was given."""
+        if self.shape_given or len(self.alternatives) < 2:
+            return True
+        misfits = sorted(m for _, m in self.alternatives.values())
+        return misfits[1] >= SHAPE_SEEN_RATIO * max(misfits[0], 1e-12)
+
     def summary(self) -> dict:
-        return {**self.profile.to_dict(), "misfit": round(self.misfit, 5), "method": "spectral"}
+        out = {**self.profile.to_dict(), "misfit": round(self.misfit, 5), "method": "spectral"}
+        out["shape_given"] = self.shape_given
+        if not self.shape_given:
+            out["shape_seen"] = self.shape_seen
+            out["alternatives"] = {
+                name: {"fwhm_pixels": round(fwhm, 4), "misfit": round(misfit, 5)}
+                for name, (fwhm, misfit) in self.alternatives.items()
+            }
+        return out
+
+    def shape_note(self, pixel: float = 1.0, unit: str = "pixels") -> str | None:
+        """One line when the shape was not seen: both named shapes' widths (FWHM times ``pixel``) and the fix."""
+        if self.shape_seen:
+            return None
+        alt = self.alternatives
+        unit = f" {unit}" if unit else ""
+        widths = " and ".join(f"a {name} of FWHM {alt[name][0] * pixel:.3g}{unit}" for name in ("gaussian", "rect"))
+        return (
+            f"the slice profile's shape is not seen in this stack: {widths} fit it alike; if you know the shape "
+            "(2-D multislice MRI: rect; confocal or light sheet: gaussian), give it (--shape; in napari, slice shape) "
+            "and only the width is estimated"
+        )
 
 
 def _autocorrelation(lines: np.ndarray, lags: int) -> np.ndarray:

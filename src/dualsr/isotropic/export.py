@@ -91,6 +91,8 @@ def metadata(result: IsotropicResult) -> dict[str, str]:
         "input_voxel_size": json.dumps(list(result.input_voxel_size)),
         "voxel_size": json.dumps(list(result.voxel_size)),
         "profile": json.dumps({**result.profile.to_dict(), "source": result.profile_source}),
+        # the blind estimate's fit, both named shapes' widths, and whether the shape was seen at all
+        "profile_estimate": json.dumps(result.estimate.summary() if result.estimate is not None else None),
         "normalization": json.dumps(result.normalization.to_dict()),
         "fusion": result.fusion,
         "network": json.dumps(result.model.config()),

@@ -21,10 +21,10 @@ from dualsr.config import DEFAULT_DENOISER
 from dualsr.errors import DualSRInputError
 from dualsr.io.normalize import Normalization, fit_normalization
 from dualsr.isotropic.apply import FUSIONS, fuse, upsample_slices
-from dualsr.isotropic.estimate import ProfileEstimate, estimate_profile
+from dualsr.isotropic.estimate import POWERS, ProfileEstimate, estimate_profile
 from dualsr.isotropic.network import AxisUpsampler
 from dualsr.isotropic.noise import denoise_stack, plan_stack_noise
-from dualsr.isotropic.profile import SliceProfile, from_samples, named
+from dualsr.isotropic.profile import SHAPE_POWER, SHAPES, SliceProfile, from_samples, named
 from dualsr.isotropic.train import TrainReport, TrainSettings, train_upsampler
 from dualsr.noise.denoise import require_denoiser
 from dualsr.noise.model import NoisePlan
@@ -45,7 +45,7 @@ class IsotropicResult:
     input_voxel_size: tuple[float, float, float]
     factor: float
     profile: SliceProfile
-    profile_source: str  # "estimated", "fwhm" or "samples"
+    profile_source: str  # "estimated", "estimated-width" (the shape given), "fwhm" or "samples"
     estimate: ProfileEstimate | None
     model: AxisUpsampler = field(repr=False)
     normalization: Normalization = field(repr=False)
@@ -71,6 +71,7 @@ class IsotropicResult:
             "voxel_size": list(self.voxel_size),
             "profile": {**self.profile.to_dict(), "source": self.profile_source},
             "profile_fwhm": round(self.profile.fwhm * self.voxel_size[1], 6),
+            **({"profile_estimate": self.estimate.summary()} if self.estimate is not None else {}),
             "fusion": self.fusion,
             "training": self.settings.to_dict(),
             "seconds": {k: round(v, 2) for k, v in self.seconds.items()},
@@ -78,6 +79,12 @@ class IsotropicResult:
             "stopped": self.stopped,
             **({"noise": {**self.noise.to_dict(), "denoiser": self.denoiser}} if self.noise else {}),
         }
+
+    def shape_note(self, unit: str | None = None) -> str | None:
+        """One line when the blind estimate could not tell the profile's shape (widths in the voxel size's unit)."""
+        if self.estimate is None:
+            return None
+        return self.estimate.shape_note(self.voxel_size[1], unit or "")
 
     def export_onnx(self, path: str) -> Any:
         """Save the through-plane model as one ONNX file (see :mod:`dualsr.isotropic.export`)."""
@@ -125,16 +132,23 @@ def choose_profile(
     shape: str | None,
     profile: SliceProfile | np.ndarray | None,
 ) -> tuple[SliceProfile | None, str]:
-    """A given profile (samples, or a FWHM in the voxel size's unit), or None to estimate one."""
+    """A given profile (samples, or a FWHM in the voxel size's unit), or None to estimate one.
+
+    With ``shape`` alone, None too: the estimate then fits only that shape's width ("estimated-width").
+    """
     if profile is not None and fwhm is not None:
         raise DualSRInputError("give either a slice profile or its FWHM, not both")
+    if profile is not None and shape is not None:
+        raise DualSRInputError("a slice profile file has its own shape; give --shape with --fwhm or alone")
+    if shape is not None and shape not in SHAPE_POWER:
+        raise DualSRInputError(f"unknown slice profile shape {shape!r}; use one of {', '.join(SHAPES)}")
     if profile is not None:
         return (profile if isinstance(profile, SliceProfile) else from_samples(profile)), "samples"
     if fwhm is not None:
         if not (math.isfinite(fwhm) and fwhm > 0):
             raise DualSRInputError(f"the slice profile's FWHM must be a positive number (got {fwhm})")
         return named(shape or "gaussian", fwhm / dy), "fwhm"
-    return None, "estimated"
+    return None, ("estimated-width" if shape else "estimated")
 
 
 def isotropic(
@@ -158,7 +172,8 @@ def isotropic(
 
     ``voxel_size`` is ``(dz, dy, dx)`` in one unit. The slice profile is estimated blind unless
     ``fwhm`` (same unit; ``shape`` "gaussian" or "rect") or ``profile`` (samples one in-plane
-    pixel apart) is given. ``fusion``: "mean", "geometric" or "fourier". ``noise`` ("auto", "on", "off"):
+    pixel apart) is given; ``shape`` alone fixes the shape and estimates only the width.
+    ``fusion``: "mean", "geometric" or "fourier". ``noise`` ("auto", "on", "off"):
     whether the acquired planes are denoised first (``auto``: where the stack's measured noise is above
     the ×2 path's threshold; :mod:`dualsr.isotropic.noise`), by ``denoiser``. Returns the result with
     ``floor(Z * f)`` planes, the input's dtype, and the new voxel size ``(dy, dy, dx)``; with
@@ -188,7 +203,8 @@ def isotropic(
     if given is None:  # on the planes as acquired (see dualsr.isotropic.noise: why not the denoised ones)
         norm = fit_normalization(volume, "percentile")
         data = norm.apply(volume)
-        estimate = estimate_profile(data, factor, seed=settings.seed)
+        powers = (SHAPE_POWER[shape],) if shape else POWERS
+        estimate = estimate_profile(data, factor, powers=powers, seed=settings.seed)
         given = estimate.profile
     seconds["profile"] = time.perf_counter() - t_profile
     if plan.active:  # the training and the application see the denoised planes, normalised anew
