@@ -19,6 +19,7 @@ import numpy as np
 from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, Label, PushButton, SpinBox
 from napari.utils.notifications import show_info
 from napari.viewer import Viewer
+from qtpy.QtWidgets import QSizePolicy
 
 from dualsr.config import NOISE_MODES, NOISY_THRESHOLD
 from dualsr.errors import DualSRInputError
@@ -194,6 +195,17 @@ def preview_placement(job: IsotropicJob, factor: float) -> tuple[tuple[float, fl
     return (dz / factor, dx), (top + 0.5 * dz / factor, left)
 
 
+def profile_text(result: IsotropicResult) -> str:
+    """The slice profile a run used (FWHM in the layer's units) and, where its shape was not seen, both widths."""
+    pixel = result.voxel_size[1]
+    text = f"slice profile: {result.profile.shape}, FWHM {result.profile.fwhm * pixel:.3g} ({result.profile_source})"
+    if result.shape_note():
+        alt = result.estimate.alternatives
+        widths = " or ".join(f"{k} {alt[k][0] * pixel:.3g}" for k in ("gaussian", "rect"))
+        text += f". Shape not seen: {widths} fit alike; set slice shape if known"
+    return text
+
+
 class IsotropicWidget(Container):
     """Make a 3-D image layer with a thick Z step isotropic (``dualsr.isotropic``)."""
 
@@ -219,11 +231,16 @@ class IsotropicWidget(Container):
         self.run_button = PushButton(text="Make isotropic")
         self.stop_button = PushButton(text="Stop", enabled=False)
         self.status = Label(value="")
+        self.profile_info = Label(value="")
         self.fwhm.tooltip = "slice thickness (FWHM) in the layer's Z scale units; 0 = estimate it from the data"
         buttons = Container(widgets=[self.run_button, self.stop_button], layout="horizontal", labels=False)
         widgets = [self.image, self.info, self.fwhm, self.shape, self.steps, self.fusion, self.noise]
         widgets += [self.device, self.preview]
-        super().__init__(widgets=[*widgets, buttons, self.status])
+        super().__init__(widgets=[*widgets, buttons, self.status, self.profile_info])
+        self.profile_info.native.setWordWrap(True)  # the profile used, and both widths where the shape was not seen
+        self.profile_info.native.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Preferred)  # else squeezed thin
+        # room for the wrapped text (up to six rows in a narrow dock); a squeezed dock would clip it to one row
+        self.profile_info.native.setMinimumHeight(6 * self.profile_info.native.fontMetrics().lineSpacing())
         self.runner = Runner(self._update, self._done, self._idle)
         self._job: IsotropicJob | None = None
         self._preview_layer: Any = None
@@ -259,6 +276,7 @@ class IsotropicWidget(Container):
         if self.runner.running or (job := checked_job(self.job)) is None:
             return
         self._job = job
+        self.profile_info.value = self.profile_info.tooltip = ""
         self.status.value = "starting…"
         self.run_button.enabled, self.stop_button.enabled = False, True
         self.runner.start(isotropic_updates, job)
@@ -290,11 +308,8 @@ class IsotropicWidget(Container):
             self.status.value = "stopped early; result so far" if result.stopped else "done"
             noise = f"; {result.noise.reason}" if result.noise is not None else ""
             shape = f"; {note}" if (note := result.shape_note()) else ""
-            if note:  # the notification fades; the status keeps the two widths (layer units) until the next run
-                alt = result.estimate.alternatives
-                widths = " or ".join(f"{k} {alt[k][0] * result.voxel_size[1]:.3g}" for k in ("gaussian", "rect"))
-                self.status.value += f"\nslice shape not seen: {widths}"
-            self.status.tooltip = note or ""
+            self.profile_info.value = profile_text(result)  # the notification fades; this stays until the next run
+            self.profile_info.tooltip = note or ""
             show_info(f"DualSR: {self._job.name} isotropic (factor {result.factor:.3g}){noise}{shape}")
 
     def _idle(self) -> None:
