@@ -134,7 +134,7 @@ def test_the_slice_shape_fixes_the_shape_and_an_unseen_one_is_said(make_napari_v
         qtbot.waitUntil(lambda: not widget.runner.running, timeout=120_000)
         assert not errors_since(start)
         said[shape] = " ".join(str(r.message) for r in notification_manager.records[start:])
-        assert ("shape not seen: gaussian" in widget.profile_info.value) == (shape == BLIND_SHAPE)
+        assert ("Shape not seen: gaussian" in widget.profile_info.value) == (shape == BLIND_SHAPE)
         assert widget.profile_info.value.startswith("slice profile: rect, FWHM" if shape == "rect" else "slice")
         out = viewer.layers["slices isotropic (DualSR)"]
         profile = out.metadata["dualsr"]["profile"]
