@@ -92,6 +92,21 @@ def test_the_shape_is_said_unseen_where_both_shapes_fit_and_given_it_only_the_wi
     assert wide.shape_seen and wide.profile.shape == "gaussian" and wide.shape_note() is None
 
 
+def test_a_width_cut_off_by_the_search_is_said_with_what_it_means():
+    """Planes softer than Z (in-plane blur): the fit runs to the narrowest width tried; Z blurrier than the
+    planes (an axial PSF): to the widest; an isotropic texture stays inside, with no note."""
+    rng = np.random.default_rng(1)
+    truth = ndimage.gaussian_filter(rng.standard_normal((72, 56, 56)), 1.0)
+    acquire = lambda v: degrade_axis(v, 0, 3.0, named("gaussian", 1.8)).astype(np.float32)  # noqa: E731
+    narrow = estimate_profile(acquire(ndimage.gaussian_filter(truth, (0, 1, 1))), 3.0)
+    assert narrow.at_edge == "narrow" and narrow.summary()["at_edge"] == "narrow"
+    assert "narrowest width tried" in narrow.edge_note() and "too little" in narrow.edge_note()
+    wide = estimate_profile(acquire(ndimage.gaussian_filter1d(truth, 4.0, axis=0)), 3.0)
+    assert wide.at_edge == "wide" and "axial PSF" in wide.edge_note(0.5, "um") and "um" in wide.edge_note(0.5, "um")
+    inside = estimate_profile(acquire(truth), 3.0)
+    assert inside.at_edge is None and inside.edge_note() is None
+
+
 def test_a_given_shape_alone_estimates_the_width_and_says_so():
     rng = np.random.default_rng(0)
     vol = ndimage.gaussian_filter(rng.random((12, 32, 32)), 1).astype(np.float32)

@@ -58,6 +58,7 @@ def test_imagej_tiff_spacing_in_and_out(tmp_path, capsys):
     assert read_volume(src).voxel_size == (1.5, 0.5, 0.5)
     profile = tmp_path / "profile.txt"
     assert main(["isotropic", str(src), "-o", str(out), *STEPS, "--profile-out", str(profile)]) == 0
+    assert "at the widest width tried" in capsys.readouterr().out  # and the run says so
     back = read_volume(out)
     assert back.data.shape == (24, 56, 56)
     assert back.voxel_size == pytest.approx((0.5, 0.5, 0.5))
@@ -159,8 +160,10 @@ def test_an_unseen_shape_is_said_and_shape_alone_fits_the_width(tmp_path, capsys
         src, lr, ome=True, metadata={"axes": "ZYX", "PhysicalSizeZ": 1.5, "PhysicalSizeY": 0.5, "PhysicalSizeX": 0.5}
     )
     assert main(["isotropic", str(src), "-o", str(tmp_path / "blind.tif"), *STEPS, "--noise", "off"]) == 0
-    lines = [ln for ln in capsys.readouterr().out.splitlines() if "shape is not seen" in ln]
+    printed = capsys.readouterr().out
+    lines = [ln for ln in printed.splitlines() if "shape is not seen" in ln]
     assert len(lines) == 1 and "gaussian of FWHM" in lines[0] and "rect of FWHM" in lines[0]
+    assert "width tried" not in printed  # the width is inside the search: no edge note
     out, onnx = tmp_path / "rect.tif", tmp_path / "rect.onnx"
     argv = ["isotropic", str(src), "-o", str(out), *STEPS, "--noise", "off", "--shape", "rect", "--onnx", str(onnx)]
     assert main(argv) == 0

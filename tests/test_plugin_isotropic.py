@@ -148,3 +148,18 @@ def test_the_slice_shape_fixes_the_shape_and_an_unseen_one_is_said(make_napari_v
     np.testing.assert_array_equal(layer.data, lr)
     with pytest.raises(DualSRInputError, match="unknown slice shape"):
         isotropic_job(layer, shape="box")
+
+
+def test_the_profile_line_says_a_width_cut_off_by_the_search():
+    """A stack whose Z shows no slice profile (noise): the widget's profile line says the width is at the
+    widest tried, so the user knows to give the FWHM."""
+    import dualsr
+    from dualsr.isotropic.train import TrainSettings
+    from napari_dualsr._isotropic import profile_text
+
+    noise = ndimage.gaussian_filter(np.random.default_rng(0).random((8, 56, 56)), 1.0).astype(np.float32)
+    tiny = TrainSettings(steps=2, batch=2, patch=16, layers=3, features=8)
+    result = dualsr.isotropic(noise, (1.5, 0.5, 0.5), settings=tiny, noise="off")
+    text = profile_text(result)
+    assert text.startswith("slice profile: ") and "At the widest width tried: set slice FWHM" in text
+    assert "axial PSF" in result.profile_notes()[0]

@@ -24,6 +24,7 @@ from qtpy.QtWidgets import QSizePolicy
 from dualsr.config import NOISE_MODES, NOISY_THRESHOLD
 from dualsr.errors import DualSRInputError
 from dualsr.isotropic.apply import FUSIONS
+from dualsr.isotropic.estimate import EXTREME
 from dualsr.isotropic.noise import DENOISE_REACH, denoise_stack, plan_stack_noise
 from dualsr.isotropic.profile import SHAPES
 from dualsr.isotropic.train import TrainSettings
@@ -199,6 +200,8 @@ def profile_text(result: IsotropicResult) -> str:
     """The slice profile a run used (FWHM in the layer's units) and, where its shape was not seen, both widths."""
     pixel = result.voxel_size[1]
     text = f"slice profile: {result.profile.shape}, FWHM {result.profile.fwhm * pixel:.3g} ({result.profile_source})"
+    if result.estimate is not None and result.estimate.at_edge:
+        text += f". At the {EXTREME[result.estimate.at_edge]} width tried: set slice FWHM if known"
     if result.shape_note():
         alt = result.estimate.alternatives
         widths = " or ".join(f"{k} {alt[k][0] * pixel:.3g}" for k in ("gaussian", "rect"))
@@ -307,10 +310,10 @@ class IsotropicWidget(Container):
             self.viewer.add_image(data, **kwargs)
             self.status.value = "stopped early; result so far" if result.stopped else "done"
             noise = f"; {result.noise.reason}" if result.noise is not None else ""
-            shape = f"; {note}" if (note := result.shape_note()) else ""
+            notes = "".join(f"; {n}" for n in result.profile_notes())
             self.profile_info.value = profile_text(result)  # the notification fades; this stays until the next run
-            self.profile_info.tooltip = note or ""
-            show_info(f"DualSR: {self._job.name} isotropic (factor {result.factor:.3g}){noise}{shape}")
+            self.profile_info.tooltip = "\n".join(result.profile_notes())
+            show_info(f"DualSR: {self._job.name} isotropic (factor {result.factor:.3g}){noise}{notes}")
 
     def _idle(self) -> None:
         self.stop_button.enabled = False

@@ -97,6 +97,7 @@ def main() -> None:
                         row["alternatives"] = {k: round(w / truth.fwhm - 1, 3) for k, (w, _) in alt.items()}
                         misfits = sorted(m for _, m in alt.values())
                         row.update(shape_ratio=round(misfits[1] / misfits[0], 3), shape_seen=est.shape_seen)
+                    row["at_edge"] = est.at_edge  # the width cut off by the search's edge (0.25 f or 3 f)
                     row["seconds"] = round(time.perf_counter() - t0, 2)
                     print(json.dumps(row), flush=True)
 

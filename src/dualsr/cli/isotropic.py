@@ -135,8 +135,7 @@ def cmd_isotropic(args: argparse.Namespace) -> int:
     s = result.summary()
     if result.noise is not None:
         print(f"dualsr: {result.noise.reason}")
-    note = result.shape_note(volume.unit)
-    if note:
+    for note in result.profile_notes(volume.unit):
         print(f"dualsr: {note}")
     print(
         f"dualsr: factor {result.factor:.3g}, voxel {_size(result.input_voxel_size)} -> {_size(result.voxel_size)}; "

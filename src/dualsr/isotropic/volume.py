@@ -86,6 +86,13 @@ class IsotropicResult:
             return None
         return self.estimate.shape_note(self.voxel_size[1], unit or "")
 
+    def profile_notes(self, unit: str | None = None) -> list[str]:
+        """What a user should know about the blind profile: a width cut off by the search's edge, an unseen shape."""
+        if self.estimate is None:
+            return []
+        notes = (self.estimate.edge_note(self.voxel_size[1], unit or ""), self.shape_note(unit))
+        return [n for n in notes if n]
+
     def export_onnx(self, path: str) -> Any:
         """Save the through-plane model as one ONNX file (see :mod:`dualsr.isotropic.export`)."""
         from dualsr.isotropic.export import export_axis_onnx
