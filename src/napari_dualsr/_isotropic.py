@@ -197,7 +197,8 @@ def preview_placement(job: IsotropicJob, factor: float) -> tuple[tuple[float, fl
 
 
 def profile_text(result: IsotropicResult) -> str:
-    """The slice profile a run used (FWHM in the layer's units) and, where its shape was not seen, both widths."""
+    """The slice profile a run used (FWHM in the layer's units); a width cut off by the search; an unseen shape's two
+    widths."""
     pixel = result.voxel_size[1]
     text = f"slice profile: {result.profile.shape}, FWHM {result.profile.fwhm * pixel:.3g} ({result.profile_source})"
     if result.estimate is not None and result.estimate.at_edge:

@@ -91,7 +91,7 @@ class ProfileEstimate:
 
     @property
     def at_edge(self) -> str | None:
-        """ "narrow" or "wide" where the best width is at that end of the widths tried (cut off there), else None."""
+        """Where the best width sits at an end of the widths tried ("narrow", "wide": cut off there), else None."""
         widths = sorted({w for w, _, _ in self.table})
         if len(widths) <= 2 * EDGE_CANDIDATES:
             return None
@@ -113,7 +113,7 @@ class ProfileEstimate:
             why = (
                 "Z is far blurrier than the planes (an axial PSF?); Z is sharpened hard towards the planes' resolution"
             )
-        return f"{width}: {why}; give --fwhm if you know the slice thickness"
+        return f"{width}: {why}; if you know the slice thickness, give it (--fwhm; in napari, slice FWHM)"
 
     def summary(self) -> dict:
         out = {**self.profile.to_dict(), "misfit": round(self.misfit, 5), "method": "spectral"}
