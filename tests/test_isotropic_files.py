@@ -172,3 +172,10 @@ def test_an_unseen_shape_is_said_and_shape_alone_fits_the_width(tmp_path, capsys
     meta = json.loads(OnnxAxisModel(onnx).meta["profile_estimate"])
     assert meta["shape_given"] is True and meta["shape"] == "rect"
     assert meta["fwhm_pixels"] == pytest.approx(3.0, rel=0.2)
+
+
+def test_ome_tiff_with_one_in_plane_size_takes_the_pixels_as_square(tmp_path):
+    """OME gives PhysicalSizeY alone: it is the pixel size (not 1.0 for both, which made factor 1.5 of 3)."""
+    src = tmp_path / "y_only.ome.tif"
+    tifffile.imwrite(src, _stack(), ome=True, metadata={"axes": "ZYX", "PhysicalSizeZ": 1.5, "PhysicalSizeY": 0.5})
+    assert read_volume(src).voxel_size == (1.5, 0.5, 0.5)

@@ -126,9 +126,11 @@ def _read_ome(xml: str) -> tuple[tuple[float, float] | None, str | None, dict[st
     if names and all(isinstance(n, str) for n in names):
         ome["Channel"] = {"Name": names}
     size = None
-    if "PhysicalSizeX" in pixels and "PhysicalSizeY" in pixels:
-        size = (float(pixels["PhysicalSizeY"]), float(pixels["PhysicalSizeX"]))
-    return size, pixels.get("PhysicalSizeXUnit", "µm") if size else None, ome
+    y, x = pixels.get("PhysicalSizeY"), pixels.get("PhysicalSizeX")
+    if x is not None or y is not None:  # one of the two given: the pixels taken as square (OME sets no default)
+        size = (float(y if y is not None else x), float(x if x is not None else y))
+    unit = pixels.get("PhysicalSizeXUnit", pixels.get("PhysicalSizeYUnit", "µm"))
+    return size, unit if size else None, ome
 
 
 def _read_pil(path: Path) -> ImageFile:
