@@ -203,7 +203,7 @@ def profile_text(result: IsotropicResult) -> str:
     text = f"slice profile: {result.profile.shape}, FWHM {result.profile.fwhm * pixel:.3g} ({result.profile_source})"
     if result.estimate is not None and result.estimate.at_edge:
         text += f". At the {EXTREME[result.estimate.at_edge]} width tried: set slice FWHM if known"
-    if result.shape_note():
+    if result.estimate is not None and not result.estimate.shape_seen:
         alt = result.estimate.alternatives
         widths = " or ".join(f"{k} {alt[k][0] * pixel:.3g}" for k in ("gaussian", "rect"))
         text += f". Shape not seen: {widths} fit alike; set slice shape if known"
@@ -311,10 +311,11 @@ class IsotropicWidget(Container):
             self.viewer.add_image(data, **kwargs)
             self.status.value = "stopped early; result so far" if result.stopped else "done"
             noise = f"; {result.noise.reason}" if result.noise is not None else ""
-            notes = "".join(f"; {n}" for n in result.profile_notes())
+            notes = result.profile_notes()
             self.profile_info.value = profile_text(result)  # the notification fades; this stays until the next run
-            self.profile_info.tooltip = "\n".join(result.profile_notes())
-            show_info(f"DualSR: {self._job.name} isotropic (factor {result.factor:.3g}){noise}{notes}")
+            self.profile_info.tooltip = "\n".join(notes)
+            said = "".join(f"; {n}" for n in notes)
+            show_info(f"DualSR: {self._job.name} isotropic (factor {result.factor:.3g}){noise}{said}")
 
     def _idle(self) -> None:
         self.stop_button.enabled = False
