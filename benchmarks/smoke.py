@@ -133,6 +133,11 @@ SMOKES: list[Smoke] = [
         ),
         ("set",),
     ),
+    Smoke(
+        "studies/trust/training_drift.py",
+        ("studies/trust/training_drift.py {set} --images camera --iterations 20 --at 10 --seeds",),
+        ("set",),
+    ),
     # --- product: GPU (CUDA where there is one; the --cpu-only modes everywhere) ---
     Smoke(
         "gpu_check.sh",
