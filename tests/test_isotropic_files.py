@@ -144,6 +144,17 @@ def test_unknown_voxel_size_and_isotropic_file_are_one_line_exit_2(tmp_path, cap
     assert not (tmp_path / "o.tif").exists()
 
 
+def test_slices_all_alike_are_one_line_exit_2_unless_the_profile_is_given(tmp_path, capsys):
+    """A stack whose slices are identical shows no profile: every candidate fits alike, and the pick
+    would be the first one tried, reported as an estimate. With the FWHM given it runs."""
+    src = tmp_path / "in.npy"
+    np.save(src, np.repeat(_stack(1), 8, axis=0))
+    argv = ["isotropic", str(src), "-o", str(tmp_path / "o.tif"), "--voxel-size", "3,1,1", *STEPS]
+    _one_line_error(capsys, argv, "slices are all alike")
+    assert not (tmp_path / "o.tif").exists()
+    assert main([*argv, "--fwhm", "3"]) == 0
+
+
 def test_an_unseen_shape_is_said_and_shape_alone_fits_the_width(tmp_path, capsys):
     """A rectangle as wide as the step: the blind run names both shapes' widths in one line; --shape
     rect alone fits only the width (no line), and both runs' fits travel in the file and the ONNX model."""

@@ -163,3 +163,22 @@ def test_the_profile_line_says_a_width_cut_off_by_the_search():
     text = profile_text(result)
     assert text.startswith("slice profile: ") and "At the widest width tried: set slice FWHM" in text
     assert "axial PSF" in result.profile_notes()[0]
+
+
+def test_slices_all_alike_fail_with_one_line_and_leave_the_layer(make_napari_viewer, qtbot, stack):
+    """A blind run on a stack that shows no profile says why, adds no layer and keeps the input."""
+    from napari.utils.notifications import notification_manager
+
+    viewer = make_napari_viewer()
+    alike = np.repeat(stack[:1], 8, axis=0)
+    layer = viewer.add_image(alike.copy(), name="flat", scale=(3.0, 1.0, 1.0))
+    widget = open_widget(viewer, ISO)
+    widget.steps.value, widget.preview.value, widget.noise.value = 2, False, "off"
+    start = len(notification_manager.records)
+    widget.run_button.clicked.emit()
+    qtbot.waitUntil(lambda: not widget.runner.running, timeout=120_000)
+    said = [str(r.message) for r in notification_manager.records[start:]]
+    assert widget.status.value == "failed" and any("slices are all alike" in m and "slice FWHM" in m for m in said)
+    assert [lyr.name for lyr in viewer.layers] == ["flat"]
+    np.testing.assert_array_equal(layer.data, alike)
+    assert widget.run_button.enabled

@@ -201,6 +201,11 @@ def estimate_profile(
     data = volume.astype(np.float32, copy=False)
     mean = float(data.mean())
     zlines = np.diff(data.reshape(z, -1).T, axis=1)  # differences: blind to each line's level
+    if not np.any(zlines):  # every candidate would fit alike: the pick would be the first one tried
+        raise DualSRInputError(
+            "the slices are all alike (nothing changes along Z), so the stack shows no slice profile; "
+            "give it (--fwhm or --profile; in napari, slice FWHM)"
+        )
     measured_acf = _autocorrelation(zlines[_pick(rng, zlines.shape[0])], lags)
     fwhms = np.geomspace(0.25 * factor, 3.0 * factor, 64) if fwhms is None else np.asarray(fwhms, float)
     # room for `lags` slices after up to a period of phases, plus the widest profile's reach
