@@ -94,6 +94,8 @@ def decorrelation(image: np.ndarray, radii: int = RADII, filters: int = FILTERS)
     image = np.asarray(image, dtype=np.float64)
     if image.ndim != 2 or min(image.shape) < 2 * APODISATION + 8:
         raise ValueError(f"decorrelation analysis needs a 2D image of at least {2 * APODISATION + 8} px a side")
+    if np.ptp(image) == 0:  # no structure at all: the curve would be the mean's (a false peak) or 0 / 0
+        return Resolution(kc=0.0, snr=0.0)
     im = apodise(image)
     im = im[: im.shape[0] - 1 + im.shape[0] % 2, : im.shape[1] - 1 + im.shape[1] % 2]  # odd sides: a centred zero
     h, w = im.shape
