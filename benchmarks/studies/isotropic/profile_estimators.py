@@ -10,6 +10,9 @@ the content's own anisotropy. ``--volumes field-powerlaw,field-exp`` are Gaussia
 with an isotropic spectrum (power law ``(k + 0.01)^-1.6``, or ``exp(-k / 0.08)``): isotropic by
 construction, so what remains there is the method's own error. ``--profiles gaussian:0.6,rect:1``
 sets the true profiles (shape: FWHM in Z steps) instead of each volume's benchmark one.
+``--volumes beads-40,beads-400`` are sparse stacks, like a bead stack: that many points blurred by an
+isotropic Gaussian (sigma 1.2 px) in a 96 x size x size black volume, most lines holding nothing.
+``--noise 0.01`` adds Gaussian noise of that standard deviation (of the range) after the acquisition.
 
 Rows of a variant that tries every shape also carry each named shape's best width as its FWHM error
 (``alternatives``), the worse one's misfit over the better's (``shape_ratio``) and ``shape_seen``
@@ -64,6 +67,25 @@ def field(name: str, size: int, seed: int = 1) -> np.ndarray:
     return (v - v.min()) / (v.max() - v.min())
 
 
+def beads(count: int, size: int, seed: int = 0) -> np.ndarray:
+    """``count`` points blurred by an isotropic Gaussian (sigma 1.2 px), in [0, 1]: a sparse stack."""
+    from scipy import ndimage
+
+    rng = np.random.default_rng(seed)
+    volume = np.zeros((96, size, size))
+    volume[tuple(rng.integers(0, n, count) for n in volume.shape)] = 1.0
+    volume = ndimage.gaussian_filter(volume, 1.2)
+    return volume / volume.max()
+
+
+def make(name: str, size: int) -> np.ndarray:
+    if name in FIELDS:
+        return field(name, size)
+    if name.startswith("beads-"):
+        return beads(int(name.split("-")[1]), size)
+    return load(name, size)
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--volumes", default="mni,synthetic")
@@ -72,9 +94,11 @@ def main() -> None:
     p.add_argument("--axes", default="z")
     p.add_argument("--variants", default="lines,slab")
     p.add_argument("--profiles", default="", help="true profiles, shape:FWHM in Z steps (default: TRUTH)")
+    p.add_argument("--noise", type=float, default=0.0, help="Gaussian noise added after the acquisition (of 1)")
     args = p.parse_args()
+    rng = np.random.default_rng(0)
     for name in args.volumes.split(","):
-        volume = field(name, args.size) if name in FIELDS else load(name, args.size)
+        volume = make(name, args.size)
         profiles = [(a, float(b)) for a, b in (t.split(":") for t in args.profiles.split(",") if t)]
         for axis in args.axes:
             turned = volume.transpose(TURN[axis])
@@ -82,7 +106,8 @@ def main() -> None:
                 (float(f), pr) for pr in (profiles or [TRUTH[name]]) for f in args.factors.split(",")
             ):
                 truth = named(shape, rel * factor)
-                lr = degrade_axis(turned, 0, factor, truth).astype(np.float32)
+                lr = degrade_axis(turned, 0, factor, truth)
+                lr = (lr + args.noise * rng.standard_normal(lr.shape)).astype(np.float32)
                 for variant in args.variants.split(","):
                     t0 = time.perf_counter()
                     options = dict(VARIANTS[variant])
@@ -90,6 +115,7 @@ def main() -> None:
                         options["powers"] = (truth.power,)
                     est = estimate_profile(lr, factor, **options)
                     row = {"volume": name, "factor": factor, "axis": axis, "variant": variant, "truth": shape}
+                    row["noise"] = args.noise
                     row.update(truth_fwhm=round(truth.fwhm, 3), fwhm=round(est.profile.fwhm, 3))
                     row.update(shape=est.profile.shape, error=round(est.profile.fwhm / truth.fwhm - 1, 3))
                     if not est.shape_given:  # each named shape's best width, and whether the stack tells them apart
