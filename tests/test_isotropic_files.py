@@ -155,6 +155,24 @@ def test_slices_all_alike_are_one_line_exit_2_unless_the_profile_is_given(tmp_pa
     assert main([*argv, "--fwhm", "3"]) == 0
 
 
+def test_64_bit_integers_are_refused_for_tiff_before_training_and_kept_elsewhere(tmp_path, capsys):
+    """OME-TIFF has no 64-bit integers: before, the run trained and then failed with a traceback."""
+    src = tmp_path / "in.npy"
+    np.save(src, _stack().astype(np.int64))
+    argv = ["isotropic", str(src), "--voxel-size", "3,1,1", *STEPS, "--fwhm", "2"]
+    _one_line_error(capsys, [*argv, "-o", str(tmp_path / "o.tif")], "OME-TIFF cannot hold int64")
+    assert not (tmp_path / "o.tif").exists()
+    assert main([*argv, "-o", str(tmp_path / "o.npy")]) == 0
+    assert np.load(tmp_path / "o.npy").dtype == np.int64
+
+
+def test_planes_too_small_for_the_noise_model_say_how_to_turn_it_off(tmp_path, capsys):
+    src = tmp_path / "in.npy"
+    np.save(src, _stack(side=12))
+    argv = ["isotropic", str(src), "-o", str(tmp_path / "o.tif"), "--voxel-size", "3,1,1", *STEPS]
+    _one_line_error(capsys, argv, "too small to measure their noise (16x16 at least); turn the noise model off")
+
+
 def test_an_unseen_shape_is_said_and_shape_alone_fits_the_width(tmp_path, capsys):
     """A rectangle as wide as the step: the blind run names both shapes' widths in one line; --shape
     rect alone fits only the width (no line), and both runs' fits travel in the file and the ONNX model."""

@@ -17,7 +17,7 @@ import numpy as np
 from dualsr.cli.progress import ProgressBar
 from dualsr.config import DEFAULT_DENOISER, DENOISERS, NOISE_MODES, NOISY_THRESHOLD
 from dualsr.errors import DualSRInputError
-from dualsr.io.volume import check_volume_output, read_volume, with_voxel_size, write_volume
+from dualsr.io.volume import check_volume_dtype, check_volume_output, read_volume, with_voxel_size, write_volume
 from dualsr.isotropic.apply import FUSIONS
 from dualsr.isotropic.profile import SHAPES, read_profile
 from dualsr.isotropic.train import TrainSettings
@@ -94,6 +94,7 @@ def cmd_isotropic(args: argparse.Namespace) -> int:
     if args.steps < 1:
         raise DualSRInputError(f"--steps must be at least 1 (got {args.steps})")
     volume = with_voxel_size(read_volume(args.input, args.axes), args.voxel_size)
+    check_volume_dtype(out, volume.data.dtype)
     profile = read_profile(args.profile) if args.profile else None
     settings = TrainSettings(steps=args.steps, seed=args.seed)
     bar = ProgressBar("training")

@@ -139,6 +139,16 @@ def write_volume(
     return write_image(path, _tiff_file(data, voxel_size, like, info))
 
 
+def check_volume_dtype(path: str | os.PathLike, dtype: np.dtype) -> None:
+    """Fail before any work where the output format cannot hold the stack's dtype (the result keeps it):
+    OME-TIFF, which a TIFF stack of that dtype is written as, has no 64-bit integers."""
+    if _suffix(Path(path)) in (".tif", ".tiff") and np.dtype(dtype) in (np.int64, np.uint64):
+        raise DualSRInputError(
+            f"{path}: OME-TIFF cannot hold {np.dtype(dtype)} voxels; write .npy, .nii or .zarr, "
+            "or convert the stack to int32 or float32 first"
+        )
+
+
 def _tiff_file(data: np.ndarray, voxel_size: tuple[float, float, float], like: Volume, info: dict) -> ImageFile:
     dz, dy, dx = voxel_size
     source = like.source if isinstance(like.source, ImageFile) else None

@@ -23,8 +23,9 @@ from __future__ import annotations
 import numpy as np
 
 from dualsr.config import DEFAULT_DENOISER, NOISY_THRESHOLD
+from dualsr.errors import DualSRInputError
 from dualsr.noise.denoise import denoise
-from dualsr.noise.estimate import NoiseEstimate
+from dualsr.noise.estimate import MIN_SIDE, NoiseEstimate
 from dualsr.noise.model import NoisePlan, plan_noise
 
 SAMPLE_PLANES = 8  # planes the noise is measured on, evenly spaced
@@ -38,6 +39,11 @@ def plan_stack_noise(mode: str, volume: np.ndarray, threshold: float = NOISY_THR
     """Measure the noise of ``(Z, Y, X)`` ``volume`` on up to ``SAMPLE_PLANES`` planes (central crops, side by
     side) and decide: ``off``, ``on`` or ``auto`` (above ``threshold`` of full scale)."""
     z, h, w = volume.shape
+    if mode != "off" and min(h, w) < MIN_SIDE:
+        raise DualSRInputError(
+            f"the planes are {h}x{w} pixels, too small to measure their noise ({MIN_SIDE}x{MIN_SIDE} at least); "
+            "turn the noise model off (--noise off; in napari, noise model off)"
+        )
     y0, x0 = max((h - SAMPLE_SIDE) // 2, 0), max((w - SAMPLE_SIDE) // 2, 0)
     picks = np.unique(np.linspace(0, z - 1, min(z, SAMPLE_PLANES)).round().astype(int))
     crops = [np.asarray(volume[i, y0 : y0 + SAMPLE_SIDE, x0 : x0 + SAMPLE_SIDE]) for i in picks]

@@ -55,6 +55,7 @@ _ZERO_VARIANCE = 1e-20
 # read structure (the edges of a piecewise-flat image), not noise (docs/benchmarks.md, "Images no setting saw").
 _FLAT_SHARE = 0.05
 _FLOAT_UNITS = 4096  # a float image's "unit": its full scale over this (12 bits)
+MIN_SIDE = 16  # pixels a side the noise level is measured on, at least
 
 
 @dataclass(frozen=True)
@@ -146,8 +147,10 @@ def _planes(image: np.ndarray, channel_axis: int | None) -> list[np.ndarray]:
     planes = [data] if channel_axis is None else list(data)
     if any(p.ndim != 2 for p in planes):
         raise DualSRInputError(f"expected a 2D plane (or channels of one), got shape {np.shape(image)}")
-    if min(planes[0].shape) < 16:
-        raise DualSRInputError(f"the image is {planes[0].shape}: too small to estimate noise (16x16 at least)")
+    if min(planes[0].shape) < MIN_SIDE:
+        raise DualSRInputError(
+            f"the image is {planes[0].shape}: too small to estimate noise ({MIN_SIDE}x{MIN_SIDE} at least)"
+        )
     out = []
     for p in planes:
         h, w = p.shape
@@ -313,4 +316,4 @@ def estimate_noise(image: np.ndarray, channel_axis: int | None = None) -> NoiseE
     return NoiseEstimate("gaussian", 0.0, var, math.sqrt(var), low, high)
 
 
-__all__ = ["NoiseEstimate", "diagonal_detail", "estimate_noise", "estimate_sigma"]
+__all__ = ["MIN_SIDE", "NoiseEstimate", "diagonal_detail", "estimate_noise", "estimate_sigma"]
