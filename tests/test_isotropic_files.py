@@ -145,14 +145,20 @@ def test_unknown_voxel_size_and_isotropic_file_are_one_line_exit_2(tmp_path, cap
 
 
 def test_slices_all_alike_are_one_line_exit_2_unless_the_profile_is_given(tmp_path, capsys):
-    """A stack whose slices are identical shows no profile: every candidate fits alike, and the pick
-    would be the first one tried, reported as an estimate. With the FWHM given it runs."""
+    """A stack whose slices are identical, or whose planes are flat, shows no profile: every candidate fits
+    alike, and the pick would be the first one tried, reported as an estimate. With the FWHM given it runs."""
     src = tmp_path / "in.npy"
     np.save(src, np.repeat(_stack(1), 8, axis=0))
     argv = ["isotropic", str(src), "-o", str(tmp_path / "o.tif"), "--voxel-size", "3,1,1", *STEPS]
     _one_line_error(capsys, argv, "slices are all alike")
     assert not (tmp_path / "o.tif").exists()
     assert main([*argv, "--fwhm", "3"]) == 0
+    capsys.readouterr()
+    flat = tmp_path / "flat.npy"  # the other way round: every plane flat, the planes differing
+    np.save(flat, np.broadcast_to(np.arange(8, dtype=np.uint16)[:, None, None] * 100, (8, 40, 40)).copy())
+    argv[1], argv[3] = str(flat), str(tmp_path / "flat.tif")
+    _one_line_error(capsys, argv, "every plane is flat")
+    assert not (tmp_path / "flat.tif").exists()
 
 
 def test_64_bit_integers_are_refused_for_tiff_before_training_and_kept_elsewhere(tmp_path, capsys):

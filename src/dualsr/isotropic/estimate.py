@@ -206,6 +206,11 @@ def estimate_profile(
             "the slices are all alike (nothing changes along Z), so the stack shows no slice profile; "
             "give it (--fwhm or --profile; in napari, slice FWHM)"
         )
+    if not np.any(np.ptp(data, axis=(1, 2))):  # the in-plane lines would be flat: nothing to compare Z with
+        raise DualSRInputError(
+            "every plane is flat (nothing changes within a plane), so the planes show nothing to compare Z with; "
+            "give the slice profile (--fwhm or --profile; in napari, slice FWHM)"
+        )
     measured_acf = _autocorrelation(zlines[_pick(rng, zlines.shape[0])], lags)
     fwhms = np.geomspace(0.25 * factor, 3.0 * factor, 64) if fwhms is None else np.asarray(fwhms, float)
     # room for `lags` slices after up to a period of phases, plus the widest profile's reach
