@@ -167,3 +167,16 @@ def test_blur_asked_for_an_image_that_reads_as_a_camera_is_said_so():
     assert not plain.contradicted and "contradicted" not in plain.to_dict()
     assert not decide("gaussian-blur", None).contradicted  # nothing measured: nothing to contradict
     assert decide("gaussian-blur", None, Instrument(0.16, 1.2, 520.0)).contradicted  # known optics: a camera
+
+
+def test_a_flat_image_does_not_read_as_a_camera():
+    """No energy anywhere is not energy up to Nyquist: before, 0 / 0 read as a camera's (0.00), and blur
+    asked for a blank image was said to contradict it."""
+    from dualsr.kernels.spectral import FLAT_NYQUIST
+
+    flat = np.full((96, 96), 0.4)
+    nyquist = nyquist_energy(flat)
+    assert nyquist == FLAT_NYQUIST
+    estimate = estimate_kernel(flat)
+    assert "energy up to its Nyquist" not in decide("auto", estimate, nyquist=nyquist).reason
+    assert not decide("gaussian-blur", estimate, nyquist=nyquist).contradicted

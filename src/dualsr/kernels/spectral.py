@@ -46,6 +46,7 @@ SPLIT_TOLERANCE = 0.4  # halves that disagree by more than this (fraction of the
 ALPHA_RANGE = (1.0, 3.4)  # fitted spectral slopes outside: the power-law model does not hold (soft or flat scenes)
 MIN_BINS = 60  # frequency pairs above the noise floor needed for a fit
 NOISY_ITERATIONS = 30  # reweighting steps of the noise-aware fit (converged after 10 on the benchmark sets)
+FLAT_NYQUIST = -30.0  # nyquist_energy of a flat image: no energy near Nyquist (log10 of a share), finite for JSON
 
 
 @dataclass(frozen=True)
@@ -246,6 +247,8 @@ def nyquist_energy(image: np.ndarray, tile: int = TILE) -> float:
     ``0.2 < |f| < 0.25``: a camera of a sharp scene records energy up to Nyquist (the box passes 40-64 %
     of it, and what lies beyond folds back), a blur before subsampling removes it (measured in
     docs/benchmarks.md, "Real acquisitions"). Give a noisy image's denoised copy: noise is flat."""
+    if np.ptp(image) == 0:  # a flat image holds no energy anywhere: 0 / 0 would read as a camera's
+        return FLAT_NYQUIST
     spectrum = np.mean([power_spectrum(g, tile) for g in gray_planes(image)], axis=0)
     f = np.fft.fftfreq(tile)
     radius = np.hypot(*np.meshgrid(f, f, indexing="ij"))
