@@ -135,7 +135,10 @@ SMOKES: list[Smoke] = [
     ),
     Smoke(
         "studies/trust/training_drift.py",
-        ("studies/trust/training_drift.py {set} --images camera --iterations 20 --at 10 --seeds",),
+        (
+            "studies/trust/training_drift.py {set} --images camera --iterations 20 --at 10 --seeds --out {tmp}/d.md",
+            "studies/trust/training_drift.py --pool {tmp}/d.md",
+        ),
         ("set",),
     ),
     # --- product: GPU (CUDA where there is one; the --cpu-only modes everywhere) ---

@@ -11,8 +11,10 @@ doubt map's mean. Per set: how many images below bicubic are in the top quartile
 mean doubt, and how often one below outranks one above (trust.py's ``separation``).
 
 ``--seeds`` also trains the next seed: the spread a second training gives, which the drift would stand in for.
+``--pool A.md B.md`` reads the tables earlier runs printed and pools their images (trains nothing).
 
 Usage: python benchmarks/studies/trust/training_drift.py SET [SET ...] [--at 250,370,450] [--config k=v,...] [--seeds]
+       python benchmarks/studies/trust/training_drift.py --pool A.md [B.md ...]
 """
 
 from __future__ import annotations
@@ -121,15 +123,63 @@ def table(name: str, rows: list[dict], at: tuple[int, ...]) -> list[str]:
     return lines + [""]
 
 
+def read_tables(paths: list[Path]) -> list[dict]:
+    """The rows of the tables earlier runs printed (their stdout saved), for ``--pool``."""
+    rows = []
+    for path in paths:
+        steps: list[int] = []
+        for line in path.read_text().splitlines():
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if line.startswith("| image"):
+                steps = [int(c.split()[-1]) for c in cells if c.startswith("drift from step")]
+            elif line.startswith("| ") and not line.startswith("| ---") and steps:
+                row = {"name": cells[0], "gain": float(cells[1]), "doubt": float(cells[2]), "drift": {}}
+                row["drift"] = {s: float(cells[3 + 2 * i]) for i, s in enumerate(steps)}
+                if len(cells) > 3 + 2 * len(steps):
+                    row["seed"] = float(cells[4 + 2 * len(steps)])
+                rows.append(row)
+    return rows
+
+
+def pooled(rows: list[dict]) -> list[str]:
+    """The rows of several runs as one set: top quartile and pairs per measure, and how the measures rank
+    the images alike (Spearman across images)."""
+    steps = sorted(set.intersection(*(set(r["drift"]) for r in rows)))
+    seeds = all("seed" in r for r in rows)
+    measures = [("mean doubt", "doubt", None)] + [(f"drift from step {s}", "drift", s) for s in steps]
+    lines = [f"### pooled: {len(rows)} images, {sum(r['gain'] < 0 for r in rows)} below bicubic", ""]
+    for label, value, step in measures + ([("second seed's spread", "seed", None)] if seeds else []):
+        inside, below, auc = ranked(rows, value, step)
+        pairs = f"{100 * auc:.0f} %" if auc is not None else "-"
+        lines.append(f"- {label}: {inside} of {below} below bicubic in the top quartile; below over above {pairs}")
+    if seeds:
+        seed = [r["seed"] for r in rows]
+        alike = spearman(seed, [r["doubt"] for r in rows])
+        lines.append(f"- Spearman across images, second seed's spread and mean doubt: {alike:.2f}")
+        for s in steps:
+            drift = [r["drift"][s] for r in rows]
+            ratios = [a / b for a, b in zip(seed, drift) if b > 0]
+            lines.append(
+                f"- and drift from step {s}: {spearman(seed, drift):.2f} (spread / drift "
+                f"{min(ratios):.1f}-{max(ratios):.1f})"
+            )
+    return lines + [""]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("sets", nargs="+", type=Path, help="set folders (gt/, lr_x2/, gt_k_x2/)")
+    parser.add_argument("sets", nargs="*", type=Path, help="set folders (gt/, lr_x2/, gt_k_x2/)")
     parser.add_argument("--images", help="comma-separated image names (default: all)")
     parser.add_argument("--at", default="250,370,450", help="steps whose G_UP is kept (multiples of 10)")
     parser.add_argument("--iterations", type=int, help="training steps (default: the fast preset's)")
     parser.add_argument("--config", default="", help="engine settings over the fast preset, key=value,...")
     parser.add_argument("--seeds", action="store_true", help="also train seed + 1: the spread a second training gives")
+    parser.add_argument("--out", type=Path, help="also write the tables to this file (for --pool)")
+    parser.add_argument("--pool", nargs="+", type=Path, help="earlier runs' printed tables: pool them, train nothing")
     args = parser.parse_args(argv)
+    if args.pool:
+        print("\n".join(pooled(read_tables(args.pool))))
+        return 0
     torch.set_num_threads(1)
     at = tuple(int(s) for s in args.at.split(","))
     overrides = parse_candidate(f"fast:{args.config}")[1]
@@ -142,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{folder.name}/{case.name}: {rows[-1]['gain']:+.2f} dB, drift {rows[-1]['drift']}", flush=True)
         lines += table(str(folder), rows, at)
     print("\n".join(lines))
+    if args.out:
+        args.out.write_text("\n".join(lines) + "\n")
     return 0
 
 
