@@ -179,6 +179,7 @@ def test_slices_all_alike_fail_with_one_line_and_leave_the_layer(make_napari_vie
     qtbot.waitUntil(lambda: not widget.runner.running, timeout=120_000)
     said = [str(r.message) for r in notification_manager.records[start:]]
     assert widget.status.value == "failed" and any("slices are all alike" in m and "slice FWHM" in m for m in said)
+    assert "slices are all alike" in widget.profile_info.value  # the why stays after the notification fades
     assert [lyr.name for lyr in viewer.layers] == ["flat"]
     np.testing.assert_array_equal(layer.data, alike)
     assert widget.run_button.enabled

@@ -419,6 +419,7 @@ def test_bad_layers_and_files_in_the_train_widget(make_napari_viewer, qtbot, tmp
     widget = open_widget(viewer, TRAIN)
     widget.config_overrides = TINY
     widget.iterations.value = 2
+    statuses = set()
     for i, (data, form, words) in enumerate(cases):
         layer = viewer.add_image(data, name=f"bad{i}")
         widget.image.value = layer
@@ -428,6 +429,10 @@ def test_bad_layers_and_files_in_the_train_widget(make_napari_viewer, qtbot, tmp
         errors = errors_since(start)
         assert len(errors) == 1 and words in errors[0], (words, errors)
         assert np.array_equal(layer.data, data, equal_nan=data.dtype.kind == "f")
+        assert widget.status.value in ("failed", "not started")  # refused by the run, or by the form
+        assert words in widget.verdict.value  # the why stays after the notification fades
+        statuses.add(widget.status.value)
+    assert statuses == {"failed", "not started"}  # both kinds were among them
     assert [lay.name for lay in viewer.layers] == [f"bad{i}" for i in range(len(cases))]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["psf.tif", "read-only"]
 

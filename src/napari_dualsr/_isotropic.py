@@ -277,7 +277,7 @@ class IsotropicWidget(Container):
         return isotropic_job(self.image.value, *form, noise=self.noise.value, shape=self.shape.value)
 
     def start(self, *_: Any) -> None:
-        if self.runner.running or (job := checked_job(self.job)) is None:
+        if self.runner.running or (job := checked_job(self.job, self.status, self.profile_info)) is None:
             return
         self._job = job
         self.profile_info.value = self.profile_info.tooltip = ""
@@ -306,7 +306,7 @@ class IsotropicWidget(Container):
         if self._preview_layer is not None and self._preview_layer in self.viewer.layers:
             self.viewer.layers.remove(self._preview_layer)
         self._preview_layer = None
-        if (result := outcome_value(outcome, self.status, self._job)) is not None:
+        if (result := outcome_value(outcome, self.status, self._job, self.profile_info)) is not None:
             data, kwargs, _ = result_layer(self._job, result)
             self.viewer.add_image(data, **kwargs)
             self.status.value = "stopped early; result so far" if result.stopped else "done"

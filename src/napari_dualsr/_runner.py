@@ -23,19 +23,27 @@ J = TypeVar("J")
 V = TypeVar("V")
 
 
-def checked_job(make_job: Callable[[], J]) -> J | None:
-    """The job a widget's form describes, or None after one notification saying why not."""
+def checked_job(make_job: Callable[[], J], status: Any = None, reason: Any = None) -> J | None:
+    """The job a widget's form describes, or None after one notification saying why not; the ``status``
+    and ``reason`` labels, where given, say it too (not a previous run's end)."""
     try:
         return make_job()
     except DualSRInputError as exc:
+        if status is not None:
+            status.value = "not started"
+        if reason is not None:
+            reason.value = str(exc)
         show_error(f"DualSR: {exc}")
         return None
 
 
-def outcome_value(outcome: Outcome[V], status: Any, job: object) -> V | None:
-    """A finished run's value, or None after saying (``status`` label + notification) why not."""
+def outcome_value(outcome: Outcome[V], status: Any, job: object, reason: Any = None) -> V | None:
+    """A finished run's value, or None after saying (``status`` label + notification) why not; ``reason``, a
+    word-wrapped label, keeps a failure's why after the notification has faded."""
     if outcome.error:
         status.value = "failed"
+        if reason is not None:
+            reason.value = str(outcome.error)
         show_error(f"DualSR: {outcome.error}")
         return None
     if outcome.cancelled or outcome.value is None or job is None:

@@ -188,7 +188,7 @@ class TrainWidget(Container):
 
     def start(self, *_: Any) -> None:
         """Check the form, then train on a worker thread; problems become notifications."""
-        if self.runner.running or (job := checked_job(self.job)) is None:
+        if self.runner.running or (job := checked_job(self.job, self.status, self.verdict)) is None:
             return
         self._job, self._live = job, LiveLayers(self.viewer, self.image.value, job.source)
         self.loss_plot.clear()
@@ -217,7 +217,7 @@ class TrainWidget(Container):
             self.stop_button.text = "Cancel"
 
     def _done(self, outcome: Outcome[Trained]) -> None:
-        if (trained := outcome_value(outcome, self.status, self._job)) is not None:
+        if (trained := outcome_value(outcome, self.status, self._job, self.verdict)) is not None:
             self._add_result(self._job, trained)
         elif self._live is not None:
             self._live.discard()
