@@ -64,9 +64,10 @@ def measure(case: Case, at: tuple[int, ...], overrides: dict, iterations: int | 
     doubt = doubt_map(
         result.upsampler, result.kernel, case.lr, layout, result.normalization, None, "cpu", 512, result.kernel_in_doubt
     )
+    baseline = sr_metrics(bicubic, case.hr, 2, rng)["psnr"]
     row = {
         "name": case.name,
-        "gain": sr_metrics(result.image, case.hr, 2, rng)["psnr"] - sr_metrics(bicubic, case.hr, 2, rng)["psnr"],
+        "gain": sr_metrics(result.image, case.hr, 2, rng)["psnr"] - baseline,
         "doubt": float(shaved(doubt).mean()),
         "drift": {},
         "spearman": {},
@@ -76,7 +77,7 @@ def measure(case: Case, at: tuple[int, ...], overrides: dict, iterations: int | 
         spread = resolution_scaled(np.abs(grey(result.image, rng) - grey(other, rng)))
         row["seed"] = float(shaved(spread).mean())
         row["seed_spearman"] = spearman(shaved(spread), shaved(error))
-        row["seed_gain"] = sr_metrics(other, case.hr, 2, rng)["psnr"] - sr_metrics(bicubic, case.hr, 2, rng)["psnr"]
+        row["seed_gain"] = sr_metrics(other, case.hr, 2, rng)["psnr"] - baseline
     if not kept:
         return row
     names = set(next(iter(kept.values())))
@@ -100,6 +101,17 @@ def ranked(rows: list[dict], value: str, step: int | None = None) -> tuple[int, 
     return int(sum(v >= top for v in below)), len(below), separation(below, above)
 
 
+def ranking(rows: list[dict], steps: list[int], seeds: bool) -> list[str]:
+    """One line per measure: images below bicubic in its top quartile, and how often one below outranks one above."""
+    measures = [("mean doubt", "doubt", None)] + [(f"drift from step {s}", "drift", s) for s in steps]
+    lines = []
+    for label, value, step in measures + ([("second seed's spread", "seed", None)] if seeds else []):
+        inside, below, auc = ranked(rows, value, step)
+        pairs = f"{100 * auc:.0f} %" if auc is not None else "-"
+        lines.append(f"- {label}: {inside} of {below} below bicubic in the top quartile; below over above {pairs}")
+    return lines
+
+
 def table(name: str, rows: list[dict], at: tuple[int, ...]) -> list[str]:
     steps = [s for s in at if all(s in r["drift"] for r in rows)]
     head = " | ".join(f"drift from step {s} | Spearman" for s in steps)
@@ -114,13 +126,7 @@ def table(name: str, rows: list[dict], at: tuple[int, ...]) -> list[str]:
             ratio = r["seed"] / r["drift"][steps[-1]] if steps and r["drift"][steps[-1]] > 0 else float("nan")
             cells += f" | {r['seed_gain']:+.2f} | {r['seed']:.5f} | {r['seed_spearman']:.2f} | {ratio:.1f}"
         lines.append(f"| {r['name']} | {r['gain']:+.2f} | {r['doubt']:.4f} | {cells} |")
-    lines.append("")
-    measures = [("mean doubt", "doubt", None)] + [(f"drift from step {s}", "drift", s) for s in steps]
-    for label, value, step in measures + ([("second seed's spread", "seed", None)] if seeds else []):
-        inside, below, auc = ranked(rows, value, step)
-        pairs = f"{100 * auc:.0f} %" if auc is not None else "-"
-        lines.append(f"- {label}: {inside} of {below} below bicubic in the top quartile; below over above {pairs}")
-    return lines + [""]
+    return lines + [""] + ranking(rows, steps, seeds) + [""]
 
 
 def read_tables(paths: list[Path]) -> list[dict]:
@@ -146,12 +152,8 @@ def pooled(rows: list[dict]) -> list[str]:
     the images alike (Spearman across images)."""
     steps = sorted(set.intersection(*(set(r["drift"]) for r in rows)))
     seeds = all("seed" in r for r in rows)
-    measures = [("mean doubt", "doubt", None)] + [(f"drift from step {s}", "drift", s) for s in steps]
     lines = [f"### pooled: {len(rows)} images, {sum(r['gain'] < 0 for r in rows)} below bicubic", ""]
-    for label, value, step in measures + ([("second seed's spread", "seed", None)] if seeds else []):
-        inside, below, auc = ranked(rows, value, step)
-        pairs = f"{100 * auc:.0f} %" if auc is not None else "-"
-        lines.append(f"- {label}: {inside} of {below} below bicubic in the top quartile; below over above {pairs}")
+    lines += ranking(rows, steps, seeds)
     if seeds:
         seed = [r["seed"] for r in rows]
         alike = spearman(seed, [r["doubt"] for r in rows])
