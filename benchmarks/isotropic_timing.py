@@ -8,9 +8,11 @@
 into a 256x256x64 stack, then ``dualsr.isotropic`` with the blind profile and the default settings;
 prints each phase's seconds, the CPU and the load average. ``memory``: a (16, side, side) uint16
 OME-Zarr at factor 2 through ``dualsr isotropic ... .zarr`` (block 128, 50 steps) in a child process,
-whose peak RSS is reported beside the input and output sizes, and the same array as an in-memory
-``.npy``. ``--cap-mb`` runs both children under that address-space limit (``RLIMIT_AS``, as
-``ulimit -v``): a run that needs more fails, and its exit code and last line are reported.
+whose peak RSS is reported beside the input and output sizes; the same stack as an ImageJ TIFF block
+by block (copied into a temporary Zarr, the result streamed back to TIFF), and in memory as ``.npy`` and
+as TIFF (``--runs`` picks some). ``--cap-mb`` runs every child under that address-space limit
+(``RLIMIT_AS``, as ``ulimit -v``): a run that needs more fails, and its exit code and last line are
+reported.
 """
 
 from __future__ import annotations
@@ -72,7 +74,12 @@ def _cap(mb: int | None):
     return lambda: resource.setrlimit(resource.RLIMIT_AS, (mb * 2**20, mb * 2**20))
 
 
-def memory(side: int, workdir: Path, threads: int, cap_mb: int | None = None, steps: int = 50) -> dict:
+MEMORY_RUNS = ("blockwise_zarr", "blockwise_tif", "in_memory_npy", "in_memory_tif")
+
+
+def memory(
+    side: int, workdir: Path, threads: int, cap_mb: int | None = None, steps: int = 50, only: tuple = MEMORY_RUNS
+) -> dict:
     import zarr
 
     workdir.mkdir(parents=True, exist_ok=True)
@@ -99,11 +106,23 @@ def memory(side: int, workdir: Path, threads: int, cap_mb: int | None = None, st
         shutil.rmtree(out)
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
     row = {"input_mb": round(16 * side * side * 2 / 2**20), "output_mb": round(32 * side * side * 2 / 2**20)}
-    npy = workdir / f"in_{side}.npy"
+    npy, tif = workdir / f"in_{side}.npy", workdir / f"in_{side}.tif"
     if not npy.exists():
         np.save(npy, zarr.open_array(src / "0", mode="r")[:])
-    runs = {"blockwise_zarr": (src, out, ["--block", "128"]), "in_memory_npy": (npy, workdir / f"out_{side}.npy", [])}
+    if not tif.exists():
+        import tifffile
+
+        tifffile.imwrite(tif, np.load(npy), imagej=True, metadata={"axes": "ZYX"}, compression="zlib")
+    block = ["--block", "128"]
+    runs = {
+        "blockwise_zarr": (src, out, block),
+        "blockwise_tif": (tif, workdir / f"out_{side}_blocks.tif", block),  # copied, then streamed back
+        "in_memory_npy": (npy, workdir / f"out_{side}.npy", []),
+        "in_memory_tif": (tif, workdir / f"out_{side}.tif", []),
+    }
     for name, (source, target, extra) in runs.items():
+        if name not in only:
+            continue
         if target.is_dir():
             import shutil
 
@@ -132,11 +151,13 @@ def main() -> None:
     p.add_argument("--cap-mb", type=int, default=None, help="address-space limit of each child run (MB)")
     p.add_argument("--size", type=int, default=256, help="timing: side of the synthetic volume (Z is size/4)")
     p.add_argument("--steps", type=int, default=None, help="training steps (default: timing 600, memory 50)")
+    p.add_argument("--runs", default=",".join(MEMORY_RUNS), help="memory: which runs, comma-separated")
     args = p.parse_args()
     if args.mode == "timing":
         row = timing(args.threads, args.size, args.steps)
     else:
-        row = memory(args.side, Path(args.workdir), args.threads, args.cap_mb, args.steps or 50)
+        only = tuple(args.runs.split(","))
+        row = memory(args.side, Path(args.workdir), args.threads, args.cap_mb, args.steps or 50, only)
     print(json.dumps(row))
 
 

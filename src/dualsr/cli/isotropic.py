@@ -1,9 +1,10 @@
 """``dualsr isotropic IN -o OUT``: an anisotropic stack resampled to isotropic voxels, learned from itself.
 
-In-memory files (TIFF, NIfTI, NumPy) are read whole. A Zarr / OME-Zarr input is processed
-block by block (:mod:`dualsr.isotropic.blocks`): the model trains on a central part of the
-stack, then every block is read with a margin, upsampled and written to an OME-Zarr OUT,
-on local threads or on dask (``--workers``, ``--scheduler``).
+TIFF, NIfTI and NumPy stacks are read whole. A Zarr / OME-Zarr input, a TIFF or NumPy stack given
+``--block``, or one too large for the memory free, is processed block by block
+(:mod:`dualsr.isotropic.blockwise`): the model trains on a central part of the stack, then every
+block is read with a margin, upsampled and written, on local threads or on dask (``--workers``,
+``--scheduler``), to an OME-Zarr, TIFF or NumPy OUT.
 """
 
 from __future__ import annotations
@@ -19,9 +20,12 @@ from dualsr.config import DEFAULT_DENOISER, DENOISERS, NOISE_MODES, NOISY_THRESH
 from dualsr.errors import DualSRInputError
 from dualsr.io.volume import check_volume_dtype, check_volume_output, read_volume, with_voxel_size, write_volume
 from dualsr.isotropic.apply import FUSIONS
+from dualsr.isotropic.blockwise import check_blockwise, isotropic_blockwise, memory_note, needs_blocks
 from dualsr.isotropic.profile import SHAPES, read_profile
 from dualsr.isotropic.train import TrainSettings
 from dualsr.runtime.device import DEVICES
+
+BLOCK = 128  # the block side where --block is not given
 
 
 def _triple(text: str) -> tuple[float, float, float]:
@@ -78,10 +82,16 @@ def add_isotropic_command(sub: argparse._SubParsersAction) -> None:
         "--denoiser", choices=DENOISERS, default=DEFAULT_DENOISER, help="the plane denoiser (default: %(default)s)"
     )
     g.add_argument("--onnx", metavar="MODEL.onnx", help="also save the through-plane model as ONNX")
-    g.add_argument("--block", type=int, default=128, metavar="N", help="Zarr: block side in Y and X (default: 128)")
-    g.add_argument("--workers", type=int, metavar="N", help="Zarr: run blocks on N local dask workers")
-    g.add_argument("--scheduler", metavar="ADDRESS", help="Zarr: run blocks on this dask scheduler")
-    p.set_defaults(func=cmd_isotropic)
+    g.add_argument(
+        "--block",
+        type=int,
+        metavar="N",
+        help=f"run block by block, blocks of N x N pixels: for stacks larger than memory (.zarr, .tif or .npy; "
+        f"a .zarr always runs so, and a .tif or .npy too large for the memory free does on its own, N {BLOCK})",
+    )
+    g.add_argument("--workers", type=int, metavar="N", help="block by block: run blocks on N local dask workers")
+    g.add_argument("--scheduler", metavar="ADDRESS", help="block by block: run blocks on this dask scheduler")
+    p.set_defaults(func=cmd_isotropic, memory_hint=f"run it block by block: --block {BLOCK}")
 
 
 def cmd_isotropic(args: argparse.Namespace) -> int:
@@ -93,8 +103,14 @@ def cmd_isotropic(args: argparse.Namespace) -> int:
         raise DualSRInputError(f"{args.onnx}: the model file must end in .onnx")
     if args.steps < 1:
         raise DualSRInputError(f"--steps must be at least 1 (got {args.steps})")
-    volume = with_voxel_size(read_volume(args.input, args.axes), args.voxel_size)
+    volume = with_voxel_size(read_volume(args.input, args.axes, lazy=True), args.voxel_size)
     check_volume_dtype(out, volume.data.dtype)
+    blockwise = volume.kind == "zarr" or args.block is not None
+    if not blockwise and (reason := needs_blocks(volume)) is not None:
+        print(f"dualsr: {memory_note(reason, BLOCK)}")
+        blockwise = True
+    if blockwise:
+        check_blockwise(volume, out)
     profile = read_profile(args.profile) if args.profile else None
     settings = TrainSettings(steps=args.steps, seed=args.seed)
     bar = ProgressBar("training")
@@ -117,14 +133,13 @@ def cmd_isotropic(args: argparse.Namespace) -> int:
         progress=lambda r: bar.update(r.step, r.steps, f"L1 {r.loss:.4f}"),
         apply_progress=on_apply,
     )
-    if volume.kind == "zarr":
-        from dualsr.isotropic.blocks import isotropic_zarr
-
-        if Path(args.output).suffix.lower() != ".zarr":
-            raise DualSRInputError(f"{args.output}: a Zarr input is written block by block to a .zarr output")
-        result = isotropic_zarr(volume, out, block=args.block, workers=args.workers, scheduler=args.scheduler, **common)
+    if blockwise:
+        block = BLOCK if args.block is None else args.block
+        stage_bar = ProgressBar("reading") if volume.kind != "zarr" else None
+        common["stage_progress"] = stage_bar.update if stage_bar is not None else None
+        result = isotropic_blockwise(volume, out, block, args.workers, args.scheduler, **common)
     else:
-        result = isotropic(np.asarray(volume.data), volume.voxel_size, **common)
+        result = isotropic(np.array(volume.data), volume.voxel_size, **common)  # read whole (lazy until here)
         write_volume(out, result.image, result.voxel_size, volume, result.summary(), result.z_translate_shift)
     written = [str(out)]
     if args.onnx:

@@ -13,6 +13,7 @@ import csv
 import json
 import signal
 import sys
+import threading
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -38,6 +39,7 @@ EXIT_IO = 1
 EXIT_USAGE = 2
 EXIT_INCOMPLETE = 3
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143  # 128 + SIGTERM, what a shell reports for a killed job
 
 
 class _Parser(argparse.ArgumentParser):
@@ -461,9 +463,16 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     print(f"dualsr: warning: {message}", file=sys.stderr)
 
 
+def _terminate(signum, frame) -> None:  # noqa: ANN001
+    """SIGTERM (a job killed, a session closed) ends the run as an exit does: temporary files are removed."""
+    print("dualsr: terminated; nothing was written", file=sys.stderr)
+    raise SystemExit(EXIT_TERMINATED)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    old = signal.signal(signal.SIGTERM, _terminate) if threading.current_thread() is threading.main_thread() else None
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning
@@ -474,10 +483,17 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("dualsr: interrupted; nothing was written", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except MemoryError as exc:
+        hint = getattr(args, "memory_hint", "free memory; an image larger than memory goes block by block as a .zarr")
+        print(f"dualsr: error: out of memory ({exc or 'no detail'}); {hint}", file=sys.stderr)
+        return EXIT_IO
     except OSError as exc:  # disk full, permissions: say which file, never a traceback
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"dualsr: error: {where}{exc.strerror or exc}; check the disk and the permissions", file=sys.stderr)
         return EXIT_IO
+    finally:
+        if old is not None:
+            signal.signal(signal.SIGTERM, old)
 
 
 if __name__ == "__main__":

@@ -6,14 +6,19 @@ OME file out). What changes is the caller's to update (the pixel size halves).
 
 Writes are atomic: data goes to a temporary file beside the target, then is renamed,
 so a failure or an interrupt never leaves a partial file.
+
+A stack too large to hold whole is read lazily (``read_image(..., lazy=True)``: a
+:class:`TiffPlanes` or :class:`NpyPlanes` handle) and written from a
+:class:`PlaneStream`, a few planes at a time.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +49,87 @@ class ImageFile:
     instrument: Instrument | None = None  # pixel size in um and optics, where the file says (io.acquisition)
 
 
+@dataclass(frozen=True)
+class TiffPlanes:
+    """A TIFF's first series, not read yet: ``read(start, stop, rows)`` reads that part only (``np.asarray``
+    reads it all). Only the file's name is kept, so the handle pickles and holds no open file."""
+
+    path: str
+    shape: tuple[int, ...]
+    dtype: np.dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def read(self, start: int, stop: int, rows: slice = slice(None)) -> np.ndarray:
+        """Planes ``start:stop``, rows ``rows`` of each: only the strips or tiles that hold them are decoded."""
+        import zarr
+
+        with tifffile.TiffFile(self.path) as tif, tif.series[0].aszarr() as store:
+            return np.asarray(zarr.open_array(store, mode="r")[start:stop, rows])
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        data = self.read(0, self.shape[0])
+        return data if dtype is None else data.astype(dtype)
+
+
+@dataclass(frozen=True)
+class NpyPlanes:
+    """A ``.npy`` stack, not read yet: ``read(start, stop)`` reads those planes from the file (no memory map:
+    an address-space limit caps a mapped file too)."""
+
+    path: str
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    offset: int  # where the data start
+
+    @classmethod
+    def open(cls, path: Path) -> NpyPlanes | np.ndarray:
+        """The handle; a Fortran-ordered file, whose planes are not contiguous, is memory-mapped instead."""
+        with open(path, "rb") as f:
+            version = np.lib.format.read_magic(f)
+            if version not in ((1, 0), (2, 0)):
+                return np.load(path, allow_pickle=False, mmap_mode="r")
+            header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, fortran, dtype = header(f)
+            offset = f.tell()
+        if fortran or dtype.hasobject:
+            return np.load(path, allow_pickle=False, mmap_mode="r")
+        return cls(str(path), tuple(shape), np.dtype(dtype), offset)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def read(self, start: int, stop: int, rows: slice = slice(None)) -> np.ndarray:
+        """Planes ``start:stop``, rows ``rows`` of each (a step of 1), read from the file."""
+        y0, y1, _ = rows.indices(self.shape[1])
+        row = int(np.prod(self.shape[2:], dtype=np.int64))
+        out = np.empty((stop - start, y1 - y0, *self.shape[2:]), self.dtype)
+        with open(self.path, "rb") as f:
+            for i, z in enumerate(range(start, stop)):
+                f.seek(self.offset + (z * self.shape[1] + y0) * row * self.dtype.itemsize)
+                data = np.fromfile(f, self.dtype, (y1 - y0) * row)
+                if data.size != (y1 - y0) * row:
+                    raise DualSRInputError(f"{Path(self.path).name}: the file ends early; is it complete?")
+                out[i] = data.reshape(out.shape[1:])
+        return out
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        data = self.read(0, self.shape[0])
+        return data if dtype is None else data.astype(dtype)
+
+
+@dataclass(frozen=True)
+class PlaneStream:
+    """A stack to write that is never whole in memory: its shape, its dtype and its planes in order."""
+
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    planes: Iterable[np.ndarray]
+
+
 def _suffix(path: Path, allowed: tuple[str, ...] = SUFFIXES) -> str:
     suffix = path.suffix.lower()
     if suffix not in allowed:
@@ -53,8 +139,9 @@ def _suffix(path: Path, allowed: tuple[str, ...] = SUFFIXES) -> str:
     return suffix
 
 
-def read_image(path: str | os.PathLike) -> ImageFile:
-    """Read ``path``; unreadable or truncated files raise DualSRInputError."""
+def read_image(path: str | os.PathLike, lazy: bool = False) -> ImageFile:
+    """Read ``path``; unreadable or truncated files raise DualSRInputError. ``lazy``: a TIFF's or a ``.npy``'s
+    data is a :class:`TiffPlanes` or :class:`NpyPlanes` handle, read when used."""
     path = Path(path)
     suffix = _suffix(path)
     if not path.is_file():
@@ -62,13 +149,15 @@ def read_image(path: str | os.PathLike) -> ImageFile:
     try:
         if suffix in TIFF:
             with _quiet("tifffile"):
-                return _read_tiff(path)
+                return _read_tiff(path, lazy)
         if suffix == ".npy":
-            return ImageFile(np.load(path, allow_pickle=False))
+            return ImageFile(NpyPlanes.open(path) if lazy else np.load(path, allow_pickle=False))
         return _read_pil(path)
-    except DualSRInputError:
+    except (DualSRInputError, MemoryError):  # a file larger than memory is not a bad file
         raise
     except Exception as exc:  # noqa: BLE001 - any decoder failure is a bad file to the user
+        if isinstance(exc, OSError) and exc.errno == errno.ENOMEM:  # a memory map larger than allowed
+            raise MemoryError(str(exc)) from exc
         raise DualSRInputError(
             f"{path.name}: cannot read it as {suffix[1:].upper()} ({exc}); is the file complete?"
         ) from exc
@@ -91,10 +180,10 @@ def _tiff_axes(axes: str) -> str:
     return axes.replace("S", "C").replace("Q", "I")
 
 
-def _read_tiff(path: Path) -> ImageFile:
+def _read_tiff(path: Path, lazy: bool = False) -> ImageFile:
     with tifffile.TiffFile(path) as tif:
         series = tif.series[0]
-        data = series.asarray()
+        data = TiffPlanes(str(path), tuple(series.shape), np.dtype(series.dtype)) if lazy else series.asarray()
         axes = _tiff_axes(series.axes)
         if len(axes) != data.ndim or len(set(axes)) != len(axes):
             axes = None
@@ -200,11 +289,30 @@ def write_image(path: str | os.PathLike, image: ImageFile) -> Path:
     if suffix in TIFF:
         atomic_write(path, lambda tmp: _write_tiff(tmp, image))
     elif suffix == ".npy":
-        atomic_write(path, lambda tmp: np.save(tmp, image.data, allow_pickle=False))
+        atomic_write(path, lambda tmp: _write_npy(tmp, image.data))
     else:
         _check_pil(path, image.data, suffix)
         atomic_write(path, lambda tmp: _write_pil(tmp, image.data, suffix))
     return path
+
+
+def _write_npy(tmp: str, data: np.ndarray | PlaneStream) -> None:
+    if not isinstance(data, PlaneStream):
+        np.save(tmp, data, allow_pickle=False)
+        return
+    header = {"descr": np.lib.format.dtype_to_descr(np.dtype(data.dtype)), "fortran_order": False}
+    with open(tmp, "wb") as f:
+        np.lib.format.write_array_header_2_0(f, {**header, "shape": tuple(data.shape)})
+        for plane in data.planes:
+            f.write(np.ascontiguousarray(plane, dtype=data.dtype).tobytes())
+
+
+def _imwrite(tmp: str, data: np.ndarray | PlaneStream, **kwargs: Any) -> None:
+    """``tifffile.imwrite``; a :class:`PlaneStream` is written page by page as its planes come."""
+    if isinstance(data, PlaneStream):
+        tifffile.imwrite(tmp, iter(data.planes), shape=data.shape, dtype=data.dtype, **kwargs)
+    else:
+        tifffile.imwrite(tmp, data, **kwargs)
 
 
 def _imagej_axes(axes: str | None, data: np.ndarray) -> str | None:
@@ -235,7 +343,7 @@ def _write_ome(tmp: str, image: ImageFile, axes: str) -> None:
     if "Info" in image.extra:
         meta["Description"] = image.extra["Info"]
     photometric = "rgb" if axes.endswith("S") else "minisblack"
-    tifffile.imwrite(tmp, image.data, ome=True, metadata=meta, photometric=photometric, compression="zlib")
+    _imwrite(tmp, image.data, ome=True, metadata=meta, photometric=photometric, compression="zlib")
 
 
 def _write_tiff(tmp: str, image: ImageFile) -> None:
@@ -252,13 +360,13 @@ def _write_tiff(tmp: str, image: ImageFile) -> None:
         if image.unit:
             meta["unit"] = image.unit
         meta.update({k: v for k, v in image.extra.items() if k in ("spacing", "finterval", "Labels", "Info")})
-        tifffile.imwrite(
+        _imwrite(
             tmp, data, imagej=True, metadata=meta, compression="zlib" if data.dtype != np.float32 else None, **kwargs
         )
     else:
         meta = {"axes": image.axes} if image.axes else {}
         photometric = "rgb" if image.axes and image.axes.endswith("C") and data.shape[-1] in (3, 4) else "minisblack"
-        tifffile.imwrite(tmp, data, metadata=meta, photometric=photometric, **kwargs)
+        _imwrite(tmp, data, metadata=meta, photometric=photometric, **kwargs)
 
 
 def _check_pil(path: Path, data: np.ndarray, suffix: str) -> None:

@@ -54,6 +54,8 @@ def read_nifti(path: str | os.PathLike) -> NiftiFile:
     try:
         image = nib.load(path)
         data = np.asanyarray(image.dataobj)
+    except MemoryError:  # a file larger than memory is not a bad file
+        raise
     except Exception as exc:  # noqa: BLE001 - any decoder failure is a bad file to the user
         raise DualSRInputError(f"{path.name}: cannot read it as NIfTI ({exc})") from exc
     if data.ndim == 4 and data.shape[3] == 1:

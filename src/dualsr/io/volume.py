@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from dualsr.errors import DualSRInputError
-from dualsr.io.files import ImageFile, check_output, read_image, write_image
+from dualsr.io.files import ImageFile, PlaneStream, check_output, read_image, write_image
 from dualsr.io.nifti import NIFTI, is_nifti, read_nifti, write_nifti
 from dualsr.io.zarr_io import is_zarr
 
@@ -36,7 +36,7 @@ VOLUME_SUFFIXES = (".tif", ".tiff", ".npy", ".zarr", *NIFTI)
 class Volume:
     """A ``(Z, Y, X)`` stack, its voxel size ``(dz, dy, dx)`` (None where the file has none) and its source."""
 
-    data: Any  # numpy, or a zarr array for OME-Zarr (read block by block)
+    data: Any  # numpy; a zarr array for OME-Zarr; read lazily: a TiffPlanes handle or a memory-mapped .npy
     voxel_size: tuple[float, float, float] | None
     unit: str | None
     kind: str  # "tiff", "nifti", "zarr", "npy"
@@ -49,8 +49,9 @@ def _suffix(path: Path) -> str:
     return next((s for s in NIFTI if name.endswith(s)), path.suffix.lower())
 
 
-def read_volume(path: str | os.PathLike, axes: str | None = None) -> Volume:
-    """Read a 3-D grey stack and whatever voxel size its file records."""
+def read_volume(path: str | os.PathLike, axes: str | None = None, lazy: bool = False) -> Volume:
+    """Read a 3-D grey stack and whatever voxel size its file records; ``lazy``: a TIFF or ``.npy`` stack's
+    planes are read when used (block by block, :mod:`dualsr.isotropic.blockwise`)."""
     path = Path(path)
     suffix = _suffix(path)
     if is_nifti(path):
@@ -60,7 +61,7 @@ def read_volume(path: str | os.PathLike, axes: str | None = None) -> Volume:
         return _read_zarr(path, axes)
     if suffix not in VOLUME_SUFFIXES:
         raise DualSRInputError(f"{path.name}: unsupported file type for a stack; use {', '.join(VOLUME_SUFFIXES)}")
-    image = read_image(path)
+    image = read_image(path, lazy)
     data = image.data
     found = axes or image.axes or ("ZYX" if data.ndim == 3 else None)
     if data.ndim != 3 or found is None or found.replace("I", "Z").replace("Q", "Z") != "ZYX":
@@ -121,15 +122,18 @@ def check_volume_output(path: str | os.PathLike, inputs: list[str | os.PathLike]
 
 def write_volume(
     path: str | os.PathLike,
-    data: np.ndarray,
+    data: np.ndarray | PlaneStream,
     voxel_size: tuple[float, float, float],
     like: Volume,
     info: dict,
     z_shift: float = 0.0,
 ) -> Path:
-    """Write ``data`` (``(Z, Y, X)``) with ``voxel_size`` in the format ``path`` names, metadata from ``like``."""
+    """Write ``data`` (``(Z, Y, X)``) with ``voxel_size`` in the format ``path`` names, metadata from ``like``;
+    a :class:`PlaneStream` (TIFF and NumPy only) is written a few planes at a time."""
     path = Path(path)
     suffix = _suffix(path)
+    if isinstance(data, PlaneStream) and suffix not in (".tif", ".tiff", ".npy"):
+        raise DualSRInputError(f"{path}: a stack written plane by plane goes to .tif, .npy or .zarr")
     if suffix in NIFTI:
         return write_nifti(path, data, voxel_size, like.source if like.kind == "nifti" else None, z_shift, info)
     if suffix == ".zarr":
@@ -149,7 +153,9 @@ def check_volume_dtype(path: str | os.PathLike, dtype: np.dtype) -> None:
         )
 
 
-def _tiff_file(data: np.ndarray, voxel_size: tuple[float, float, float], like: Volume, info: dict) -> ImageFile:
+def _tiff_file(
+    data: np.ndarray | PlaneStream, voxel_size: tuple[float, float, float], like: Volume, info: dict
+) -> ImageFile:
     dz, dy, dx = voxel_size
     source = like.source if isinstance(like.source, ImageFile) else None
     extra = dict(source.extra) if source is not None else {}

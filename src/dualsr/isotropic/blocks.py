@@ -1,4 +1,4 @@
-"""Stacks larger than memory: train on a central part, then upsample block by block.
+"""Stacks larger than memory, the mechanics: train on a central part, then upsample block by block.
 
 A block is the whole Z extent of a Y-X rectangle. It is read with a margin in Y and X (the
 network's reach, :attr:`AxisUpsampler.margin`), its XZ and YZ slices are upsampled, fused
@@ -11,7 +11,8 @@ block at a time. The blocks run as tasks on the existing dask path
 The model trains on a central sub-stack of at most ``TRAIN_SIDE``² pixels per plane, and the
 intensity normalisation comes from a strided sample of the whole stack (at most ~4 M voxels). The
 noise is measured and decided on that sub-stack; a noisy stack's blocks are denoised plane by plane
-with its estimate, read with the denoiser's reach added to the margin.
+with its estimate, read with the denoiser's reach added to the margin. From file to file (a Zarr, a
+TIFF or a NumPy stack in; OME-Zarr, TIFF or NumPy out): :mod:`dualsr.isotropic.blockwise`.
 """
 
 from __future__ import annotations
@@ -133,54 +134,79 @@ def central_part(array: Any, side: int = TRAIN_SIDE) -> np.ndarray:
     return np.asarray(array[:, y0 : y0 + side, x0 : x0 + side])
 
 
-def isotropic_zarr(
-    volume: Volume,
+def check_block(block: int) -> None:
+    if block < 16:
+        raise DualSRInputError(f"--block must be at least 16 (got {block})")
+
+
+def train_on_part(array: Any, voxel_size: Any, options: dict[str, Any]):
+    """The model trained on the stack's central part, its normalisation from a sample of the whole
+    (``options``: :func:`dualsr.isotropic.volume.isotropic`'s); nothing applied yet."""
+    from dualsr.isotropic.volume import isotropic
+
+    norm = sampled_normalization(array)
+    result = isotropic(central_part(array), voxel_size, **options, apply=False)
+    result.normalization = norm
+    return result
+
+
+def output_planes(depth: int, factor: float) -> int:
+    """Planes of the isotropic stack: ``floor(Z * f)`` (the slice-centre rule of ``degrade``)."""
+    return int(math.floor(depth * factor + 1e-6))
+
+
+def create_ome_output(
     output: Path,
+    shape: tuple[int, int, int],
+    block: int,
+    dtype: Any,
+    result: Any,
+    like: Volume | None,
+) -> None:
+    """An empty one-level OME-Zarr for the result (chunks: whole Z, one block in Y-X), with its scale and the
+    translation of ``like`` (an OME-Zarr input) shifted by the slice-centre rule."""
+    import zarr
+
+    ome = like.source.ome if like is not None and like.kind == "zarr" else None
+    version = ome.version if ome is not None else "0.5"
+    group = zarr.open_group(output, mode="w", zarr_format=2 if version == "0.4" else 3)
+    group.create_array("0", shape=shape, chunks=(shape[0], block, block), dtype=dtype)
+    translate = [0.0, 0.0, 0.0]
+    if ome is not None:
+        first = ome.multiscale["datasets"][0].get("coordinateTransformations", [])
+        translate = list(next((t["translation"] for t in first if t.get("type") == "translation"), translate))
+    translate[0] += result.z_translate_shift
+    unit = like.unit if like is not None else None
+    write_multiscale_attrs(group, version, result.voxel_size, translate, unit, result.summary())
+
+
+def apply_blocks(
+    result: Any,
+    source: Any,
+    sink: Any,
+    shape: tuple[int, int, int],
     block: int = 128,
     workers: int | None = None,
     scheduler: str | None = None,
-    **options: Any,
-):
-    """Train on the central part of a Zarr stack, then write the isotropic stack to ``output`` (OME-Zarr)."""
-    import zarr
-
-    from dualsr.io.zarr_io import ZarrArray
-    from dualsr.isotropic.volume import isotropic
+    progress: Callable[[int, int], None] | None = None,
+) -> None:
+    """Every block of ``source`` (a :class:`~dualsr.io.zarr_io.ZarrArray`, ``shape``) upsampled by
+    ``result``'s model into the same Y-X place of ``sink``: on a local thread, or on dask workers."""
     from dualsr.scale.cluster import capacity, client, executor, run_tasks
 
-    if block < 16:
-        raise DualSRInputError(f"--block must be at least 16 (got {block})")
-    array = volume.data
-    shape = tuple(array.shape)
-    norm = sampled_normalization(array)
-    part = central_part(array)
-    apply_progress = options.pop("apply_progress", None)
-    result = isotropic(part, volume.voxel_size, **options, apply=False)
-    result.normalization = norm
     t0 = time.perf_counter()
-    zo = int(math.floor(shape[0] * result.factor + 1e-6))
-    version = volume.source.ome.version if volume.source.ome is not None else "0.5"
-    group = zarr.open_group(output, mode="w", zarr_format=2 if version == "0.4" else 3)
-    group.create_array("0", shape=(zo, shape[1], shape[2]), chunks=(zo, block, block), dtype=array.dtype)
-    translate = [0.0, 0.0, 0.0]
-    if volume.source.ome is not None:
-        first = volume.source.ome.multiscale["datasets"][0].get("coordinateTransformations", [])
-        translate = list(next((t["translation"] for t in first if t.get("type") == "translation"), translate))
-    translate[0] += result.z_translate_shift
-    write_multiscale_attrs(group, version, result.voxel_size, translate, volume.unit, result.summary())
-    source, sink = ZarrArray(str(volume.source.path)), ZarrArray(str(output / "0"))
     state = ModelState.of(result.model)
     boxes = plan(shape[1], shape[2], block)
     distributed = bool(workers or scheduler)
     noise = result.noise.estimate if result.noise is not None and result.noise.active else None
-    fixed = (shape, norm, result.fusion, distributed, noise, result.denoiser)
+    fixed = (shape, result.normalization, result.fusion, distributed, noise, result.denoiser)
     tasks = [(state, source, sink, box, *fixed) for box in boxes]
     done = [0]
 
     def on_result(_task: tuple, _box: Any) -> None:
         done[0] += 1
-        if apply_progress is not None:
-            apply_progress(done[0], len(boxes))
+        if progress is not None:
+            progress(done[0], len(boxes))
 
     if distributed:
         with client(workers, scheduler) as c:
@@ -190,4 +216,3 @@ def isotropic_zarr(
             run_tasks(pool, _block_task, tasks, on_result, ahead=2)
     result.seconds["apply"] = time.perf_counter() - t0
     result.seconds["total"] = sum(v for k, v in result.seconds.items() if k in ("profile", "train", "apply"))
-    return result

@@ -1,0 +1,176 @@
+"""A stack run block by block from file to file: Zarr, TIFF or NumPy in; OME-Zarr, TIFF or NumPy out.
+
+A Zarr input is read block by block where it lies. A TIFF or NumPy stack is first copied, a few planes
+at a time, into a Zarr in a temporary folder beside the output (chunks of ``STAGE_BYTES`` at most),
+so that each block reads only its own part of the stack. The blocks run as for any Zarr
+(:mod:`dualsr.isotropic.blocks`), into the OME-Zarr output, or into a second temporary Zarr whose planes
+are then written to the TIFF or NumPy output a few at a time. The process holds the model, the
+training part and one block (plus a few planes while copying): the memory of a small stack, whatever
+the stack's size. The disk holds one more copy of the input and of the output until the run ends.
+
+The in-memory path needs about ``BYTES_PER_OUTPUT_VOXEL`` bytes per voxel of the result; where that
+is more than the memory free, :func:`needs_blocks` says so, and the command line goes block by block.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dualsr.errors import DualSRInputError
+from dualsr.io.files import PlaneStream
+from dualsr.io.volume import Volume, write_volume
+from dualsr.isotropic.blocks import (
+    TRAIN_SIDE,
+    apply_blocks,
+    check_block,
+    create_ome_output,
+    output_planes,
+    train_on_part,
+)
+
+STAGE_BYTES = 64 * 2**20  # planes read or written together: at most this many bytes
+STAGE_SIDE = 512  # the copied input's chunks: at least this wide (one file per chunk: few, but small reads)
+# Peak RSS of the in-memory path over the result's voxels (16 x S x S uint16 at factor 2, float32 copies of the
+# input, both slice directions and their fusion): 1494 MB at S = 1024, 4391 MB at S = 2048 (docs/isotropic.md)
+BYTES_PER_OUTPUT_VOXEL = 30
+BASE_BYTES = 600 * 2**20  # torch, the model and the training batch
+BLOCKWISE_OUTPUTS = (".zarr", ".tif", ".tiff", ".npy")
+
+
+def in_memory_bytes(shape: tuple[int, int, int], factor: float) -> int:
+    """What the in-memory path is expected to need for a ``shape`` stack at ``factor`` (bytes)."""
+    z, h, w = shape
+    return BASE_BYTES + BYTES_PER_OUTPUT_VOXEL * output_planes(z, factor) * h * w
+
+
+def free_memory() -> int | None:
+    """The memory the system can give without swapping (``MemAvailable``), bytes; None where unknown."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def needs_blocks(volume: Volume, free: int | None = None) -> str | None:
+    """Why ``volume`` (a TIFF or NumPy stack read lazily) should go block by block, or None: its in-memory run
+    would need more than the memory free (``free``: measured where not given)."""
+    v = volume.voxel_size
+    if v is None or volume.kind not in ("tiff", "npy") or len(volume.data.shape) != 3 or not v[1] > 0:
+        return None  # the in-memory path gives the clear error
+    need = in_memory_bytes(tuple(volume.data.shape), max(v[0] / v[1], 1.0))
+    free = free_memory() if free is None else free
+    if free is None or need <= free:
+        return None
+    return f"the stack needs about {need / 2**30:.1f} GB in memory and {free / 2**30:.1f} GB are free"
+
+
+def check_blockwise(volume: Volume, output: Path) -> None:
+    """Fail before any work where a block-by-block run cannot read ``volume`` or write ``output``."""
+    if volume.kind not in ("zarr", "tiff", "npy"):
+        raise DualSRInputError(
+            f"block by block reads .zarr, .tif or .npy stacks, not {volume.kind}; leave out --block, or convert it"
+        )
+    if not str(output).lower().endswith(BLOCKWISE_OUTPUTS):
+        raise DualSRInputError(f"{output}: a stack run block by block is written to .zarr, .tif or .npy")
+
+
+def isotropic_blockwise(
+    volume: Volume,
+    output: Path,
+    block: int = 128,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    **options: Any,
+):
+    """Train on the central part of ``volume``, upsample it block by block and write ``output``;
+    ``options``: :func:`dualsr.isotropic.volume.isotropic`'s. Returns its result (``image`` None)."""
+    import zarr
+
+    from dualsr.io.zarr_io import ZarrArray
+
+    check_block(block)
+    check_blockwise(volume, output)
+    progress = options.pop("apply_progress", None)
+    stage_progress = options.pop("stage_progress", None)
+    with tempfile.TemporaryDirectory(prefix=f".{output.name}.", dir=output.resolve().parent) as tmp:
+        if volume.kind == "zarr":
+            source = ZarrArray(str(volume.source.path))
+        else:
+            source = stage(volume.data, Path(tmp) / "input.zarr", block, stage_progress)
+        array = zarr.open_array(source.path, mode="r")
+        shape = tuple(array.shape)
+        result = train_on_part(array, volume.voxel_size, options)
+        out_shape = (output_planes(shape[0], result.factor), shape[1], shape[2])
+        if output.suffix.lower() == ".zarr":
+            create_ome_output(output, out_shape, block, array.dtype, result, volume)
+            sink = ZarrArray(str(output / "0"))
+        else:
+            sink = ZarrArray(str(_scratch(Path(tmp) / "output.zarr", out_shape, block, array.dtype)))
+        apply_blocks(result, source, sink, shape, block, workers, scheduler, progress)
+        if output.suffix.lower() != ".zarr":
+            planes = PlaneStream(out_shape, np.dtype(array.dtype), _planes(zarr.open_array(sink.path, mode="r")))
+            write_volume(output, planes, result.voxel_size, volume, result.summary(), result.z_translate_shift)
+    return result
+
+
+def _depth(plane_bytes: int, depth: int) -> int:
+    """How many planes of ``plane_bytes`` fit in ``STAGE_BYTES`` (at least one, at most the stack's)."""
+    return max(1, min(depth, STAGE_BYTES // max(plane_bytes, 1)))
+
+
+def _scratch(path: Path, shape: tuple[int, int, int], block: int, dtype: Any) -> Path:
+    """An uncompressed temporary Zarr whose chunks are a few planes deep and ``block`` wide (the output's: one
+    block writes whole chunks, so blocks on different workers never share one)."""
+    import zarr
+
+    depth = _depth(shape[1] * shape[2] * np.dtype(dtype).itemsize, shape[0])
+    zarr.create_array(path, shape=shape, chunks=(depth, block, block), dtype=dtype, compressors=None)
+    return path
+
+
+def stage(data: Any, path: Path, block: int, progress: Callable[[int, int], None] | None = None):
+    """``data`` (a lazy :class:`~dualsr.io.files.TiffPlanes` or :class:`~dualsr.io.files.NpyPlanes`, or an
+    array) copied into a Zarr at ``path``, ``STAGE_BYTES`` at a time: a few planes, or bands of rows of one
+    plane where a plane is larger; returns its :class:`~dualsr.io.zarr_io.ZarrArray`."""
+    import zarr
+
+    from dualsr.io.zarr_io import ZarrArray
+
+    z, h, w = data.shape
+    side = -(-max(block, STAGE_SIDE) // block) * block
+    _scratch(path, (z, h, w), side, data.dtype)
+    array = zarr.open_array(path, mode="r+")
+    depth, row_bytes = array.chunks[0], w * np.dtype(data.dtype).itemsize
+    rows = h if depth > 1 else max(side, STAGE_BYTES // row_bytes // side * side)  # whole chunks each time
+    for start in range(0, z, depth):
+        stop = min(start + depth, z)
+        for y in range(0, h, rows):
+            band = slice(y, min(y + rows, h))
+            read = data.read(start, stop, band) if hasattr(data, "read") else data[start:stop, band]
+            array[start:stop, band] = np.asarray(read)
+        if progress is not None:
+            progress(stop, z)
+    return ZarrArray(str(path))
+
+
+def _planes(array: Any) -> Iterator[np.ndarray]:
+    """The planes of a Zarr in order, read one chunk of planes at a time."""
+    depth = array.chunks[0]
+    for start in range(0, array.shape[0], depth):
+        yield from np.asarray(array[start : start + depth])
+
+
+def memory_note(reason: str, block: int) -> str:
+    """The line a run that went block by block on its own prints."""
+    return (
+        f"{reason}: running it block by block (--block {block}), the model trained on the central "
+        f"{TRAIN_SIDE}x{TRAIN_SIDE} pixels of its planes"
+    )

@@ -1,0 +1,159 @@
+"""``dualsr isotropic`` block by block from file to file: TIFF and NumPy stacks read a few planes at a
+time and written back plane by plane equal the in-memory run; a Zarr stack written to TIFF; the memory
+estimate that sends a stack too large for the memory free block by block; out of memory in one line."""
+
+from __future__ import annotations
+
+import resource
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tifffile
+import zarr
+from scipy import ndimage
+
+from dualsr.cli.main import main
+from dualsr.io.files import TiffPlanes
+from dualsr.io.volume import read_volume
+from dualsr.isotropic.blockwise import in_memory_bytes, needs_blocks
+
+RUN = ["--steps", "3", "--fwhm", "2", "--noise", "off"]
+
+
+def _stack(z: int = 8, h: int = 48, w: int = 40) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    return (ndimage.gaussian_filter(rng.random((z, h, w)), 1.0) * 50000).astype(np.uint16)
+
+
+def _imagej(path, data) -> None:
+    meta = {"axes": "ZYX", "spacing": 2.0, "unit": "micron"}
+    tifffile.imwrite(path, data, imagej=True, resolution=(2.0, 2.0), metadata=meta, compression="zlib")
+
+
+def test_tiff_and_npy_block_by_block_equal_the_in_memory_run(tmp_path, capsys):
+    src = tmp_path / "in.tif"
+    _imagej(src, _stack())
+    np.save(tmp_path / "in.npy", _stack())
+    assert main(["isotropic", str(src), "-o", str(tmp_path / "mem.tif"), *RUN]) == 0
+    assert main(["isotropic", str(src), "-o", str(tmp_path / "blocks.tif"), *RUN, "--block", "16"]) == 0
+    npy = ["isotropic", str(tmp_path / "in.npy"), "-o", str(tmp_path / "blocks.npy"), *RUN, "--block", "16"]
+    assert main([*npy, "--voxel-size", "2,0.5,0.5"]) == 0
+    whole, blocks = read_volume(tmp_path / "mem.tif"), read_volume(tmp_path / "blocks.tif")
+    assert blocks.data.shape == (32, 48, 40) and blocks.data.dtype == np.uint16
+    assert blocks.voxel_size == pytest.approx((0.5, 0.5, 0.5)) and blocks.unit == "micron"
+    assert np.abs(whole.data.astype(int) - blocks.data.astype(int)).max() <= 1  # float32 rounding at most
+    assert np.array_equal(np.load(tmp_path / "blocks.npy"), blocks.data)
+    with tifffile.TiffFile(tmp_path / "blocks.tif") as tif:
+        assert tif.is_imagej and '"factor": 4' in tif.imagej_metadata["Info"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["blocks.npy", "blocks.tif", "in.npy", "in.tif", "mem.tif"]
+
+
+def test_zarr_stack_written_to_tiff_and_tiff_to_ome_zarr(tmp_path):
+    group = zarr.open_group(tmp_path / "in.zarr", mode="w", zarr_format=3)
+    group.create_array("0", data=_stack(), chunks=(8, 16, 16))
+    ds = [{"path": "0", "coordinateTransformations": [{"type": "scale", "scale": [2.0, 0.5, 0.5]}]}]
+    group.attrs["ome"] = {"version": "0.5", "multiscales": [{"axes": [{"name": a} for a in "zyx"], "datasets": ds}]}
+    assert main(["isotropic", str(tmp_path / "in.zarr"), "-o", str(tmp_path / "out.tif"), *RUN]) == 0
+    assert read_volume(tmp_path / "out.tif").voxel_size == pytest.approx((0.5, 0.5, 0.5))
+    _imagej(tmp_path / "in.tif", _stack())
+    assert main(["isotropic", str(tmp_path / "in.tif"), "-o", str(tmp_path / "out.zarr"), *RUN, "--block", "20"]) == 0
+    back = read_volume(tmp_path / "out.zarr")
+    assert back.voxel_size == pytest.approx((0.5, 0.5, 0.5)) and back.data.shape == (32, 48, 40)
+    assert np.array_equal(np.asarray(back.data[:]), read_volume(tmp_path / "out.tif").data)
+
+
+def test_tiff_planes_read_only_the_planes_asked(tmp_path):
+    data = _stack(6, 20, 24)
+    tifffile.imwrite(tmp_path / "ome.tif", data, ome=True, metadata={"axes": "ZYX"})
+    planes = read_volume(tmp_path / "ome.tif", lazy=True).data
+    assert isinstance(planes, TiffPlanes) and planes.shape == (6, 20, 24) and planes.dtype == np.uint16
+    assert np.array_equal(planes.read(2, 5), data[2:5]) and np.array_equal(np.asarray(planes), data)
+
+
+def test_a_stack_too_large_for_the_memory_free_goes_block_by_block(tmp_path):
+    np.save(tmp_path / "in.npy", _stack())
+    volume = read_volume(tmp_path / "in.npy", lazy=True)
+    volume.voxel_size = (2.0, 0.5, 0.5)
+    need = in_memory_bytes((8, 48, 40), 4.0)
+    assert needs_blocks(volume, free=need + 1) is None
+    assert "needs about" in needs_blocks(volume, free=need - 1)
+    volume.voxel_size = None  # the in-memory path gives the clear error
+    assert needs_blocks(volume, free=1) is None
+
+
+@pytest.mark.parametrize(
+    "argv, text",
+    [
+        (["in.nii.gz", "-o", "out.tif", "--block", "16"], "block by block reads .zarr, .tif or .npy"),
+        (["in.tif", "-o", "out.nii.gz", "--block", "16"], "is written to .zarr, .tif or .npy"),
+        (["in.tif", "-o", "out.tif", "--block", "8"], "--block must be at least 16"),
+    ],
+)
+def test_block_by_block_refusals_are_one_line_exit_2(tmp_path, capsys, argv, text):
+    import nibabel as nib
+
+    _imagej(tmp_path / "in.tif", _stack())
+    nib.save(nib.Nifti1Image(_stack().T.astype(np.float32), np.diag([0.5, 0.5, 2.0, 1.0])), tmp_path / "in.nii.gz")
+    argv = [str(tmp_path / a) if a.startswith(("in.", "out.")) else a for a in argv]
+    assert main(["isotropic", *argv, *RUN]) == 2
+    err = capsys.readouterr().err.strip()
+    assert text in err and "\n" not in err, err
+    assert not any(p.name.startswith(".out") for p in tmp_path.iterdir())
+
+
+def test_out_of_memory_is_one_line(tmp_path):
+    """A stack larger than the memory the process may have (a sparse 3 GB file, a 2 GB address-space cap)."""
+    path = tmp_path / "huge.npy"
+    np.lib.format.open_memmap(path, mode="w+", dtype=np.uint8, shape=(3, 32768, 32768)).flush()
+    cap = 2 * 2**30
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+
+    cmd = [sys.executable, "-m", "dualsr.cli", "train", str(path), "-o", str(tmp_path / "x2.tif")]
+    proc = subprocess.run(cmd, capture_output=True, text=True, preexec_fn=limit, timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    err = proc.stderr.strip()
+    assert "dualsr: error: out of memory" in err and "\n" not in err and "Traceback" not in err, err
+
+
+def test_a_terminated_run_leaves_no_temporary_copy(tmp_path):
+    """SIGTERM (a job killed) ends the run as an exit does: the copied stack beside the output is removed."""
+    import signal
+    import time
+
+    _imagej(tmp_path / "in.tif", _stack(8, 96, 96))
+    cmd = [sys.executable, "-m", "dualsr.cli", "isotropic", str(tmp_path / "in.tif"), "-o", str(tmp_path / "o.tif")]
+    proc = subprocess.Popen([*cmd, "--block", "32", "--fwhm", "2", "--steps", "100000"], stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob(".o.tif.*/input.zarr")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert list(tmp_path.glob(".o.tif.*")), "the run did not start"
+    time.sleep(1.0)  # training now
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert err.decode().strip().splitlines()[-1] == "dualsr: terminated; nothing was written"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.tif"]
+
+
+@pytest.mark.parametrize("kind", ["tiled tiff", "npy"])
+def test_planes_larger_than_a_copy_step_are_copied_in_bands_of_rows(tmp_path, monkeypatch, kind):
+    from dualsr.isotropic import blockwise
+
+    data = _stack(3, 100, 40)
+    if kind == "npy":
+        np.save(tmp_path / "in.npy", data)
+        path = tmp_path / "in.npy"
+    else:
+        path = tmp_path / "in.tif"
+        tifffile.imwrite(path, data, tile=(16, 16), photometric="minisblack", metadata={"axes": "ZYX"})
+    lazy = read_volume(path, lazy=True).data
+    monkeypatch.setattr(blockwise, "STAGE_BYTES", 2 * 40 * 16 * 2)  # two bands of 16 rows: smaller than a plane
+    monkeypatch.setattr(blockwise, "STAGE_SIDE", 16)
+    copied = blockwise.stage(lazy, tmp_path / "copy.zarr", 16)
+    array = zarr.open_array(copied.path, mode="r")
+    assert array.chunks == (1, 16, 16) and np.array_equal(array[:], data)
+    assert np.array_equal(lazy.read(1, 3, slice(10, 30)), data[1:3, 10:30])
