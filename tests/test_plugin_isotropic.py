@@ -183,3 +183,26 @@ def test_slices_all_alike_fail_with_one_line_and_leave_the_layer(make_napari_vie
     assert [lyr.name for lyr in viewer.layers] == ["flat"]
     np.testing.assert_array_equal(layer.data, alike)
     assert widget.run_button.enabled
+
+
+def test_a_layer_too_large_for_the_memory_free_is_refused_before_it_is_read(make_napari_viewer):
+    """A lazy (dask) layer whose run would need far more than the memory free: refused with the block-by-block
+    command, before any plane is read; napari stays up, the layer as it was."""
+    import dask.array as da
+    from napari.utils.notifications import notification_manager
+
+    reads = []
+    huge = da.zeros((4000, 8192, 8192), dtype=np.uint16, chunks=(1, 8192, 8192)).map_blocks(
+        lambda b: reads.append(b.shape) or b, dtype=np.uint16
+    )
+    viewer = make_napari_viewer()
+    viewer.add_image(huge, name="huge", scale=(4.0, 1.0, 1.0), contrast_limits=(0, 1))
+    widget = open_widget(viewer, ISO)
+    seen = len(reads)  # the planes napari itself shows
+    start = len(notification_manager.records)
+    widget.run_button.clicked.emit()
+    said = [str(r.message) for r in notification_manager.records[start:]]
+    assert widget.status.value == "not started" and not widget.runner.running
+    assert "GB in memory" in widget.profile_info.value and "--block" in widget.profile_info.value
+    assert any("GB in memory" in m for m in said)
+    assert len(reads) == seen and [lyr.name for lyr in viewer.layers] == ["huge"]

@@ -187,3 +187,11 @@ def test_a_failing_preview_turns_previews_off_and_training_goes_on():
 
     clock = PreviewClock(every=0.0, view=View(0, (0, 50, 0, 50)))
     assert preview_step(StepInfo(10, 100, {}, 1.0, preview=broken), clock) is None and clock.view is None
+
+
+def test_out_of_memory_in_a_run_says_how_to_go_on():
+    """numpy's own allocation failure (a 1 EiB array), on the run's thread: one line with the way out."""
+    import numpy as np
+
+    _, outcome = run_relay(lambda report: np.empty(2**60, np.uint8))
+    assert outcome.error.startswith("out of memory (Unable to allocate") and "--block" in outcome.error

@@ -24,6 +24,7 @@ from qtpy.QtWidgets import QSizePolicy
 from dualsr.config import NOISE_MODES, NOISY_THRESHOLD
 from dualsr.errors import DualSRInputError
 from dualsr.isotropic.apply import FUSIONS
+from dualsr.isotropic.blockwise import memory_shortfall
 from dualsr.isotropic.estimate import EXTREME
 from dualsr.isotropic.noise import DENOISE_REACH, denoise_stack, plan_stack_noise
 from dualsr.isotropic.profile import SHAPES
@@ -86,6 +87,11 @@ def isotropic_job(
         raise DualSRInputError(f"{layer.name}: make isotropic needs a 3-D grey image layer (Z, Y, X)")
     scale = tuple(float(s) for s in layer.scale)
     _, factor = check_voxel_size(scale, layer.data.shape)
+    if (short := memory_shortfall(tuple(layer.data.shape), factor)) is not None:  # before reading a lazy layer
+        raise DualSRInputError(
+            f"{layer.name}: {short}; run it block by block from the command line: "
+            "dualsr isotropic IN -o OUT --block 128"
+        )
     style = {
         "colormap": layer.colormap.name,
         "contrast_limits": tuple(layer.contrast_limits),

@@ -179,6 +179,9 @@ def relay(work: Callable[[Report], Any], interval: float = 0.05) -> Generator[Up
             outcome.cancelled = True
         except DualSRInputError as exc:
             outcome.error = str(exc)
+        except MemoryError as exc:  # napari stays up; the user needs the way out, not a type name
+            outcome.error = f"out of memory ({exc or 'no detail'}); close layers or programs, or run it block by block"
+            outcome.error += " from the command line (dualsr isotropic --block; dualsr apply on a .zarr)"
         except Exception as exc:
             log.exception("DualSR run failed")
             outcome.error = f"{type(exc).__name__}: {exc}"

@@ -14,6 +14,7 @@ is more than the memory free, :func:`needs_blocks` says so, and the command line
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -59,17 +60,22 @@ def free_memory() -> int | None:
     return None
 
 
+def memory_shortfall(shape: tuple[int, int, int], factor: float, free: int | None = None) -> str | None:
+    """Why a ``shape`` stack at ``factor`` will not fit in memory (``free``: measured where not given), or None."""
+    need = in_memory_bytes(shape, factor)
+    free = free_memory() if free is None else free
+    if free is None or need <= free:
+        return None
+    return f"the stack needs about {need / 2**30:.1f} GB in memory and {free / 2**30:.1f} GB are free"
+
+
 def needs_blocks(volume: Volume, free: int | None = None) -> str | None:
     """Why ``volume`` (a TIFF or NumPy stack read lazily) should go block by block, or None: its in-memory run
     would need more than the memory free (``free``: measured where not given)."""
     v = volume.voxel_size
     if v is None or volume.kind not in ("tiff", "npy") or len(volume.data.shape) != 3 or not v[1] > 0:
         return None  # the in-memory path gives the clear error
-    need = in_memory_bytes(tuple(volume.data.shape), max(v[0] / v[1], 1.0))
-    free = free_memory() if free is None else free
-    if free is None or need <= free:
-        return None
-    return f"the stack needs about {need / 2**30:.1f} GB in memory and {free / 2**30:.1f} GB are free"
+    return memory_shortfall(tuple(volume.data.shape), max(v[0] / v[1], 1.0), free)
 
 
 def check_blockwise(volume: Volume, output: Path) -> None:
@@ -100,7 +106,11 @@ def isotropic_blockwise(
     check_blockwise(volume, output)
     progress = options.pop("apply_progress", None)
     stage_progress = options.pop("stage_progress", None)
-    with tempfile.TemporaryDirectory(prefix=f".{output.name}.", dir=output.resolve().parent) as tmp:
+    if volume.kind != "zarr" or output.suffix.lower() != ".zarr":  # a copy of the input, or of the output
+        scratch: Any = tempfile.TemporaryDirectory(prefix=f".{output.name}.", dir=output.resolve().parent)
+    else:
+        scratch = contextlib.nullcontext("")
+    with scratch as tmp:
         if volume.kind == "zarr":
             source = ZarrArray(str(volume.source.path))
         else:
