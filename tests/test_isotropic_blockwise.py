@@ -157,3 +157,15 @@ def test_planes_larger_than_a_copy_step_are_copied_in_bands_of_rows(tmp_path, mo
     array = zarr.open_array(copied.path, mode="r")
     assert array.chunks == (1, 16, 16) and np.array_equal(array[:], data)
     assert np.array_equal(lazy.read(1, 3, slice(10, 30)), data[1:3, 10:30])
+
+
+@pytest.mark.parametrize("name", ["in.npy", "in.tif"])
+def test_a_truncated_stack_read_block_by_block_is_one_line_exit_2(tmp_path, capsys, name):
+    path = tmp_path / name
+    _imagej(path, _stack()) if name.endswith(".tif") else np.save(path, _stack())
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    argv = ["isotropic", str(path), "-o", str(tmp_path / "out.tif"), *RUN, "--block", "16"]
+    assert main([*argv, "--voxel-size", "2,0.5,0.5"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "complete?" in err and "\n" not in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]

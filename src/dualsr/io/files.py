@@ -49,25 +49,17 @@ class ImageFile:
     instrument: Instrument | None = None  # pixel size in um and optics, where the file says (io.acquisition)
 
 
-@dataclass(frozen=True)
-class TiffPlanes:
-    """A TIFF's first series, not read yet: ``read(start, stop, rows)`` reads that part only (``np.asarray``
-    reads it all). Only the file's name is kept, so the handle pickles and holds no open file."""
+class _Planes:
+    """A stack on disk, not read yet: ``read(start, stop, rows)`` reads that part only, ``np.asarray`` all of it."""
 
-    path: str
     shape: tuple[int, ...]
-    dtype: np.dtype
 
     @property
     def ndim(self) -> int:
         return len(self.shape)
 
     def read(self, start: int, stop: int, rows: slice = slice(None)) -> np.ndarray:
-        """Planes ``start:stop``, rows ``rows`` of each: only the strips or tiles that hold them are decoded."""
-        import zarr
-
-        with tifffile.TiffFile(self.path) as tif, tif.series[0].aszarr() as store:
-            return np.asarray(zarr.open_array(store, mode="r")[start:stop, rows])
+        raise NotImplementedError
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         data = self.read(0, self.shape[0])
@@ -75,9 +67,33 @@ class TiffPlanes:
 
 
 @dataclass(frozen=True)
-class NpyPlanes:
-    """A ``.npy`` stack, not read yet: ``read(start, stop)`` reads those planes from the file (no memory map:
-    an address-space limit caps a mapped file too)."""
+class TiffPlanes(_Planes):
+    """A TIFF's first series, read on demand. Only the file's name is kept, so the handle pickles and holds no
+    open file."""
+
+    path: str
+    shape: tuple[int, ...]
+    dtype: np.dtype
+
+    def read(self, start: int, stop: int, rows: slice = slice(None)) -> np.ndarray:
+        """Planes ``start:stop``, rows ``rows`` of each: only the strips or tiles that hold them are decoded."""
+        import zarr
+
+        try:
+            with _quiet("tifffile"), tifffile.TiffFile(self.path) as tif, tif.series[0].aszarr() as store:
+                return np.asarray(zarr.open_array(store, mode="r")[start:stop, rows])
+        except MemoryError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a damaged page is a bad file to the user
+            raise DualSRInputError(
+                f"{Path(self.path).name}: cannot read planes {start}-{stop - 1} ({exc}); is the file complete?"
+            ) from exc
+
+
+@dataclass(frozen=True)
+class NpyPlanes(_Planes):
+    """A ``.npy`` stack, read on demand from the file (no memory map: an address-space limit caps a mapped
+    file too)."""
 
     path: str
     shape: tuple[int, ...]
@@ -96,11 +112,9 @@ class NpyPlanes:
             offset = f.tell()
         if fortran or dtype.hasobject:
             return np.load(path, allow_pickle=False, mmap_mode="r")
+        if path.stat().st_size < offset + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize:
+            raise DualSRInputError(f"{path.name}: the file ends before its {shape} {dtype} data; is it complete?")
         return cls(str(path), tuple(shape), np.dtype(dtype), offset)
-
-    @property
-    def ndim(self) -> int:
-        return len(self.shape)
 
     def read(self, start: int, stop: int, rows: slice = slice(None)) -> np.ndarray:
         """Planes ``start:stop``, rows ``rows`` of each (a step of 1), read from the file."""
@@ -115,10 +129,6 @@ class NpyPlanes:
                     raise DualSRInputError(f"{Path(self.path).name}: the file ends early; is it complete?")
                 out[i] = data.reshape(out.shape[1:])
         return out
-
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        data = self.read(0, self.shape[0])
-        return data if dtype is None else data.astype(dtype)
 
 
 @dataclass(frozen=True)
