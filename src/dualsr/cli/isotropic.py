@@ -91,7 +91,7 @@ def add_isotropic_command(sub: argparse._SubParsersAction) -> None:
     )
     g.add_argument("--workers", type=int, metavar="N", help="block by block: run blocks on N local dask workers")
     g.add_argument("--scheduler", metavar="ADDRESS", help="block by block: run blocks on this dask scheduler")
-    p.set_defaults(func=cmd_isotropic, memory_hint=f"run it block by block: --block {BLOCK}")
+    p.set_defaults(func=cmd_isotropic, memory_hint=f"run it block by block: --block {BLOCK} (a smaller N if it ran so)")
 
 
 def cmd_isotropic(args: argparse.Namespace) -> int:

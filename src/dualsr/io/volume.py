@@ -177,11 +177,7 @@ def write_ome_zarr(
     """One-level OME-Zarr (0.4 for a 0.4 input, else 0.5) whose scale is the new voxel size."""
     import zarr
 
-    version = like.source.ome.version if like.kind == "zarr" and like.source.ome is not None else "0.5"
-    translate = [0.0, 0.0, 0.0]
-    if like.kind == "zarr" and like.source.ome is not None:
-        first = like.source.ome.multiscale["datasets"][0].get("coordinateTransformations", [])
-        translate = list(next((t["translation"] for t in first if t.get("type") == "translation"), translate))
+    version, translate = ome_placement(like)
     translate[0] += z_shift
     fmt = 2 if version == "0.4" else 3
     group = zarr.open_group(path, mode="w", zarr_format=fmt)
@@ -190,6 +186,16 @@ def write_ome_zarr(
     arr[...] = data
     write_multiscale_attrs(group, version, voxel_size, translate, like.unit, info)
     return path
+
+
+def ome_placement(like: Volume | None) -> tuple[str, list[float]]:
+    """The OME-Zarr version and level-0 translation a result of ``like`` keeps (0.5 and none but for an
+    OME-Zarr input)."""
+    ome = like.source.ome if like is not None and like.kind == "zarr" else None
+    if ome is None:
+        return "0.5", [0.0, 0.0, 0.0]
+    first = ome.multiscale["datasets"][0].get("coordinateTransformations", [])
+    return ome.version, list(next((t["translation"] for t in first if t.get("type") == "translation"), [0.0] * 3))
 
 
 def write_multiscale_attrs(

@@ -33,7 +33,7 @@ import torch
 from dualsr.config import DEFAULT_DENOISER
 from dualsr.errors import DualSRInputError
 from dualsr.io.normalize import Normalization, robust_range
-from dualsr.io.volume import Volume, write_multiscale_attrs
+from dualsr.io.volume import Volume, ome_placement, write_multiscale_attrs
 from dualsr.isotropic.apply import fuse, upsample_slices
 from dualsr.isotropic.network import AxisUpsampler
 from dualsr.isotropic.noise import DENOISE_REACH, denoise_stack
@@ -167,14 +167,9 @@ def create_ome_output(
     translation of ``like`` (an OME-Zarr input) shifted by the slice-centre rule."""
     import zarr
 
-    ome = like.source.ome if like is not None and like.kind == "zarr" else None
-    version = ome.version if ome is not None else "0.5"
+    version, translate = ome_placement(like)
     group = zarr.open_group(output, mode="w", zarr_format=2 if version == "0.4" else 3)
     group.create_array("0", shape=shape, chunks=(shape[0], block, block), dtype=dtype)
-    translate = [0.0, 0.0, 0.0]
-    if ome is not None:
-        first = ome.multiscale["datasets"][0].get("coordinateTransformations", [])
-        translate = list(next((t["translation"] for t in first if t.get("type") == "translation"), translate))
     translate[0] += result.z_translate_shift
     unit = like.unit if like is not None else None
     write_multiscale_attrs(group, version, result.voxel_size, translate, unit, result.summary())
