@@ -66,7 +66,7 @@ def memory_shortfall(shape: tuple[int, int, int], factor: float, free: int | Non
     free = free_memory() if free is None else free
     if free is None or need <= free:
         return None
-    return f"the stack needs about {need / 2**30:.1f} GB in memory and {free / 2**30:.1f} GB are free"
+    return f"the stack needs about {need / 2**30:,.1f} GB in memory and {free / 2**30:,.1f} GB are free"
 
 
 def needs_blocks(volume: Volume, free: int | None = None) -> str | None:
