@@ -169,3 +169,11 @@ def test_a_truncated_stack_read_block_by_block_is_one_line_exit_2(tmp_path, caps
     err = capsys.readouterr().err.strip()
     assert "complete?" in err and "\n" not in err, err
     assert sorted(p.name for p in tmp_path.iterdir()) == [name]
+
+
+def test_a_tiff_stack_on_a_dask_worker_equals_the_in_process_run(tmp_path):
+    _imagej(tmp_path / "in.tif", _stack())
+    base = ["isotropic", str(tmp_path / "in.tif"), *RUN, "--block", "16"]
+    assert main([*base, "-o", str(tmp_path / "here.tif")]) == 0
+    assert main([*base, "-o", str(tmp_path / "dask.tif"), "--workers", "1"]) == 0
+    assert np.array_equal(tifffile.imread(tmp_path / "dask.tif"), tifffile.imread(tmp_path / "here.tif"))
