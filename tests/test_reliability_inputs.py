@@ -452,10 +452,14 @@ def test_wrong_models_in_the_apply_widget(make_napari_viewer, qtbot, tmp_path, o
     _, rgb_model = onnx_model("rgb8")
     apply = open_widget(viewer, APPLY)
     start = len(notification_manager.records)
+    reasons = []
     for model in (rgb_model, _foreign_model(tmp_path / "other.onnx")):
         apply.model.value = model
         _start_and_wait(apply, qtbot)
+        reasons.append((apply.status.value, apply.reason.value))  # the why stays after the notification fades
     errors = errors_since(start)
     assert len(errors) == 2, errors
     assert "takes 3-channel images but this image has 1" in errors[0] and "no dualsr metadata" in errors[1]
+    assert [r for _, r in reasons] == [e.removeprefix("DualSR: ") for e in errors]
+    assert all(status in ("failed", "not started") for status, _ in reasons)
     assert [lay.name for lay in viewer.layers] == ["img"] and image.data.shape == (64, 64)

@@ -43,6 +43,8 @@ class ApplyWidget(Container):
         self.run_button = PushButton(text="Apply")
         self.cancel_button = PushButton(text="Cancel", enabled=False)
         self.status = Label(value="")
+        self.reason = Label(value="")  # a refusal's or a failure's why, kept after its notification fades
+        self.reason.native.setWordWrap(True)
         self.model.tooltip = "a .onnx file saved by DualSR: train & super-resolve (export ONNX)"
         self.tile.tooltip = "tile size in pixels: smaller needs less memory; the result is the same"
         self.output.tooltip = (
@@ -51,6 +53,7 @@ class ApplyWidget(Container):
         )
         buttons = Container(widgets=[self.run_button, self.cancel_button], layout="horizontal", labels=False)
         widgets = [self.model, self.image, self.axes, self.device, self.tile, self.output, buttons, self.status]
+        widgets.append(self.reason)
         super().__init__(widgets=widgets)
         self.runner = Runner(self._update, self._done, self._idle)
         self._job: ApplyJob | None = None
@@ -90,8 +93,9 @@ class ApplyWidget(Container):
 
     def start(self, *_: Any) -> None:
         """Check the form, then run the model on a worker thread; problems become notifications."""
-        if self.runner.running or (job := checked_job(self.job)) is None:
+        if self.runner.running or (job := checked_job(self.job, self.status, self.reason)) is None:
             return
+        self.reason.value = ""
         if job.output is not None:
             self._start_zarr(job)
             return
@@ -102,7 +106,7 @@ class ApplyWidget(Container):
 
     def _start_zarr(self, job: ApplyJob) -> None:
         """Create the output, show it as the x2 layer, then fill it on a worker thread."""
-        if (run := checked_job(lambda: prepare_zarr(job))) is None:
+        if (run := checked_job(lambda: prepare_zarr(job), self.status, self.reason)) is None:
             return
         self._job = job
         self._filling = (
@@ -134,7 +138,7 @@ class ApplyWidget(Container):
         if self._filling is not None:
             self._zarr_done(outcome)
             return
-        if (applied := outcome_value(outcome, self.status, self._job)) is not None:
+        if (applied := outcome_value(outcome, self.status, self._job, self.reason)) is not None:
             add_layers(self.viewer, applied_layers(self._job.source, applied))
             line = verdict(applied.metadata.get("resolution"))
             self.status.value = f"done; {line}" if line else "done"
@@ -146,7 +150,7 @@ class ApplyWidget(Container):
         self._filling = None
         where = self._job.output.name
         if outcome.error:
-            self.status.value = "failed"
+            self.status.value, self.reason.value = "failed", outcome.error
             show_error(f"DualSR: {outcome.error}")
         elif outcome.cancelled:
             self.status.value = f"cancelled; Apply again to finish {where}"

@@ -11,7 +11,11 @@ low mean doubt. This study measures that and two relative measures, per image of
 - **detail / loss**: the x2's departure from bicubic over the same loss: how much detail the x2 adds
   against what an interpolation of this image misses one scale down (self-similarity, the premise of
   DualSR, says the two should be alike); and the same for the HR (the perfect x2's detail / loss):
-  what a right answer reads, whichever way the image was made.
+  what a right answer reads, whichever way the image was made;
+- **spectral excess**: the x2's power above the LR's Nyquist (``BAND``, cycles per x2 pixel) over the
+  power law fitted to the x2's own radial spectrum below it (``FIT``), log10, averaged over the band: an
+  x2 that draws sharp what the scene holds soft (brick's mortar) carries more fine detail than its own
+  spectrum predicts; and the same for the HR (what a right answer reads).
 
 For each measure: how often an image below bicubic outranks one above it (the area under the ROC
 curve; 0.5 is chance) and how many images below bicubic are in the top quartile, within each run and
@@ -39,7 +43,30 @@ MEASURES: dict[str, Callable[[dict], float]] = {
     "mean doubt": lambda r: r["doubt"],
     "doubt / loss": lambda r: r["doubt"] / r["loss"],
     "detail / loss": lambda r: r["detail"] / r["loss"],
+    "spectral excess": lambda r: r["excess"],
 }
+FIT = (0.06, 0.2)  # cycles per x2 pixel: the LR's 0.12-0.4, below its Nyquist
+BAND = (0.26, 0.42)  # above the LR's Nyquist (0.25), below the x2's own band edge
+
+
+def radial_power(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Frequencies (cycles per pixel, 64 rings) and the mean power in each; Hann window, mean removed."""
+    h, w = image.shape
+    spectrum = np.fft.fft2((image - image.mean()) * np.outer(np.hanning(h), np.hanning(w)))
+    k = np.hypot(*np.meshgrid(np.fft.fftfreq(h), np.fft.fftfreq(w), indexing="ij")).ravel()
+    ring = np.minimum((k / 0.5 * 64).astype(int), 64)
+    power = np.bincount(ring, np.abs(spectrum.ravel()) ** 2, 65) / np.maximum(np.bincount(ring, minlength=65), 1)
+    return (np.arange(64) + 0.5) / 128, power[:64]
+
+
+def spectral_excess(image: np.ndarray) -> float:
+    """log10 of the power in ``BAND`` over the power law fitted in ``FIT``, averaged over the band's rings."""
+    k, p = radial_power(image)
+    fit, band = (k >= FIT[0]) & (k <= FIT[1]) & (p > 0), (k >= BAND[0]) & (k <= BAND[1]) & (p > 0)
+    if fit.sum() < 2 or not band.any():  # a flat image has no spectrum to extrapolate
+        return 0.0
+    slope, offset = np.polyfit(np.log10(k[fit]), np.log10(p[fit]), 1)
+    return float(np.mean(np.log10(p[band]) - (offset + slope * np.log10(k[band]))))
 
 
 def loss_below(lr: np.ndarray) -> float:
@@ -66,6 +93,8 @@ def measure(folder: Path, saved: Path, names: list[str] | None) -> list[dict]:
                 "loss": loss_below(grey(case.lr, rng)),
                 "detail": detail,
                 "truth": float(np.abs(shaved(grey(case.hr, rng) - bicubic)).mean()),
+                "excess": spectral_excess(grey(s["x2"], rng)),
+                "excess_hr": spectral_excess(grey(case.hr, rng)),
             }
         )
     return rows
@@ -94,13 +123,14 @@ def main(argv: list[str] | None = None) -> int:
     runs = [measure(Path(a), Path(b), names) for a, b in (run.split("=", 1) for run in args.runs)]
     print(
         "| run | image | x2 - bicubic (dB) | mean doubt | loss below | detail | doubt / loss | detail / loss "
-        "| HR's detail / loss |"
+        "| HR's detail / loss | spectral excess | HR's |"
     )
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in (r for rows in runs for r in rows):
         print(
             f"| {r['run']} | {r['name']} | {r['gain']:+.2f} | {r['doubt']:.4f} | {r['loss']:.4f} | {r['detail']:.4f} "
-            f"| {r['doubt'] / r['loss']:.2f} | {r['detail'] / r['loss']:.2f} | {r['truth'] / r['loss']:.2f} |"
+            f"| {r['doubt'] / r['loss']:.2f} | {r['detail'] / r['loss']:.2f} | {r['truth'] / r['loss']:.2f} "
+            f"| {r['excess']:+.2f} | {r['excess_hr']:+.2f} |"
         )
     print("\n| runs | measure | below ranked over above (AUC) | below bicubic in the top quartile |")
     print("| --- | --- | ---: | --- |")
