@@ -206,3 +206,25 @@ def test_a_layer_too_large_for_the_memory_free_is_refused_before_it_is_read(make
     assert "GB in memory" in widget.profile_info.value and "--block" in widget.profile_info.value
     assert any("GB in memory" in m for m in said)
     assert len(reads) == seen and [lyr.name for lyr in viewer.layers] == ["huge"]
+
+
+def test_a_rotated_sheared_volume_s_isotropic_result_lies_over_it(stack):
+    from napari.layers import Image
+
+    from dualsr.isotropic import isotropic
+    from dualsr.isotropic.train import TrainSettings
+    from napari_dualsr._isotropic import isotropic_job, result_layer
+
+    affine = [[1, 0, 0, 5], [0, 0.8, -0.6, 0], [0, 0.6, 0.8, 0], [0, 0, 0, 1]]
+    layer = Image(stack, scale=(2.0, 0.5, 0.5), translate=(1.0, 3.0, 4.0), rotate=25.0, shear=[0.1, 0.05, 0.2],
+                  affine=affine)  # fmt: skip
+    job = isotropic_job(layer, fwhm=2.0, steps=2, noise="off")
+    result = isotropic(job.data, job.scale, fwhm=2.0, settings=TrainSettings(steps=2), noise="off")
+    data, kwargs, _ = result_layer(job, result)
+    out = Image(data, **kwargs)
+    shape_in, shape_out = np.asarray(stack.shape), np.asarray(out.data.shape)
+    for far in np.ndindex(2, 2, 2):  # the outer corners of the two boxes, in the world
+        corner = np.where(far, shape_in - 0.5, -0.5)
+        np.testing.assert_allclose(
+            out.data_to_world(np.where(far, shape_out - 0.5, -0.5)), layer.data_to_world(corner), atol=1e-9
+        )

@@ -195,3 +195,34 @@ def test_out_of_memory_in_a_run_says_how_to_go_on():
 
     _, outcome = run_relay(lambda report: np.empty(2**60, np.uint8))
     assert outcome.error.startswith("out of memory (Unable to allocate") and "--block" in outcome.error
+
+
+ROTATED = {
+    "rotate": 25.0,
+    "shear": [0.1, 0.05, 0.2],
+    "affine": [[1, 0, 0, 5], [0, 0.8, -0.6, 0], [0, 0.6, 0.8, 0], [0, 0, 0, 1]],
+}
+
+
+def _world_corners(layer: Image, spatial: tuple[int, ...]) -> np.ndarray:
+    """World positions of the outer edges of the first and last pixels along every dim in ``spatial``."""
+    shape = np.asarray(layer.data.shape)
+    corners = []
+    for far in np.ndindex(*(2,) * len(spatial)):
+        point = np.zeros(len(shape))
+        for d, f in zip(spatial, far):
+            point[d] = shape[d] - 0.5 if f else -0.5
+        corners.append(layer.data_to_world(point))
+    return np.asarray(corners)
+
+
+def test_a_rotated_sheared_layer_s_x2_lies_over_it():
+    """rotate, shear and affine are kept, and the first pixel's shift turned with them: the x2's box is the
+    input's box in the world (as with a plain layer)."""
+    layer = Image(np.zeros((3, 20, 24), np.float32), scale=(2.0, 0.5, 0.5), translate=(1.0, 2.0, 3.0), **ROTATED)
+    data, kwargs, _ = upscaled_layer(source_of(layer, "ZYX"), np.zeros((3, 40, 48), np.float32), {})
+    x2 = Image(data, **kwargs)
+    np.testing.assert_allclose(x2.rotate, layer.rotate) and np.testing.assert_allclose(x2.shear, layer.shear)
+    np.testing.assert_allclose(_world_corners(x2, (0, 1, 2)), _world_corners(layer, (0, 1, 2)), atol=1e-9)
+    plain = Image(np.zeros((20, 24), np.float32))
+    assert "rotate" not in upscaled_layer(source_of(plain), np.zeros((40, 48)), {})[1]  # nothing to carry

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -32,7 +32,7 @@ from dualsr.isotropic.train import TrainSettings
 from dualsr.isotropic.volume import IsotropicResult, check_voxel_size, isotropic
 from dualsr.runtime.device import available_devices
 
-from ._placement import upscaled_placement
+from ._placement import orientation_of, upscaled_placement
 from ._runner import Runner, checked_job, outcome_value
 from ._workers import Controls, Outcome, Update, relay
 
@@ -57,6 +57,7 @@ class IsotropicJob:
     preview: bool
     noise: str = "auto"
     shape: str | None = None  # the profile's shape; None: estimated (or Gaussian for a given FWHM)
+    orientation: dict[str, Any] = field(default_factory=dict)  # the layer's rotate, shear, affine (non-identity)
 
 
 def volume_layers(viewer: Any) -> list[tuple[str, Any]]:
@@ -112,6 +113,7 @@ def isotropic_job(
         preview,
         noise,
         None if shape == BLIND_SHAPE else shape,
+        orientation_of(layer.rotate, layer.shear, layer.affine.affine_matrix),
     )
 
 
@@ -182,9 +184,10 @@ def xz_preview(model: Any, xz: np.ndarray) -> np.ndarray:
 
 def result_layer(job: IsotropicJob, result: IsotropicResult) -> tuple[np.ndarray, dict[str, Any], str]:
     """``<name> isotropic (DualSR)``: Z scale divided by f, slice centres on the input's."""
-    scale, translate = upscaled_placement(job.scale, job.translate, [0], result.factor)
+    scale, translate = upscaled_placement(job.scale, job.translate, [0], result.factor, job.orientation)
     kwargs = {
         **job.style,
+        **job.orientation,
         "name": f"{job.name} isotropic (DualSR)",
         "scale": scale,
         "translate": translate,

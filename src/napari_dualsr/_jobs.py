@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,8 @@ from dualsr.errors import DualSRInputError
 from dualsr.io.acquisition import Instrument, microns
 from dualsr.io.axes import Layout, Planes
 from dualsr.io.files import read_kernel
+
+from ._placement import orientation_of
 
 # Axis orders offered per (layer ndim, rgb); the first is the default. napari shows the
 # last two dims, so Y and X always end the layer's own dims.
@@ -55,6 +57,7 @@ class Source:
     scale: tuple[float, ...]
     translate: tuple[float, ...]
     style: dict[str, Any]
+    orientation: dict[str, Any] = field(default_factory=dict)  # rotate, shear, affine where not the identity
 
     @property
     def layer_axes(self) -> str:
@@ -112,6 +115,7 @@ def source_of(layer: Any, axes: str | None = None, full_resolution: bool = False
         scale=tuple(float(s) for s in layer.scale),
         translate=tuple(float(t) for t in layer.translate),
         style=style,
+        orientation=orientation_of(layer.rotate, layer.shear, layer.affine.affine_matrix),
     )
 
 

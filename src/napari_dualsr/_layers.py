@@ -19,9 +19,10 @@ def upscaled_layer(
     source: Source, image: np.ndarray, metadata: dict[str, Any], factor: int = 2, method: str = "DualSR"
 ) -> LayerData:
     """``<name> ×2 (DualSR)``: pixel centres on the input's, the input's look."""
-    scale, translate = upscaled_placement(source.scale, source.translate, source.spatial, factor)
+    scale, translate = upscaled_placement(source.scale, source.translate, source.spatial, factor, source.orientation)
     kwargs = {
         **source.style,
+        **source.orientation,
         "name": f"{source.name} ×{factor} ({method})",
         "scale": scale,
         "translate": translate,
@@ -72,7 +73,7 @@ def doubt_layer(source: Source, doubt: np.ndarray, metadata: dict[str, Any]) -> 
     """``<name> doubt (DualSR)``: on the x2's grid and placement, hidden until asked for (it would cover
     the x2). The map has no channel axis (the channels' largest doubt): a channel dim of the layer sees
     the same map on every channel (a broadcast view, no copy)."""
-    scale, translate = upscaled_placement(source.scale, source.translate, source.spatial, 2)
+    scale, translate = upscaled_placement(source.scale, source.translate, source.spatial, 2, source.orientation)
     if "C" in source.layer_axes:
         c = source.layer_axes.index("C")
         shape = list(np.shape(doubt))
@@ -80,6 +81,7 @@ def doubt_layer(source: Source, doubt: np.ndarray, metadata: dict[str, Any]) -> 
         doubt = np.broadcast_to(np.expand_dims(doubt, c), tuple(shape))
     top = float(np.quantile(doubt, 0.99)) if doubt.size else 0.0
     kwargs = {
+        **source.orientation,
         "name": f"{source.name} doubt (DualSR)",
         "scale": scale,
         "translate": translate,

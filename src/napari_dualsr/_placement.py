@@ -5,26 +5,62 @@ those. With input scale ``s`` and translate ``t`` (the world position of pixel 0
 centre), the x``f`` layer therefore gets scale ``s/f`` and translate
 ``t + 0.5*s*(1/f - 1)``: its first pixel centre sits a quarter LR pixel (for f = 2)
 before the LR one, and the two images cover exactly the same area.
+
+A layer may also be rotated, sheared or given an affine (napari: world = affine · (rotate · shear ·
+scale · data + translate)). The result keeps all three; only the shift of its first pixel, which lies
+in the input's rotated and sheared frame, is turned by ``rotate · shear`` (:func:`orientation_of`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
 
 
 def upscaled_placement(
-    scale: Sequence[float], translate: Sequence[float], spatial: Sequence[int], factor: float = 2
+    scale: Sequence[float],
+    translate: Sequence[float],
+    spatial: Sequence[int],
+    factor: float = 2,
+    orientation: dict[str, Any] | None = None,
 ) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """Scale and translate of a layer ``factor`` times finer on the ``spatial`` dims.
 
     Other dims (Z, T, C ...) keep their scale and translate, so the result's planes
-    stay on the input's planes.
+    stay on the input's planes. ``orientation`` (:func:`orientation_of`): the input's rotate and shear,
+    which turn the first pixel's shift.
     """
-    new_scale, new_translate = [float(s) for s in scale], [float(t) for t in translate]
+    new_scale = [float(s) for s in scale]
+    shift = np.zeros(len(scale))
     for d in spatial:
         new_scale[d] = scale[d] / factor
-        new_translate[d] = translate[d] + 0.5 * scale[d] * (1 / factor - 1)
-    return tuple(new_scale), tuple(new_translate)
+        shift[d] = 0.5 * scale[d] * (1 / factor - 1)
+    if orientation:
+        shift = np.asarray(orientation["rotate"]) @ _shear_matrix(orientation["shear"], len(scale)) @ shift
+    return tuple(new_scale), tuple(float(t + d) for t, d in zip(translate, shift))
+
+
+def orientation_of(rotate: Any, shear: Any, affine: Any) -> dict[str, Any]:
+    """A layer's rotate and shear (napari's forms) and affine matrix, for the result layers to keep;
+    empty where all three are the identity (the usual case: nothing to carry)."""
+    rotate, shear, affine = np.asarray(rotate, float), np.asarray(shear, float), np.asarray(affine, float)
+    n = len(rotate)
+    plain = np.allclose(rotate, np.eye(n)) and np.allclose(_shear_matrix(shear, n), np.eye(n))
+    if plain and np.allclose(affine, np.eye(len(affine))):
+        return {}
+    return {"rotate": rotate, "shear": shear, "affine": affine}
+
+
+def _shear_matrix(shear: Any, n: int) -> np.ndarray:
+    """napari's shear as a matrix: a vector holds the upper triangle row by row, ones on the diagonal."""
+    shear = np.asarray(shear, float)
+    if shear.ndim == 2:
+        return shear
+    matrix = np.eye(n)
+    matrix[np.triu_indices(n, 1)] = shear
+    return matrix
 
 
 def beside_placement(
