@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from magicgui.widgets import ComboBox, Container, FileEdit, Label, PushButton, SpinBox
-from napari.utils.notifications import show_error, show_info
+from napari.utils.notifications import show_info
 from napari.viewer import Viewer
 
 from dualsr.io.axes import Layout
@@ -23,7 +23,7 @@ from dualsr.trust.readout import verdict
 from ._apply_zarr import ZarrRun, prepare_zarr
 from ._jobs import Applied, ApplyJob, apply_job, axes_choices, plane_on_screen, usable
 from ._layers import add_layers, applied_layers, follow_active, image_layers
-from ._runner import Runner, checked_job, outcome_value
+from ._runner import Runner, checked_job, outcome_value, say_failed
 from ._workers import Outcome, Update, apply_updates, zarr_apply_updates
 
 REFRESH_S = 0.25  # the filling x2 layer is redrawn at most this often
@@ -150,8 +150,7 @@ class ApplyWidget(Container):
         self._filling = None
         where = self._job.output.name
         if outcome.error:
-            self.status.value, self.reason.value = "failed", outcome.error
-            show_error(f"DualSR: {outcome.error}")
+            say_failed(outcome.error, self.status, self.reason)
         elif outcome.cancelled:
             self.status.value = f"cancelled; Apply again to finish {where}"
             show_info(f"DualSR: cancelled; the finished blocks stay in {where}, Apply with it again to resume")

@@ -24,6 +24,7 @@ from qtpy.QtWidgets import QSizePolicy
 from dualsr.config import NOISE_MODES, NOISY_THRESHOLD
 from dualsr.errors import DualSRInputError
 from dualsr.isotropic.apply import FUSIONS
+from dualsr.isotropic.blocks import DEFAULT_BLOCK
 from dualsr.isotropic.blockwise import memory_shortfall
 from dualsr.isotropic.estimate import EXTREME
 from dualsr.isotropic.noise import DENOISE_REACH, denoise_stack, plan_stack_noise
@@ -91,7 +92,7 @@ def isotropic_job(
     if (short := memory_shortfall(tuple(layer.data.shape), factor)) is not None:  # before reading a lazy layer
         raise DualSRInputError(
             f"{layer.name}: {short}; run it block by block from the command line: "
-            "dualsr isotropic IN -o OUT --block 128"
+            f"dualsr isotropic IN -o OUT --block {DEFAULT_BLOCK}"
         )
     style = {
         "colormap": layer.colormap.name,
@@ -113,7 +114,7 @@ def isotropic_job(
         preview,
         noise,
         None if shape == BLIND_SHAPE else shape,
-        orientation_of(layer.rotate, layer.shear, layer.affine.affine_matrix),
+        orientation_of(layer),
     )
 
 

@@ -115,7 +115,7 @@ def source_of(layer: Any, axes: str | None = None, full_resolution: bool = False
         scale=tuple(float(s) for s in layer.scale),
         translate=tuple(float(t) for t in layer.translate),
         style=style,
-        orientation=orientation_of(layer.rotate, layer.shear, layer.affine.affine_matrix),
+        orientation=orientation_of(layer),
     )
 
 

@@ -42,10 +42,11 @@ def upscaled_placement(
     return tuple(new_scale), tuple(float(t + d) for t, d in zip(translate, shift))
 
 
-def orientation_of(rotate: Any, shear: Any, affine: Any) -> dict[str, Any]:
+def orientation_of(layer: Any) -> dict[str, Any]:
     """A layer's rotate and shear (napari's forms) and affine matrix, for the result layers to keep;
-    empty where all three are the identity (the usual case: nothing to carry)."""
-    rotate, shear, affine = np.asarray(rotate, float), np.asarray(shear, float), np.asarray(affine, float)
+    empty where all three are the identity (the usual case: nothing to carry). Read from its attributes."""
+    rotate, shear = np.asarray(layer.rotate, float), np.asarray(layer.shear, float)
+    affine = np.asarray(layer.affine.affine_matrix, float)
     n = len(rotate)
     plain = np.allclose(rotate, np.eye(n)) and np.allclose(_shear_matrix(shear, n), np.eye(n))
     if plain and np.allclose(affine, np.eye(len(affine))):

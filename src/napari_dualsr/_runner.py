@@ -37,14 +37,19 @@ def checked_job(make_job: Callable[[], J], status: Any = None, reason: Any = Non
         return None
 
 
+def say_failed(error: str, status: Any, reason: Any = None) -> None:
+    """A failed run: "failed" on ``status``, the why on ``reason`` (kept after it fades) and in a notification."""
+    status.value = "failed"
+    if reason is not None:
+        reason.value = str(error)
+    show_error(f"DualSR: {error}")
+
+
 def outcome_value(outcome: Outcome[V], status: Any, job: object, reason: Any = None) -> V | None:
     """A finished run's value, or None after saying (``status`` label + notification) why not; ``reason``, a
     word-wrapped label, keeps a failure's why after the notification has faded."""
     if outcome.error:
-        status.value = "failed"
-        if reason is not None:
-            reason.value = str(outcome.error)
-        show_error(f"DualSR: {outcome.error}")
+        say_failed(outcome.error, status, reason)
         return None
     if outcome.cancelled or outcome.value is None or job is None:
         status.value = "cancelled"

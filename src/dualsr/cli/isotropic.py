@@ -20,12 +20,13 @@ from dualsr.config import DEFAULT_DENOISER, DENOISERS, NOISE_MODES, NOISY_THRESH
 from dualsr.errors import DualSRInputError
 from dualsr.io.volume import check_volume_dtype, check_volume_output, read_volume, with_voxel_size, write_volume
 from dualsr.isotropic.apply import FUSIONS
+from dualsr.isotropic.blocks import DEFAULT_BLOCK
 from dualsr.isotropic.blockwise import check_blockwise, isotropic_blockwise, memory_note, needs_blocks
 from dualsr.isotropic.profile import SHAPES, read_profile
 from dualsr.isotropic.train import TrainSettings
 from dualsr.runtime.device import DEVICES
 
-BLOCK = 128  # the block side where --block is not given
+BLOCK = DEFAULT_BLOCK  # the block side where --block is not given
 
 
 def _triple(text: str) -> tuple[float, float, float]:

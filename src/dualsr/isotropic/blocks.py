@@ -40,6 +40,7 @@ from dualsr.isotropic.noise import DENOISE_REACH, denoise_stack
 from dualsr.noise.estimate import NoiseEstimate
 
 TRAIN_SIDE = 512
+DEFAULT_BLOCK = 128  # block side in Y and X where none is given
 SAMPLE_VOXELS = 4_000_000
 
 
@@ -180,7 +181,7 @@ def apply_blocks(
     source: Any,
     sink: Any,
     shape: tuple[int, int, int],
-    block: int = 128,
+    block: int = DEFAULT_BLOCK,
     workers: int | None = None,
     scheduler: str | None = None,
     progress: Callable[[int, int], None] | None = None,

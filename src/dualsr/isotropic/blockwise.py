@@ -26,6 +26,7 @@ from dualsr.errors import DualSRInputError
 from dualsr.io.files import PlaneStream
 from dualsr.io.volume import Volume, write_volume
 from dualsr.isotropic.blocks import (
+    DEFAULT_BLOCK,
     TRAIN_SIDE,
     apply_blocks,
     check_block,
@@ -91,7 +92,7 @@ def check_blockwise(volume: Volume, output: Path) -> None:
 def isotropic_blockwise(
     volume: Volume,
     output: Path,
-    block: int = 128,
+    block: int = DEFAULT_BLOCK,
     workers: int | None = None,
     scheduler: str | None = None,
     **options: Any,
