@@ -9,8 +9,9 @@ into a 256x256x64 stack, then ``dualsr.isotropic`` with the blind profile and th
 prints each phase's seconds, the CPU and the load average. ``memory``: a (16, side, side) uint16
 OME-Zarr at factor 2 through ``dualsr isotropic ... .zarr`` (block 128, 50 steps) in a child process,
 whose peak RSS is reported beside the input and output sizes; the same stack as an ImageJ TIFF block
-by block (copied into a temporary Zarr, the result streamed back to TIFF), and in memory as ``.npy`` and
-as TIFF (``--runs`` picks some). ``--cap-mb`` runs every child under that address-space limit
+by block (copied into a temporary Zarr, the result streamed back to TIFF), the same as a ``.nii.gz``
+block by block (read and written in the file's order), and in memory as ``.npy``, as TIFF and as
+``.nii.gz`` (``--runs`` picks some). ``--cap-mb`` runs every child under that address-space limit
 (``RLIMIT_AS``, as ``ulimit -v``): a run that needs more fails, and its exit code and last line are
 reported.
 """
@@ -74,7 +75,7 @@ def _cap(mb: int | None):
     return lambda: resource.setrlimit(resource.RLIMIT_AS, (mb * 2**20, mb * 2**20))
 
 
-MEMORY_RUNS = ("blockwise_zarr", "blockwise_tif", "in_memory_npy", "in_memory_tif")
+MEMORY_RUNS = ("blockwise_zarr", "blockwise_tif", "blockwise_nii", "in_memory_npy", "in_memory_tif", "in_memory_nii")
 
 
 def memory(
@@ -113,12 +114,19 @@ def memory(
         import tifffile
 
         tifffile.imwrite(tif, np.load(npy), imagej=True, metadata={"axes": "ZYX"}, compression="zlib")
+    nii = workdir / f"in_{side}.nii.gz"
+    if not nii.exists() and any(r.endswith("_nii") for r in only):
+        import nibabel as nib
+
+        nib.save(nib.Nifti1Image(np.load(npy).T, np.diag([0.5, 0.5, 1.0, 1.0])), nii)  # Z the file's third axis
     block = ["--block", "128"]
     runs = {
         "blockwise_zarr": (src, out, block),
         "blockwise_tif": (tif, workdir / f"out_{side}_blocks.tif", block),  # copied, then streamed back
         "in_memory_npy": (npy, workdir / f"out_{side}.npy", []),
         "in_memory_tif": (tif, workdir / f"out_{side}.tif", []),
+        "blockwise_nii": (nii, workdir / f"out_{side}_blocks.nii.gz", block),  # one pass in, one pass out
+        "in_memory_nii": (nii, workdir / f"out_{side}.nii.gz", []),
     }
     for name, (source, target, extra) in runs.items():
         if name not in only:

@@ -1,6 +1,7 @@
-"""``dualsr isotropic`` block by block from file to file: TIFF and NumPy stacks read a few planes at a
-time and written back plane by plane equal the in-memory run; a Zarr stack written to TIFF; the memory
-estimate that sends a stack too large for the memory free block by block; out of memory in one line."""
+"""``dualsr isotropic`` block by block from file to file: TIFF, NumPy and NIfTI stacks read a few planes
+at a time and written back plane by plane equal the in-memory run; a Zarr stack written to TIFF; the
+memory estimate that sends a stack too large for the memory free block by block; out of memory in one
+line."""
 
 from __future__ import annotations
 
@@ -86,8 +87,7 @@ def test_a_stack_too_large_for_the_memory_free_goes_block_by_block(tmp_path):
 @pytest.mark.parametrize(
     "argv, text",
     [
-        (["in.nii.gz", "-o", "out.tif", "--block", "16"], "block by block reads .zarr, .tif or .npy"),
-        (["in.tif", "-o", "out.nii.gz", "--block", "16"], "is written to .zarr, .tif or .npy"),
+        (["in.nii.gz", "-o", "out.png", "--block", "16"], "use .tif, .tiff, .npy, .zarr, .nii.gz, .nii"),
         (["in.tif", "-o", "out.tif", "--block", "8"], "--block must be at least 16"),
     ],
 )
@@ -101,6 +101,69 @@ def test_block_by_block_refusals_are_one_line_exit_2(tmp_path, capsys, argv, tex
     err = capsys.readouterr().err.strip()
     assert text in err and "\n" not in err, err
     assert not any(p.name.startswith(".out") for p in tmp_path.iterdir())
+
+
+def _nifti(path, thick: int, data=None) -> np.ndarray:
+    """A NIfTI of ``_stack()`` with its thick (2 mm) axis at file axis ``thick``; returns the file's array."""
+    import nibabel as nib
+
+    zyx = _stack() if data is None else data
+    file = np.ascontiguousarray(
+        zyx.T if thick == 2 else zyx.transpose(0, 2, 1) if thick == 0 else zyx.transpose(2, 0, 1)
+    )
+    zooms = [0.5, 0.5, 0.5]
+    zooms[thick] = 2.0
+    affine = np.diag([*zooms, 1.0])
+    affine[:3, 3] = (-3.0, 5.0, 7.5)
+    nib.save(nib.Nifti1Image(file, affine), path)
+    return file
+
+
+@pytest.mark.parametrize("name, thick", [("in.nii.gz", 2), ("in.nii", 0), ("in.nii.gz", 1)])
+def test_nifti_block_by_block_equals_the_in_memory_run(tmp_path, name, thick):
+    """Read once front to back in the file's order and written in it, whichever file axis is the thick one."""
+    import nibabel as nib
+
+    _nifti(tmp_path / name, thick)
+    out = "out" + name[2:]
+    assert main(["isotropic", str(tmp_path / name), "-o", str(tmp_path / f"mem{out}"), *RUN]) == 0
+    assert main(["isotropic", str(tmp_path / name), "-o", str(tmp_path / f"blk{out}"), *RUN, "--block", "16"]) == 0
+    whole, blocks = nib.load(tmp_path / f"mem{out}"), nib.load(tmp_path / f"blk{out}")
+    shape = list(nib.load(tmp_path / name).shape)  # the file's axes, the thick one now 4x the slices
+    shape[thick] *= 4
+    assert blocks.shape == tuple(shape) and blocks.header.get_zooms() == (0.5, 0.5, 0.5)
+    assert np.abs(np.asarray(whole.dataobj).astype(int) - np.asarray(blocks.dataobj).astype(int)).max() <= 1
+    assert whole.header.binaryblock == blocks.header.binaryblock  # affine, zooms, scaling, description alike
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([name, f"mem{out}", f"blk{out}"])
+
+
+def test_nifti_is_copied_in_its_files_order_in_whole_chunks(tmp_path, monkeypatch):
+    from dualsr.isotropic import blockwise
+
+    file = _nifti(tmp_path / "sag.nii.gz", 0)
+    lazy = read_volume(tmp_path / "sag.nii.gz", lazy=True)
+    assert lazy.data.shape == (8, 48, 40) and lazy.voxel_size == (2.0, 0.5, 0.5)
+    assert np.array_equal(lazy.data.read(2, 5, slice(3, 9)), file.transpose(0, 2, 1)[2:5, 3:9])
+    monkeypatch.setattr(blockwise, "STAGE_BYTES", 8 * 40 * 2 * 5)  # five slices of the file's slowest axis (Y)
+    monkeypatch.setattr(blockwise, "STAGE_SIDE", 16)
+    seen = []
+    copied = blockwise.stage_slabs(lazy.data, tmp_path / "copy.zarr", 16, lambda done, total: seen.append(done))
+    array = zarr.open_array(copied.path, mode="r")
+    assert array.chunks[1:] == (5, 16) and np.array_equal(array[:], file.transpose(0, 2, 1))
+    assert seen == [5, 10, 15, 20, 25, 30, 35, 40, 45, 48]
+    volume = read_volume(tmp_path / "sag.nii.gz", lazy=True)
+    need = in_memory_bytes((8, 48, 40), 4.0)
+    assert needs_blocks(volume, free=need + 1) is None and "needs about" in needs_blocks(volume, free=need - 1)
+
+
+def test_a_truncated_nifti_read_block_by_block_is_one_line_exit_2(tmp_path, capsys):
+    path = tmp_path / "in.nii.gz"
+    _nifti(path, 2)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    assert main(["isotropic", str(path), "-o", str(tmp_path / "out.nii.gz"), *RUN, "--block", "16"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "complete?" in err and "\n" not in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.nii.gz"]
 
 
 def test_out_of_memory_is_one_line(tmp_path):

@@ -78,6 +78,30 @@ def test_nifti_opens_with_its_voxel_size_as_scale(make_napari_viewer, tmp_path, 
     assert widget.run_button.enabled and "factor 4" in widget.info.value
 
 
+def test_a_nifti_larger_than_half_the_memory_free_opens_lazily(make_napari_viewer, tmp_path, stack, monkeypatch):
+    """Read a plane at a time as shown; *make isotropic* then refuses it unread, naming the block command."""
+    nib = pytest.importorskip("nibabel")
+    import dask.array as da
+
+    from napari_dualsr import _isotropic, _reader
+
+    path = tmp_path / "big.nii.gz"
+    nib.save(nib.Nifti1Image(np.transpose(stack, (2, 1, 0)), np.diag([0.5, 0.5, 2.0, 1.0])), path)
+    monkeypatch.setattr(_reader, "free_memory", lambda: stack.nbytes)  # the file holds twice half of it
+    viewer = make_napari_viewer()
+    (layer,) = viewer.open(str(path), plugin="napari-dualsr")
+    assert isinstance(layer.data, da.Array) and layer.data.chunks[0] == (1,) * 8
+    np.testing.assert_array_equal(np.asarray(layer.data[3]), stack[3])
+    np.testing.assert_allclose(layer.scale, (2.0, 0.5, 0.5))
+    monkeypatch.setattr(_isotropic, "memory_shortfall", lambda shape, factor: "the stack needs about 1.0 GB")
+    widget = open_widget(viewer, ISO)
+    with pytest.raises(DualSRInputError, match="--block 128"):
+        widget.job()
+    monkeypatch.undo()
+    (small,) = viewer.open(str(path), plugin="napari-dualsr")  # with the memory free as it is: read whole
+    assert isinstance(small.data, np.ndarray)
+
+
 def test_make_isotropic_denoises_a_noisy_layer_and_says_so(make_napari_viewer, qtbot):
     from napari.utils.notifications import notification_manager
 

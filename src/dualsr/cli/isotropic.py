@@ -1,10 +1,10 @@
 """``dualsr isotropic IN -o OUT``: an anisotropic stack resampled to isotropic voxels, learned from itself.
 
-TIFF, NIfTI and NumPy stacks are read whole. A Zarr / OME-Zarr input, a TIFF or NumPy stack given
-``--block``, or one too large for the memory free, is processed block by block
+TIFF, NIfTI and NumPy stacks are read whole. A Zarr / OME-Zarr input, a TIFF, NumPy or NIfTI stack
+given ``--block``, or one too large for the memory free, is processed block by block
 (:mod:`dualsr.isotropic.blockwise`): the model trains on a central part of the stack, then every
 block is read with a margin, upsampled and written, on local threads or on dask (``--workers``,
-``--scheduler``), to an OME-Zarr, TIFF or NumPy OUT.
+``--scheduler``), to an OME-Zarr, TIFF, NumPy or NIfTI OUT.
 """
 
 from __future__ import annotations
@@ -87,8 +87,9 @@ def add_isotropic_command(sub: argparse._SubParsersAction) -> None:
         "--block",
         type=int,
         metavar="N",
-        help=f"run block by block, blocks of N x N pixels: for stacks larger than memory (.zarr, .tif or .npy; "
-        f"a .zarr always runs so, and a .tif or .npy too large for the memory free does on its own, N {BLOCK})",
+        help=f"run block by block, blocks of N x N pixels: for stacks larger than memory "
+        f"(.zarr, .tif, .npy or .nii(.gz); a .zarr always runs so, the others on their own where too large for "
+        f"the memory free; N {BLOCK})",
     )
     g.add_argument("--workers", type=int, metavar="N", help="block by block: run blocks on N local dask workers")
     g.add_argument("--scheduler", metavar="ADDRESS", help="block by block: run blocks on this dask scheduler")

@@ -277,9 +277,10 @@ def check_output(
     return path
 
 
-def atomic_write(path: Path, write) -> None:
-    """Call ``write(tmp_path)``, then rename the temporary file to ``path``."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.resolve().parent)
+def atomic_write(path: Path, write, suffix: str | None = None) -> None:
+    """Call ``write(tmp_path)``, then rename the temporary file to ``path``; ``suffix``: the temporary name's
+    ending (default ``path``'s), for writers that choose a format by it."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or path.suffix, dir=path.resolve().parent)
     os.close(fd)
     try:
         write(tmp)

@@ -50,12 +50,12 @@ def _suffix(path: Path) -> str:
 
 
 def read_volume(path: str | os.PathLike, axes: str | None = None, lazy: bool = False) -> Volume:
-    """Read a 3-D grey stack and whatever voxel size its file records; ``lazy``: a TIFF or ``.npy`` stack's
-    planes are read when used (block by block, :mod:`dualsr.isotropic.blockwise`)."""
+    """Read a 3-D grey stack and whatever voxel size its file records; ``lazy``: a TIFF, ``.npy`` or NIfTI
+    stack's planes are read when used (block by block, :mod:`dualsr.isotropic.blockwise`)."""
     path = Path(path)
     suffix = _suffix(path)
     if is_nifti(path):
-        nii = read_nifti(path)
+        nii = read_nifti(path, lazy)
         return Volume(nii.data, nii.voxel_size, nii.unit, "nifti", nii)
     if is_zarr(path):
         return _read_zarr(path, axes)
@@ -108,6 +108,8 @@ def check_volume_output(path: str | os.PathLike, inputs: list[str | os.PathLike]
     """Fail before any work if the output cannot be written (same checks as for images)."""
     path = Path(path)
     suffix = _suffix(path)
+    if suffix not in VOLUME_SUFFIXES:
+        raise DualSRInputError(f"{path.name}: unsupported file type for a stack; use {', '.join(VOLUME_SUFFIXES)}")
     if suffix in NIFTI or suffix == ".zarr":
         parent = path.resolve().parent
         if not parent.is_dir():
@@ -129,7 +131,8 @@ def write_volume(
     z_shift: float = 0.0,
 ) -> Path:
     """Write ``data`` (``(Z, Y, X)``) with ``voxel_size`` in the format ``path`` names, metadata from ``like``;
-    a :class:`PlaneStream` (TIFF and NumPy only) is written a few planes at a time."""
+    a :class:`PlaneStream` (TIFF and NumPy only) is written a few planes at a time (a NIfTI so:
+    :func:`dualsr.io.nifti.write_nifti_slabs`)."""
     path = Path(path)
     suffix = _suffix(path)
     if isinstance(data, PlaneStream) and suffix not in (".tif", ".tiff", ".npy"):

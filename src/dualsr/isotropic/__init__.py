@@ -8,7 +8,7 @@ factor, gaps and overlaps), ``interpolate`` (the cubic B-spline baseline), ``net
 one axis + residual CNN), ``train`` (in-plane crops degraded like Z), ``apply`` (XZ and YZ slices,
 fusion), ``noise`` (a noisy stack's planes denoised first), ``volume`` (:func:`isotropic`: all of it
 in order), ``blocks`` (stacks larger than memory, on the dask path), ``blockwise`` (such a run from
-file to file: Zarr, TIFF or NumPy) and ``export`` (the model as ONNX).
+file to file: Zarr, TIFF, NumPy or NIfTI) and ``export`` (the model as ONNX).
 
 The package is callable: ``dualsr.isotropic(volume, voxel_size=(dz, dy, dx))`` is
 :func:`dualsr.isotropic.volume.isotropic`.

@@ -12,7 +12,7 @@ The model trains on a central sub-stack of at most ``TRAIN_SIDE``² pixels per p
 intensity normalisation comes from a strided sample of the whole stack (at most ~4 M voxels). The
 noise is measured and decided on that sub-stack; a noisy stack's blocks are denoised plane by plane
 with its estimate, read with the denoiser's reach added to the margin. From file to file (a Zarr, a
-TIFF or a NumPy stack in; OME-Zarr, TIFF or NumPy out): :mod:`dualsr.isotropic.blockwise`.
+TIFF, a NumPy or a NIfTI stack in; OME-Zarr, TIFF, NumPy or NIfTI out): :mod:`dualsr.isotropic.blockwise`.
 """
 
 from __future__ import annotations

@@ -1,12 +1,15 @@
-"""A stack run block by block from file to file: Zarr, TIFF or NumPy in; OME-Zarr, TIFF or NumPy out.
+"""A stack run block by block from file to file: Zarr, TIFF, NumPy or NIfTI in; OME-Zarr, TIFF, NumPy or
+NIfTI out.
 
-A Zarr input is read block by block where it lies. A TIFF or NumPy stack is first copied, a few planes
-at a time, into a Zarr in a temporary folder beside the output (chunks of ``STAGE_BYTES`` at most),
-so that each block reads only its own part of the stack. The blocks run as for any Zarr
-(:mod:`dualsr.isotropic.blocks`), into the OME-Zarr output, or into a second temporary Zarr whose planes
-are then written to the TIFF or NumPy output a few at a time. The process holds the model, the
-training part and one block (plus a few planes while copying): the memory of a small stack, whatever
-the stack's size. The disk holds one more copy of the input and of the output until the run ends.
+A Zarr input is read block by block where it lies. A TIFF, NumPy or NIfTI stack is first copied, a few
+planes at a time, into a Zarr in a temporary folder beside the output (chunks of ``STAGE_BYTES`` at most),
+so that each block reads only its own part of the stack (a NIfTI in its file's order: one pass through a
+``.nii.gz``). The blocks run as for any Zarr (:mod:`dualsr.isotropic.blocks`), into the OME-Zarr output,
+or into a second temporary Zarr whose planes are then written to the TIFF, NumPy or NIfTI output a few
+at a time (a NIfTI's chunks laid out in its file's order, so each write reads whole chunks). The
+process holds the model, the training part and one block (plus a few planes while copying): the
+memory of a small stack, whatever the stack's size. The disk holds one more copy of the input and of
+the output until the run ends.
 
 The in-memory path needs about ``BYTES_PER_OUTPUT_VOXEL`` bytes per voxel of the result; where that
 is more than the memory free, :func:`needs_blocks` says so, and the command line goes block by block.
@@ -24,6 +27,8 @@ import numpy as np
 
 from dualsr.errors import DualSRInputError
 from dualsr.io.files import PlaneStream
+from dualsr.io.memory import free_memory
+from dualsr.io.nifti import NIFTI, file_axis, output_file_axis, slab_depth, write_nifti_slabs
 from dualsr.io.volume import Volume, write_volume
 from dualsr.isotropic.blocks import (
     DEFAULT_BLOCK,
@@ -41,24 +46,13 @@ STAGE_SIDE = 512  # the copied input's chunks: at least this wide (one file per 
 # input, both slice directions and their fusion): 1494 MB at S = 1024, 4391 MB at S = 2048 (docs/isotropic.md)
 BYTES_PER_OUTPUT_VOXEL = 30
 BASE_BYTES = 600 * 2**20  # torch, the model and the training batch
-BLOCKWISE_OUTPUTS = (".zarr", ".tif", ".tiff", ".npy")
+BLOCKWISE_OUTPUTS = (".zarr", ".tif", ".tiff", ".npy", *NIFTI)
 
 
 def in_memory_bytes(shape: tuple[int, int, int], factor: float) -> int:
     """What the in-memory path is expected to need for a ``shape`` stack at ``factor`` (bytes)."""
     z, h, w = shape
     return BASE_BYTES + BYTES_PER_OUTPUT_VOXEL * output_planes(z, factor) * h * w
-
-
-def free_memory() -> int | None:
-    """The memory the system can give without swapping (``MemAvailable``), bytes; None where unknown."""
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
 
 
 def memory_shortfall(shape: tuple[int, int, int], factor: float, free: int | None = None) -> str | None:
@@ -71,22 +65,18 @@ def memory_shortfall(shape: tuple[int, int, int], factor: float, free: int | Non
 
 
 def needs_blocks(volume: Volume, free: int | None = None) -> str | None:
-    """Why ``volume`` (a TIFF or NumPy stack read lazily) should go block by block, or None: its in-memory run
-    would need more than the memory free (``free``: measured where not given)."""
+    """Why ``volume`` (a TIFF, NumPy or NIfTI stack read lazily) should go block by block, or None: its in-memory
+    run would need more than the memory free (``free``: measured where not given)."""
     v = volume.voxel_size
-    if v is None or volume.kind not in ("tiff", "npy") or len(volume.data.shape) != 3 or not v[1] > 0:
+    if v is None or volume.kind not in ("tiff", "npy", "nifti") or len(volume.data.shape) != 3 or not v[1] > 0:
         return None  # the in-memory path gives the clear error
     return memory_shortfall(tuple(volume.data.shape), max(v[0] / v[1], 1.0), free)
 
 
 def check_blockwise(volume: Volume, output: Path) -> None:
-    """Fail before any work where a block-by-block run cannot read ``volume`` or write ``output``."""
-    if volume.kind not in ("zarr", "tiff", "npy"):
-        raise DualSRInputError(
-            f"block by block reads .zarr, .tif or .npy stacks, not {volume.kind}; leave out --block, or convert it"
-        )
+    """Fail before any work where a block-by-block run cannot write ``output`` (it reads every kind of stack)."""
     if not str(output).lower().endswith(BLOCKWISE_OUTPUTS):
-        raise DualSRInputError(f"{output}: a stack run block by block is written to .zarr, .tif or .npy")
+        raise DualSRInputError(f"{output}: a stack run block by block is written to .zarr, .tif, .npy or .nii(.gz)")
 
 
 def isotropic_blockwise(
@@ -114,21 +104,37 @@ def isotropic_blockwise(
     with scratch as tmp:
         if volume.kind == "zarr":
             source = ZarrArray(str(volume.source.path))
+        elif hasattr(volume.data, "slabs"):  # a NIfTI read lazily: in its file's order
+            source = stage_slabs(volume.data, Path(tmp) / "input.zarr", block, stage_progress)
         else:
             source = stage(volume.data, Path(tmp) / "input.zarr", block, stage_progress)
         array = zarr.open_array(source.path, mode="r")
         shape = tuple(array.shape)
         result = train_on_part(array, volume.voxel_size, options)
         out_shape = (output_planes(shape[0], result.factor), shape[1], shape[2])
+        nifti = str(output).lower().endswith(NIFTI)
+        like = volume.source if volume.kind == "nifti" else None
         if output.suffix.lower() == ".zarr":
             create_ome_output(output, out_shape, block, array.dtype, result, volume)
             sink = ZarrArray(str(output / "0"))
+        elif nifti and output_file_axis(like) == 1:  # the file's slowest axis is Y: chunks a few rows of Y deep
+            rows = _rows(out_shape, block, array.dtype)
+            sink = ZarrArray(str(_scratch(Path(tmp) / "output.zarr", out_shape, block, array.dtype, rows)))
         else:
             sink = ZarrArray(str(_scratch(Path(tmp) / "output.zarr", out_shape, block, array.dtype)))
         apply_blocks(result, source, sink, shape, block, workers, scheduler, progress)
-        if output.suffix.lower() != ".zarr":
-            planes = PlaneStream(out_shape, np.dtype(array.dtype), _planes(zarr.open_array(sink.path, mode="r")))
-            write_volume(output, planes, result.voxel_size, volume, result.summary(), result.z_translate_shift)
+        written = zarr.open_array(sink.path, mode="r")
+        info, shift = result.summary(), result.z_translate_shift
+        if nifti:
+            axis = output_file_axis(like)
+            read = lambda part: np.asarray(written[(part,) if axis == 0 else (slice(None), part)])  # noqa: E731
+            depth = written.chunks[axis]
+            write_nifti_slabs(
+                output, out_shape, np.dtype(array.dtype), read, result.voxel_size, like, shift, info, depth
+            )
+        elif output.suffix.lower() != ".zarr":
+            planes = PlaneStream(out_shape, np.dtype(array.dtype), _planes(written))
+            write_volume(output, planes, result.voxel_size, volume, info, shift)
     return result
 
 
@@ -137,14 +143,26 @@ def _depth(plane_bytes: int, depth: int) -> int:
     return max(1, min(depth, STAGE_BYTES // max(plane_bytes, 1)))
 
 
-def _scratch(path: Path, shape: tuple[int, int, int], block: int, dtype: Any) -> Path:
+def _scratch(path: Path, shape: tuple[int, int, int], block: int, dtype: Any, rows: int | None = None) -> Path:
     """An uncompressed temporary Zarr whose chunks are a few planes deep and ``block`` wide (the output's: one
-    block writes whole chunks, so blocks on different workers never share one)."""
+    block writes whole chunks, so blocks on different workers never share one); ``rows``: chunks that many
+    rows of Y high instead, and as many planes deep as ``STAGE_BYTES`` allows."""
     import zarr
 
-    depth = _depth(shape[1] * shape[2] * np.dtype(dtype).itemsize, shape[0])
-    zarr.create_array(path, shape=shape, chunks=(depth, block, block), dtype=dtype, compressors=None)
+    itemsize = np.dtype(dtype).itemsize
+    if rows is None:
+        chunks = (_depth(shape[1] * shape[2] * itemsize, shape[0]), block, block)
+    else:
+        chunks = (_depth(rows * block * itemsize, shape[0]), rows, block)
+    zarr.create_array(path, shape=shape, chunks=chunks, dtype=dtype, compressors=None)
     return path
+
+
+def _rows(shape: tuple[int, int, int], block: int, dtype: Any) -> int:
+    """Rows of Y per chunk of a result written to a file whose slowest axis is Y: a divisor of ``block`` (a
+    block writes whole chunks), at most what ``STAGE_BYTES`` holds of whole XZ slices."""
+    most = slab_depth(shape, 1, np.dtype(dtype).itemsize, STAGE_BYTES)
+    return max(d for d in range(1, block + 1) if block % d == 0 and d <= most)
 
 
 def stage(data: Any, path: Path, block: int, progress: Callable[[int, int], None] | None = None):
@@ -169,6 +187,25 @@ def stage(data: Any, path: Path, block: int, progress: Callable[[int, int], None
             array[start:stop, band] = np.asarray(read)
         if progress is not None:
             progress(stop, z)
+    return ZarrArray(str(path))
+
+
+def stage_slabs(data: Any, path: Path, block: int, progress: Callable[[int, int], None] | None = None):
+    """A NIfTI stack (:class:`~dualsr.io.nifti.NiftiPlanes`) copied into a Zarr at ``path`` in the file's own
+    order, ``STAGE_BYTES`` at a time, each copy whole chunks; returns its :class:`~dualsr.io.zarr_io.ZarrArray`."""
+    import zarr
+
+    from dualsr.io.zarr_io import ZarrArray
+
+    axis, itemsize = file_axis(data.order), np.dtype(data.dtype).itemsize
+    side = -(-max(block, STAGE_SIDE) // block) * block
+    depth = slab_depth(data.shape, axis, itemsize, STAGE_BYTES)
+    _scratch(path, data.shape, side, data.dtype, None if axis == 0 else depth)
+    array = zarr.open_array(path, mode="r+")
+    for part, slab in data.slabs(STAGE_BYTES):
+        array[(part,) if axis == 0 else (slice(None), part)] = slab
+        if progress is not None:
+            progress(part.stop, data.shape[axis])
     return ZarrArray(str(path))
 
 
