@@ -172,9 +172,11 @@ SMOKES: list[Smoke] = [
             "isotropic_timing.py timing --threads 1 --size 64 --steps 2",
             "isotropic_timing.py memory --side 64 --steps 2 --threads 1 --workdir {tmp}/isomem",
             "isotropic_real.py {tmp}/isomem/in_64.npy --voxel-size 1.0,0.5,0.5 --steps 2 -o {tmp}/isoreal",
+            "studies/isotropic/nucleus_ceiling.py --nucleus {tmp}/isomem/in_64.tif --factors 2 --steps 2 --memorise",
         ),
     ),
     Smoke("isotropic_real.py", via="isotropic_timing.py"),
+    Smoke("studies/isotropic/nucleus_ceiling.py", via="isotropic_timing.py"),
     # --- studies: the kernel ---
     Smoke("studies/kernel/kernel_estimators.py", ("studies/kernel/kernel_estimators.py {set} camera",), ("set",)),
     Smoke(
