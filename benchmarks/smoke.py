@@ -296,6 +296,10 @@ SMOKES: list[Smoke] = [
         ),
     ),
     Smoke(
+        "studies/isotropic/overlap_note.py",
+        ("studies/isotropic/overlap_note.py --volumes synthetic --size 32 --factors 2",),
+    ),
+    Smoke(
         "studies/isotropic/axial_blur.py",
         ("studies/isotropic/axial_blur.py --size 32 --factors 2 --steps 2",),
     ),

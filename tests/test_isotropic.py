@@ -12,7 +12,7 @@ import dualsr
 from dualsr.errors import DualSRInputError
 from dualsr.isotropic.apply import FUSIONS, fuse, upsample_slices
 from dualsr.isotropic.degrade import degrade_axis, slice_centre
-from dualsr.isotropic.estimate import _slab_matrix, estimate_profile
+from dualsr.isotropic.estimate import OVERLAP_RATIO, _slab_matrix, estimate_profile
 from dualsr.isotropic.interpolate import bspline_axis
 from dualsr.isotropic.network import AxisUpsampler, cubic_rows
 from dualsr.isotropic.profile import SHAPE_POWER, from_samples, named
@@ -105,6 +105,25 @@ def test_a_width_cut_off_by_the_search_is_said_with_what_it_means():
     assert wide.at_edge == "wide" and "axial PSF" in wide.edge_note(0.5, "um") and "um" in wide.edge_note(0.5, "um")
     inside = estimate_profile(acquire(truth), 3.0)
     assert inside.at_edge is None and inside.edge_note() is None
+
+
+def test_slices_that_overlap_are_said_so_with_what_it_means():
+    """A profile reaching further than slices one step thick (a Gaussian 1.5 steps wide) gets the overlap note: Z
+    holds more blur than its step and the result removes it too; 0.6 step does not; a width cut off wide has its
+    own note only; the run's notes carry it in the voxel size's unit."""
+    rng = np.random.default_rng(1)
+    truth = ndimage.gaussian_filter(rng.standard_normal((72, 56, 56)), 1.0)
+    acquire = lambda v, fwhm: degrade_axis(v, 0, 3.0, named("gaussian", fwhm)).astype(np.float32)  # noqa: E731
+    wide = estimate_profile(acquire(truth, 4.5), 3.0)
+    note = wide.overlap_note(3.0, 0.5, "um")
+    assert wide.profile.rms_width > OVERLAP_RATIO * 3.0 / np.sqrt(12) and "\n" not in note
+    assert "um" in note and "Z step" in note and "axial blur" in note and "--fwhm" in note
+    assert estimate_profile(acquire(truth, 1.8), 3.0).overlap_note(3.0) is None
+    cut = estimate_profile(acquire(ndimage.gaussian_filter1d(truth, 4.0, axis=0), 1.8), 3.0)
+    assert cut.at_edge == "wide" and cut.overlap_note(3.0) is None and cut.edge_note() is not None
+    result = dualsr.isotropic(acquire(truth, 4.5), (1.5, 0.5, 0.5), settings=TINY)
+    (overlap,) = [n for n in result.profile_notes("um") if "Z step" in n]
+    assert f"FWHM {result.profile.fwhm * 0.5:.3g} um)" in overlap
 
 
 def test_a_given_shape_alone_estimates_the_width_and_says_so():

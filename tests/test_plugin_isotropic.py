@@ -186,7 +186,24 @@ def test_the_profile_line_says_a_width_cut_off_by_the_search():
     result = dualsr.isotropic(noise, (1.5, 0.5, 0.5), settings=tiny, noise="off")
     text = profile_text(result)
     assert text.startswith("slice profile: ") and "At the widest width tried: set slice FWHM" in text
-    assert "axial PSF" in result.profile_notes()[0]
+    assert "axial PSF" in result.profile_notes()[0] and "Wider than one Z step" not in text  # one note for it
+
+
+def test_the_profile_line_says_slices_that_overlap():
+    """A Gaussian profile 1.5 Z steps wide: the profile line, which stays after the notification, says that Z is
+    sharpened past what was recorded and how to keep it."""
+    import dualsr
+    from dualsr.isotropic.degrade import degrade_axis
+    from dualsr.isotropic.profile import named
+    from dualsr.isotropic.train import TrainSettings
+    from napari_dualsr._isotropic import profile_text
+
+    field = ndimage.gaussian_filter(np.random.default_rng(1).standard_normal((72, 56, 56)), 1.0)
+    stack = degrade_axis(field, 0, 3.0, named("gaussian", 4.5)).astype(np.float32)
+    tiny = TrainSettings(steps=2, batch=2, patch=16, layers=3, features=8)
+    result = dualsr.isotropic(stack, (1.5, 0.5, 0.5), settings=tiny, noise="off")
+    text = profile_text(result)
+    assert "Wider than one Z step (axial blur?): Z sharpened past what was recorded; set slice FWHM" in text
 
 
 def test_slices_all_alike_fail_with_one_line_and_leave_the_layer(make_napari_viewer, qtbot, stack):

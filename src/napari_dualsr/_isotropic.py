@@ -207,12 +207,14 @@ def preview_placement(job: IsotropicJob, factor: float) -> tuple[tuple[float, fl
 
 
 def profile_text(result: IsotropicResult) -> str:
-    """The slice profile a run used (FWHM in the layer's units); a width cut off by the search; an unseen shape's two
-    widths."""
+    """The slice profile a run used (FWHM in the layer's units); a width cut off by the search; slices that overlap;
+    an unseen shape's two widths."""
     pixel = result.voxel_size[1]
     text = f"slice profile: {result.profile.shape}, FWHM {result.profile.fwhm * pixel:.3g} ({result.profile_source})"
     if result.estimate is not None and result.estimate.at_edge:
         text += f". At the {EXTREME[result.estimate.at_edge]} width tried: set slice FWHM if known"
+    if result.estimate is not None and result.estimate.overlap_note(result.factor):
+        text += ". Wider than one Z step (axial blur?): Z sharpened past what was recorded; set slice FWHM to keep it"
     if result.estimate is not None and not result.estimate.shape_seen:
         alt = result.estimate.alternatives
         widths = " or ".join(f"{k} {alt[k][0] * pixel:.3g}" for k in ("gaussian", "rect"))

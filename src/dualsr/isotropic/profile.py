@@ -55,6 +55,13 @@ class SliceProfile:
         right = hi + (f[hi] - 0.5) / (f[hi] - f[hi + 1]) if hi < len(f) - 1 else float(hi)
         return float(right - left) / FINE
 
+    @property
+    def rms_width(self) -> float:
+        """Root-mean-square width in pixels: how far the profile reaches, whatever its shape (a box one Z step
+        ``f`` thick: ``f / sqrt(12)``)."""
+        t = (np.arange(len(self.fine)) - (len(self.fine) - 1) / 2) / FINE
+        return float(np.sqrt(np.sum(self.fine * t * t)))
+
     def weights(self, centre: float) -> tuple[int, np.ndarray]:
         """The profile centred at ``centre`` averaged over each pixel: first pixel index and weights.
 

@@ -87,10 +87,13 @@ class IsotropicResult:
         return self.estimate.shape_note(self.voxel_size[1], unit or "")
 
     def profile_notes(self, unit: str | None = None) -> list[str]:
-        """What a user should know about the blind profile: a width cut off by the search's edge, an unseen shape."""
+        """What a user should know about the blind profile: a width cut off by the search's edge, slices that
+        overlap (Z blurrier than its step), an unseen shape."""
         if self.estimate is None:
             return []
-        notes = (self.estimate.edge_note(self.voxel_size[1], unit or ""), self.shape_note(unit))
+        pixel, unit = self.voxel_size[1], unit or ""
+        overlap = self.estimate.overlap_note(self.factor, pixel, unit)
+        notes = (self.estimate.edge_note(pixel, unit), overlap, self.shape_note(unit))
         return [n for n in notes if n]
 
     def export_onnx(self, path: str) -> Any:
