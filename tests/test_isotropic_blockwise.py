@@ -48,7 +48,14 @@ def test_tiff_and_npy_block_by_block_equal_the_in_memory_run(tmp_path, capsys):
     assert np.array_equal(np.load(tmp_path / "blocks.npy"), blocks.data)
     with tifffile.TiffFile(tmp_path / "blocks.tif") as tif:
         assert tif.is_imagej and '"factor": 4' in tif.imagej_metadata["Info"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["blocks.npy", "blocks.tif", "in.npy", "in.tif", "mem.tif"]
+    assert main(["isotropic", str(src), "-o", str(tmp_path / "mem.nii"), *RUN]) == 0  # TIFF to NIfTI: RAS, Z third
+    assert main(["isotropic", str(src), "-o", str(tmp_path / "blocks.nii"), *RUN, "--block", "16"]) == 0
+    mem_nii, blocks_nii = (tmp_path / "mem.nii").read_bytes(), (tmp_path / "blocks.nii").read_bytes()
+    assert mem_nii[:352] == blocks_nii[:352] and len(mem_nii) == len(blocks_nii)  # the header, then the voxels
+    diff = np.frombuffer(mem_nii[352:], np.uint16).astype(int) - np.frombuffer(blocks_nii[352:], np.uint16)
+    assert np.abs(diff).max() <= 1
+    names = ["blocks.nii", "blocks.npy", "blocks.tif", "in.npy", "in.tif", "mem.nii", "mem.tif"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == names
 
 
 def test_zarr_stack_written_to_tiff_and_tiff_to_ome_zarr(tmp_path):

@@ -49,7 +49,7 @@ class ImageFile:
     instrument: Instrument | None = None  # pixel size in um and optics, where the file says (io.acquisition)
 
 
-class _Planes:
+class LazyPlanes:
     """A stack on disk, not read yet: ``read(start, stop, rows)`` reads that part only, ``np.asarray`` all of it."""
 
     shape: tuple[int, ...]
@@ -67,7 +67,7 @@ class _Planes:
 
 
 @dataclass(frozen=True)
-class TiffPlanes(_Planes):
+class TiffPlanes(LazyPlanes):
     """A TIFF's first series, read on demand. Only the file's name is kept, so the handle pickles and holds no
     open file."""
 
@@ -91,7 +91,7 @@ class TiffPlanes(_Planes):
 
 
 @dataclass(frozen=True)
-class NpyPlanes(_Planes):
+class NpyPlanes(LazyPlanes):
     """A ``.npy`` stack, read on demand from the file (no memory map: an address-space limit caps a mapped
     file too)."""
 

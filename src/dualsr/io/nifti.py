@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from dualsr.errors import DualSRInputError
-from dualsr.io.files import _Planes, atomic_write
+from dualsr.io.files import LazyPlanes, atomic_write
 
 NIFTI = (".nii.gz", ".nii")
 
@@ -53,7 +53,7 @@ class NiftiFile:
 
 
 @dataclass(frozen=True)
-class NiftiPlanes(_Planes):
+class NiftiPlanes(LazyPlanes):
     """A NIfTI stack, thick axis first, read on demand (scaled as nibabel scales it). Only the file's name is
     kept, so the handle pickles and holds no open file."""
 
