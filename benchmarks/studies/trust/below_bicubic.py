@@ -15,7 +15,9 @@ low mean doubt. This study measures that and two relative measures, per image of
 - **spectral excess**: the x2's power above the LR's Nyquist (``BAND``, cycles per x2 pixel) over the
   power law fitted to the x2's own radial spectrum below it (``FIT``), log10, averaged over the band: an
   x2 that draws sharp what the scene holds soft (brick's mortar) carries more fine detail than its own
-  spectrum predicts; and the same for the HR (what a right answer reads).
+  spectrum predicts; and the same for the HR (what a right answer reads);
+- **doubt / detail**: mean doubt over the x2's departure from bicubic: how much of what the x2 added may be
+  wrong (a x2 is below bicubic where its error is large along what it added).
 
 For each measure: how often an image below bicubic outranks one above it (the area under the ROC
 curve; 0.5 is chance) and how many images below bicubic are in the top quartile, within each run and
@@ -44,6 +46,7 @@ MEASURES: dict[str, Callable[[dict], float]] = {
     "doubt / loss": lambda r: r["doubt"] / r["loss"],
     "detail / loss": lambda r: r["detail"] / r["loss"],
     "spectral excess": lambda r: r["excess"],
+    "doubt / detail": lambda r: r["doubt"] / max(r["detail"], 1e-9),
 }
 FIT = (0.06, 0.2)  # cycles per x2 pixel: the LR's 0.12-0.4, below its Nyquist
 BAND = (0.26, 0.42)  # above the LR's Nyquist (0.25), below the x2's own band edge
