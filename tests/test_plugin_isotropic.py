@@ -3,8 +3,11 @@ layer, a live XZ preview while training, the result placed exactly over the inpu
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
+from qtpy.QtCore import Qt
 from scipy import ndimage
 
 from dualsr.errors import DualSRInputError
@@ -95,7 +98,8 @@ def test_a_nifti_larger_than_half_the_memory_free_opens_lazily(make_napari_viewe
     np.testing.assert_allclose(layer.scale, (2.0, 0.5, 0.5))
     monkeypatch.setattr(_isotropic, "memory_shortfall", lambda shape, factor: "the stack needs about 1.0 GB")
     widget = open_widget(viewer, ISO)
-    with pytest.raises(DualSRInputError, match="--block 128"):
+    out = tmp_path / "big_iso.nii.gz"  # the command to copy: this file, its scale, the output beside it
+    with pytest.raises(DualSRInputError, match=re.escape(f"{path} -o {out} --voxel-size 2,0.5,0.5 --block 128")):
         widget.job()
     monkeypatch.undo()
     (small,) = viewer.open(str(path), plugin="napari-dualsr")  # with the memory free as it is: read whole
@@ -244,7 +248,9 @@ def test_a_layer_too_large_for_the_memory_free_is_refused_before_it_is_read(make
     widget.run_button.clicked.emit()
     said = [str(r.message) for r in notification_manager.records[start:]]
     assert widget.status.value == "not started" and not widget.runner.running
-    assert "GB in memory" in widget.profile_info.value and "--block" in widget.profile_info.value
+    assert "GB in memory" in widget.profile_info.value
+    assert "dualsr isotropic IN -o OUT --voxel-size 4,1,1 --block 128" in widget.profile_info.value
+    assert widget.profile_info.native.textInteractionFlags() & Qt.TextInteractionFlag.TextSelectableByMouse  # copy it
     assert any("GB in memory" in m for m in said)
     assert len(reads) == seen and [lyr.name for lyr in viewer.layers] == ["huge"]
 

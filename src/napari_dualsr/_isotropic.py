@@ -10,15 +10,18 @@ first plane centre moved by ``0.5*dz*(1/f - 1)``, so it lies exactly over the in
 
 from __future__ import annotations
 
+import shlex
 import time
 from collections.abc import Generator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, Label, PushButton, SpinBox
 from napari.utils.notifications import show_info
 from napari.viewer import Viewer
+from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QSizePolicy
 
 from dualsr.config import NOISE_MODES, NOISY_THRESHOLD
@@ -91,8 +94,7 @@ def isotropic_job(
     _, factor = check_voxel_size(scale, layer.data.shape)
     if (short := memory_shortfall(tuple(layer.data.shape), factor)) is not None:  # before reading a lazy layer
         raise DualSRInputError(
-            f"{layer.name}: {short}; run it block by block from the command line: "
-            f"dualsr isotropic IN -o OUT --block {DEFAULT_BLOCK}"
+            f"{layer.name}: {short}; run it block by block from the command line: {block_command(layer)}"
         )
     style = {
         "colormap": layer.colormap.name,
@@ -206,6 +208,22 @@ def preview_placement(job: IsotropicJob, factor: float) -> tuple[tuple[float, fl
     return (dz / factor, dx), (top + 0.5 * dz / factor, left)
 
 
+COMPOUND = (".nii.gz", ".ome.tif", ".ome.tiff", ".ome.zarr")
+
+
+def block_command(layer: Any) -> str:
+    """The command that runs ``layer`` block by block: its file where napari opened it from one (the output beside
+    it, ``_iso`` added), and its scale as the voxel size, as the widget would use it."""
+    path = getattr(getattr(layer, "source", None), "path", None)
+    options = f"--voxel-size {','.join(f'{s:g}' for s in layer.scale)} --block {DEFAULT_BLOCK}"
+    if not path:
+        return f"dualsr isotropic IN -o OUT {options}"
+    source = Path(path)
+    suffix = next((c for c in COMPOUND if source.name.lower().endswith(c)), source.suffix)
+    out = source.with_name(f"{source.name[: len(source.name) - len(suffix)]}_iso{suffix}")
+    return f"dualsr isotropic {shlex.quote(str(source))} -o {shlex.quote(str(out))} {options}"
+
+
 def profile_text(result: IsotropicResult) -> str:
     """The slice profile a run used (FWHM in the layer's units); a width cut off by the search; slices that overlap;
     an unseen shape's two widths."""
@@ -254,6 +272,7 @@ class IsotropicWidget(Container):
         widgets += [self.device, self.preview]
         super().__init__(widgets=[*widgets, buttons, self.status, self.profile_info])
         self.profile_info.native.setWordWrap(True)  # the profile used, and both widths where the shape was not seen
+        self.profile_info.native.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)  # to copy
         self.profile_info.native.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Preferred)  # else squeezed thin
         # room for the wrapped text (up to six rows in a narrow dock); a squeezed dock would clip it to one row
         self.profile_info.native.setMinimumHeight(6 * self.profile_info.native.fontMetrics().lineSpacing())
