@@ -124,6 +124,8 @@ def test_slices_that_overlap_are_said_so_with_what_it_means():
     result = dualsr.isotropic(acquire(truth, 4.5), (1.5, 0.5, 0.5), settings=TINY)
     (overlap,) = [n for n in result.profile_notes("um") if "Z step" in n]
     assert f"FWHM {result.profile.fwhm * 0.5:.3g} um)" in overlap
+    summary = result.summary()  # written into the output's metadata: the file says it too
+    assert summary["profile_reach_steps"] > OVERLAP_RATIO and any("Z step" in n for n in summary["notes"])
 
 
 def test_a_given_shape_alone_estimates_the_width_and_says_so():
