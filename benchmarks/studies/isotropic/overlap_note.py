@@ -59,10 +59,9 @@ def main() -> None:
         for factor in (float(f) for f in args.factors.split(",")):
             truth = named(shape, steps * factor)
             est = estimate_profile(degrade_axis(volumes[volume], 0, factor, truth).astype(np.float32), factor)
-            box = factor / np.sqrt(12)
             note = "edge" if est.at_edge == "wide" else ("yes" if est.overlap_note(factor) else "")
-            blind = f"{est.profile.rms_width / box:.2f} | {est.profile.fwhm / factor:.2f} ({est.profile.shape})"
-            row = f"| {volume} | {shape} {steps:g} step | {factor:g} | {truth.rms_width / box:.2f}"
+            blind = f"{est.profile.reach(factor):.2f} | {est.profile.fwhm / factor:.2f} ({est.profile.shape})"
+            row = f"| {volume} | {shape} {steps:g} step | {factor:g} | {truth.reach(factor):.2f}"
             print(f"{row} | {blind} | {note} |", flush=True)
 
 

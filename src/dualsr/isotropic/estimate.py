@@ -135,7 +135,7 @@ class ProfileEstimate:
     def overlap_note(self, step: float, pixel: float = 1.0, unit: str = "pixels") -> str | None:
         """One line when the profile reaches further than slices ``step`` pixels thick (``OVERLAP_RATIO``): Z holds
         more blur than its step (thick sections, the optics' axial blur), which the result removes too."""
-        ratio = self.profile.rms_width / (step / np.sqrt(12))
+        ratio = self.profile.reach(step)
         if self.at_edge == "wide" or ratio <= OVERLAP_RATIO:  # a width cut off wide has its own note
             return None
         unit = f" {unit}" if unit else ""

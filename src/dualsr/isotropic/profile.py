@@ -62,6 +62,11 @@ class SliceProfile:
         t = (np.arange(len(self.fine)) - (len(self.fine) - 1) / 2) / FINE
         return float(np.sqrt(np.sum(self.fine * t * t)))
 
+    def reach(self, step: float) -> float:
+        """How far the profile reaches against slices ``step`` pixels thick: its RMS width over such a box's
+        (1: as far as the box; above, the slices overlap or carry more blur)."""
+        return self.rms_width * math.sqrt(12) / step
+
     def weights(self, centre: float) -> tuple[int, np.ndarray]:
         """The profile centred at ``centre`` averaged over each pixel: first pixel index and weights.
 

@@ -71,8 +71,7 @@ class IsotropicResult:
             "voxel_size": list(self.voxel_size),
             "profile": {**self.profile.to_dict(), "source": self.profile_source},
             "profile_fwhm": round(self.profile.fwhm * self.voxel_size[1], 6),
-            # how far the profile reaches against slices one Z step thick (RMS widths): above 1, Z holds more blur
-            "profile_reach_steps": round(self.profile.rms_width * math.sqrt(12) / self.factor, 4),
+            "profile_reach_steps": round(self.profile.reach(self.factor), 4),  # above 1: more blur than the step
             **({"profile_estimate": self.estimate.summary()} if self.estimate is not None else {}),
             **({"notes": notes} if (notes := self.profile_notes()) else {}),
             "fusion": self.fusion,
