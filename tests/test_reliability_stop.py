@@ -261,7 +261,15 @@ def test_the_widget_keeps_the_last_step_and_warns_when_memory_runs_out(make_napa
     assert len(viewer.layers) == 5 and "stopped early" in widget.status.value  # with bicubic x2 and doubt
 
 
-_MODEL = GeneratorUp(channels=1, layers=8, features=4).eval()
+with torch.random.fork_rng():  # the same weights whatever ran before (the outputs' size sets the rounding)
+    torch.manual_seed(0)
+    _MODEL = GeneratorUp(channels=1, layers=8, features=4).eval()
+
+
+def _same_but_rounding(split: np.ndarray, whole: np.ndarray) -> bool:
+    """Equal up to float32 rounding, which the order of a convolution's sums sets: relative to the values'
+    size (an untrained G_UP's outputs reach several units; a busy machine's kernels may sum in another order)."""
+    return float(np.abs(split - whole).max()) <= 1e-5 * max(1.0, float(np.abs(whole).max()))
 
 
 def _small_memory(limit: int):
@@ -283,7 +291,7 @@ def test_out_of_memory_on_a_tile_retries_smaller_and_the_result_is_unchanged(pla
     whole = tiled_upsample(_small_memory(10**9), data, tile=None)
     with pytest.warns(RuntimeWarning, match="out of memory") if planes == 1 else _no_warning():
         split = tiled_upsample(_small_memory(64 * 64), data, tile=tile)
-    assert np.abs(split - whole).max() <= 1e-5
+    assert _same_but_rounding(split, whole)
 
 
 @settings(max_examples=15, deadline=None)
@@ -296,7 +304,7 @@ def test_splitting_on_out_of_memory_never_changes_a_pixel(h, w, planes, side):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         split = tiled_upsample(_small_memory(side * side), data, tile=None)
-    assert np.abs(split - whole).max() <= 1e-5
+    assert _same_but_rounding(split, whole)
 
 
 def test_the_cli_explains_when_even_small_tiles_do_not_fit(monkeypatch, tmp_path, onnx_model, capsys):
