@@ -84,11 +84,10 @@ class NiftiPlanes(LazyPlanes):
     def read(self, start: int, stop: int, rows: slice = slice(None)) -> np.ndarray:
         return self.region((slice(start, stop), rows, slice(None)))
 
-    def slabs(self, limit: int) -> Iterator[tuple[slice, np.ndarray]]:
-        """The stack in the file's order: ``(the (Z, Y, X) axis' slice, part)`` for runs of the file's third axis
-        of at most ``limit`` bytes (one slice where a slice is larger), front to back through one open file."""
+    def slabs(self, depth: int) -> Iterator[tuple[slice, np.ndarray]]:
+        """The stack in the file's order: ``(the (Z, Y, X) axis' slice, part)`` for runs of ``depth`` slices of the
+        file's third axis (:func:`slab_depth`), front to back through one open file."""
         axis = file_axis(self.order)
-        depth = slab_depth(self.shape, axis, self.dtype.itemsize, limit)
         proxy = _nibabel().load(self.path, mmap=False, keep_file_open=True).dataobj  # one handle: forward reads only
         for start in range(0, self.shape[axis], depth):
             part = slice(start, min(start + depth, self.shape[axis]))

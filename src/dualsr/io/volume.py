@@ -49,18 +49,24 @@ def _suffix(path: Path) -> str:
     return next((s for s in NIFTI if name.endswith(s)), path.suffix.lower())
 
 
+def _stack_suffix(path: Path) -> str:
+    """``path``'s suffix, one of ``VOLUME_SUFFIXES``; any other is a one-line error."""
+    suffix = _suffix(path)
+    if suffix not in VOLUME_SUFFIXES:
+        raise DualSRInputError(f"{path.name}: unsupported file type for a stack; use {', '.join(VOLUME_SUFFIXES)}")
+    return suffix
+
+
 def read_volume(path: str | os.PathLike, axes: str | None = None, lazy: bool = False) -> Volume:
     """Read a 3-D grey stack and whatever voxel size its file records; ``lazy``: a TIFF, ``.npy`` or NIfTI
     stack's planes are read when used (block by block, :mod:`dualsr.isotropic.blockwise`)."""
     path = Path(path)
-    suffix = _suffix(path)
     if is_nifti(path):
         nii = read_nifti(path, lazy)
         return Volume(nii.data, nii.voxel_size, nii.unit, "nifti", nii)
     if is_zarr(path):
         return _read_zarr(path, axes)
-    if suffix not in VOLUME_SUFFIXES:
-        raise DualSRInputError(f"{path.name}: unsupported file type for a stack; use {', '.join(VOLUME_SUFFIXES)}")
+    suffix = _stack_suffix(path)
     image = read_image(path, lazy)
     data = image.data
     found = axes or image.axes or ("ZYX" if data.ndim == 3 else None)
@@ -107,9 +113,7 @@ def with_voxel_size(volume: Volume, voxel_size: tuple[float, float, float] | Non
 def check_volume_output(path: str | os.PathLike, inputs: list[str | os.PathLike]) -> Path:
     """Fail before any work if the output cannot be written (same checks as for images)."""
     path = Path(path)
-    suffix = _suffix(path)
-    if suffix not in VOLUME_SUFFIXES:
-        raise DualSRInputError(f"{path.name}: unsupported file type for a stack; use {', '.join(VOLUME_SUFFIXES)}")
+    suffix = _stack_suffix(path)
     if suffix in NIFTI or suffix == ".zarr":
         parent = path.resolve().parent
         if not parent.is_dir():

@@ -138,11 +138,6 @@ def isotropic_blockwise(
     return result
 
 
-def _depth(plane_bytes: int, depth: int) -> int:
-    """How many planes of ``plane_bytes`` fit in ``STAGE_BYTES`` (at least one, at most the stack's)."""
-    return max(1, min(depth, STAGE_BYTES // max(plane_bytes, 1)))
-
-
 def _scratch(path: Path, shape: tuple[int, int, int], block: int, dtype: Any, rows: int | None = None) -> Path:
     """An uncompressed temporary Zarr whose chunks are a few planes deep and ``block`` wide (the output's: one
     block writes whole chunks, so blocks on different workers never share one); ``rows``: chunks that many
@@ -151,9 +146,9 @@ def _scratch(path: Path, shape: tuple[int, int, int], block: int, dtype: Any, ro
 
     itemsize = np.dtype(dtype).itemsize
     if rows is None:
-        chunks = (_depth(shape[1] * shape[2] * itemsize, shape[0]), block, block)
+        chunks = (slab_depth(shape, 0, itemsize, STAGE_BYTES), block, block)
     else:
-        chunks = (_depth(rows * block * itemsize, shape[0]), rows, block)
+        chunks = (slab_depth((shape[0], rows, block), 0, itemsize, STAGE_BYTES), rows, block)
     zarr.create_array(path, shape=shape, chunks=chunks, dtype=dtype, compressors=None)
     return path
 
@@ -202,7 +197,7 @@ def stage_slabs(data: Any, path: Path, block: int, progress: Callable[[int, int]
     depth = slab_depth(data.shape, axis, itemsize, STAGE_BYTES)
     _scratch(path, data.shape, side, data.dtype, None if axis == 0 else depth)
     array = zarr.open_array(path, mode="r+")
-    for part, slab in data.slabs(STAGE_BYTES):
+    for part, slab in data.slabs(depth):  # runs of exactly the chunks' depth: whole chunks
         array[(part,) if axis == 0 else (slice(None), part)] = slab
         if progress is not None:
             progress(part.stop, data.shape[axis])
