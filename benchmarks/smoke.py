@@ -94,6 +94,7 @@ SMOKES: list[Smoke] = [
     Smoke("make_sample.py", ("make_sample.py --out {tmp}/data",)),
     Smoke("sample_set.py", ("sample_set.py {tmp}/sample_p30 --photons 30",)),
     Smoke("realistic_set.py", ("realistic_set.py {tmp}/realistic --images camera",)),
+    Smoke("soft_optics.py", ("soft_optics.py {tmp}/soft --images camera,astronaut --sigmas 1 --seeds 1",)),
     Smoke(
         "reduced_protocol.sh",
         ("reduced_protocol.sh A", "reduced_protocol.sh B"),

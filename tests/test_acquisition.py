@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import tifffile
+from scipy import ndimage
 
 import dualsr
 from conftest import dead_leaves, run_cli
@@ -23,6 +24,15 @@ from dualsr.paper.kernel import centre_of_mass
 from dualsr.trust.doubt import doubt_map
 
 FAST = dict(iterations=3, hr_crop=64, lr_crop=32, up_features=16)
+
+
+def power_law_field(side: int, alpha: float, seed: int) -> np.ndarray:
+    """A scale-free scene with a natural photograph's spectral slope (``|f|^-alpha``), in [0, 1]."""
+    f = np.hypot(*np.meshgrid(np.fft.fftfreq(side), np.fft.fftfreq(side), indexing="ij"))
+    f[0, 0] = 1.0
+    noise = np.fft.fft2(np.random.default_rng(seed).standard_normal((side, side)))
+    x = np.real(np.fft.ifft2(noise * f ** (-alpha / 2)))
+    return (x - x.min()) / np.ptp(x)
 
 
 def binned(image: np.ndarray) -> np.ndarray:
@@ -129,6 +139,37 @@ def test_the_guard_fires_on_a_smooth_scene_and_on_a_wide_estimate_it_cannot_trus
     wide = SpectralEstimate(np.diag([4.0, 6.0]), camera_kernel(), 3.8, 0.4, 200, 0.7, ("halves differ",))
     fallback = decide("auto", wide, None, -2.5)
     assert fallback.model == "camera" and fallback.fell_back and "cannot be trusted" in fallback.reason
+
+
+def test_a_camera_of_a_softly_focused_scene_is_not_deblurred():
+    """A lens blurs round: a camera's image of a natural scene through soft optics (no energy near Nyquist, a
+    photograph's slope) used to read as a digital blur and be deconvolved, up to 13 dB below bicubic."""
+    for seed in (0, 1):
+        lr = binned(ndimage.gaussian_filter(power_law_field(512, 2.8, seed), 1.5))  # optics, then the pixels
+        estimate = estimate_kernel(lr)
+        assert estimate.alpha > 2.4 and nyquist_energy(lr) < -1.65  # neither band-limited nor aliased
+        decision = _decision(lr)
+        assert decision.model == "camera" and "lenses and objectives blur round" in decision.reason
+        assert "'gaussian-blur'" in decision.reason  # the way back, for a digitally blurred image
+
+
+def _estimate(variances: list[float]) -> SpectralEstimate:
+    """A settled estimate of a natural photograph (slope 2.8) with these kernel variances (HR px^2)."""
+    return SpectralEstimate(np.diag(variances), camera_kernel(), 2.8, 0.3, 300, 0.05)
+
+
+def test_a_blur_round_enough_to_be_optics_is_removed_but_said_ambiguous():
+    either = decide("auto", _estimate([2.0, 3.2]), None, -2.8)  # axes 1.6:1
+    assert either.model == "gaussian-blur" and either.ambiguous and either.in_doubt
+    assert either.to_dict()["ambiguous"] and "a camera's optics could still make it" in either.reason
+    elongated = decide("auto", _estimate([0.6, 4.0]), None, -2.8)  # 6.7:1: no lens blurs like that
+    assert elongated.model == "gaussian-blur" and not elongated.in_doubt and "ambiguous" not in elongated.to_dict()
+    assert decide("auto", _estimate([2.0, 2.4]), None, -2.8).model == "camera"  # 1.2:1: optics
+    lr = degrade(power_law_field(384, 2.8, 2), gaussian_from_covariance(np.diag([2.0, 3.4]), 13)).astype(np.float32)
+    result = dualsr.train(lr, config=dualsr.preset("fast", **FAST))
+    assert result.acquisition[0].ambiguous and result.summary()["acquisition"]["ambiguous"]
+    assert result.kernel_state == "not settled" and result.kernel_in_doubt  # the doubt map's kernel term
+    assert "camera's optics" in result.kernel_warning and "kernel uncertain" in result.verdict
 
 
 def test_train_reports_the_decision_and_the_instrument():

@@ -23,8 +23,9 @@ from dualsr.trust.readout import verdict
 
 
 def kernel_in_doubt(state: str, decisions: list[AcquisitionDecision]) -> bool:
-    """A blur kernel the run cannot vouch for (not settled, or blur asked for an image that reads as a
-    camera's): the doubt map then adds the x2's departure from bicubic (:mod:`dualsr.trust.doubt`)."""
+    """A blur kernel the run cannot vouch for (not settled, blur asked for an image that reads as a
+    camera's, or a blur round enough to be optics): the doubt map then adds the x2's departure from
+    bicubic (:mod:`dualsr.trust.doubt`)."""
     return state == NOT_SETTLED and any(d.model == "gaussian-blur" for d in decisions)
 
 
@@ -94,13 +95,20 @@ class DualSRResult:
 
     @property
     def kernel_warning(self) -> str:
-        """One line for the user when the blind kernel had not settled or contradicts the image, else ``""``."""
+        """One line when the blind kernel had not settled, contradicts the image or may be its optics, else ``""``."""
         warnings = []
         if any(d.contradicted for d in self.acquisition):
             warnings.append(
                 "acquisition 'gaussian-blur' was asked, but the image reads as a camera acquisition: the estimated "
                 "kernel may be the scene's own smoothness and the x2 image over-sharpened; compare it with bicubic, "
                 "or run with acquisition 'auto' or 'camera'"
+            )
+        if any(d.ambiguous for d in self.acquisition):
+            warnings.append(
+                "the image reads as blurred and subsampled, but its blur is round enough to be a camera's optics "
+                "(the scene's own softness, which a camera with finer pixels would record too): if the image comes "
+                "straight from a camera or microscope, the x2 is over-sharpened; compare it with bicubic, or run "
+                "with acquisition 'camera'"
             )
         if self.trained_state == NOT_SETTLED:
             warnings.append(self._unsettled_warning())

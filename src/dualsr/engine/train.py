@@ -187,7 +187,7 @@ def train(
     )
     detail = None if check is None else _detail(upsampler, train_data if len(indices) == 1 else train_data[0])
     trained_state = _worst_state([r.kernel_state for r in runs])
-    kernel_state = NOT_SETTLED if any(d.contradicted for d in decisions) else trained_state
+    kernel_state = NOT_SETTLED if any(d.in_doubt for d in decisions) else trained_state
     doubt_image = None
     if doubt:
         c_axis = 1 if per_channel else None
