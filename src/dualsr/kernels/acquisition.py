@@ -98,12 +98,7 @@ def decide(
         **({"nyquist_energy": round(nyquist, 3)} if nyquist is not None else {}),
         "settled": estimate.settled,
     }
-    camera = _camera_evidence(instrument, nyquist, ratio, estimate.alpha)
-    if not camera and ratio < ROUND_OPTICS:
-        camera = (
-            f"a round blur (axes {ratio:.2f}:1): lenses and objectives blur round, and a camera's image keeps its "
-            "optics; if the image was blurred digitally, ask acquisition 'gaussian-blur'"
-        )
+    camera = _camera_evidence(instrument, nyquist, ratio, estimate.alpha) or _optics_shape(ratio)
     if camera:
         return AcquisitionDecision("auto", "camera", f"camera: {camera}", evidence=evidence)
     if not estimate.settled and variances.mean() > WIDE_UNSETTLED:
@@ -152,6 +147,17 @@ def _axes(estimate: SpectralEstimate) -> tuple[np.ndarray, float]:
     """The estimate's covariance eigenvalues (HR px^2, ascending) and their ratio (1: round)."""
     variances = np.linalg.eigvalsh(estimate.covariance)
     return variances, float(variances[1] / max(variances[0], 1e-9))
+
+
+def _optics_shape(ratio: float) -> str:
+    """Why a blur this round is taken for a camera's optics, or ``""``. Only ``auto`` weighs it: a user who
+    asks for blur on a round one knows how the image was made, and is not contradicted."""
+    if ratio >= ROUND_OPTICS:
+        return ""
+    return (
+        f"a round blur (axes {ratio:.2f}:1): lenses and objectives blur round, and a camera's image keeps its "
+        "optics; if the image was blurred digitally, ask acquisition 'gaussian-blur'"
+    )
 
 
 def _camera_evidence(instrument: Instrument | None, nyquist: float | None, ratio: float, alpha: float) -> str:
