@@ -129,6 +129,15 @@ def cli_fails(capsys, argv, output, match):
     assert not output.exists() and not list(output.parent.glob(f".{output.name}*"))
 
 
+def power_law_field(side: int, alpha: float, seed: int) -> np.ndarray:
+    """A scale-free scene with a natural photograph's spectral slope (``|f|^-alpha``), in [0, 1]."""
+    f = np.hypot(*np.meshgrid(np.fft.fftfreq(side), np.fft.fftfreq(side), indexing="ij"))
+    f[0, 0] = 1.0
+    noise = np.fft.fft2(np.random.default_rng(seed).standard_normal((side, side)))
+    x = np.real(np.fft.ifft2(noise * f ** (-alpha / 2)))
+    return (x - x.min()) / np.ptp(x)
+
+
 def dead_leaves(size: int, seed: int = 0, r_min: float = 1.0) -> np.ndarray:
     """A dead-leaves image in [0, 1]: occluding discs with radii ~ r^-3, a scale-invariant scene.
 

@@ -9,7 +9,7 @@ import tifffile
 from scipy import ndimage
 
 import dualsr
-from conftest import dead_leaves, run_cli
+from conftest import dead_leaves, power_law_field, run_cli
 from dualsr.errors import DualSRInputError
 from dualsr.evaluation.degrade import degrade
 from dualsr.evaluation.scenes import OPTICS, microscope_pair, record
@@ -24,15 +24,6 @@ from dualsr.paper.kernel import centre_of_mass
 from dualsr.trust.doubt import doubt_map
 
 FAST = dict(iterations=3, hr_crop=64, lr_crop=32, up_features=16)
-
-
-def power_law_field(side: int, alpha: float, seed: int) -> np.ndarray:
-    """A scale-free scene with a natural photograph's spectral slope (``|f|^-alpha``), in [0, 1]."""
-    f = np.hypot(*np.meshgrid(np.fft.fftfreq(side), np.fft.fftfreq(side), indexing="ij"))
-    f[0, 0] = 1.0
-    noise = np.fft.fft2(np.random.default_rng(seed).standard_normal((side, side)))
-    x = np.real(np.fft.ifft2(noise * f ** (-alpha / 2)))
-    return (x - x.min()) / np.ptp(x)
 
 
 def binned(image: np.ndarray) -> np.ndarray:

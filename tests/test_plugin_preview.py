@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import dualsr
-from conftest import textured
+from conftest import power_law_field, textured
 from plugin_helpers import TINY, TRAIN, open_widget
 
 pytestmark = [pytest.mark.gui, pytest.mark.usefixtures("single_torch_thread")]
@@ -139,3 +139,22 @@ def test_previews_cover_only_the_part_in_view(make_napari_viewer):
     small = viewer.add_image(np.zeros((300, 300), np.uint16))
     viewer.reset_view()
     assert LiveLayers(viewer, small, source_of(small)).view().region == (0, 300, 0, 300)  # all in view: all
+
+
+def test_a_blur_that_may_be_a_cameras_optics_says_so_and_how_to_keep_them(make_napari_viewer, qtbot):
+    """auto removes a blur between round and elongated but calls it ambiguous: the kernel line names the fix."""
+    from dualsr.evaluation.degrade import degrade
+    from dualsr.kernels.spectral import gaussian_from_covariance
+
+    viewer = make_napari_viewer()
+    blur = gaussian_from_covariance(np.diag([2.0, 3.4]), 13)  # axes 1.7:1
+    viewer.add_image(degrade(power_law_field(384, 2.8, 2), blur).astype(np.float32), name="photo")
+    widget = open_widget(viewer, TRAIN)
+    widget.config_overrides = TINY
+    widget.iterations.value = 3
+    watch(qtbot, widget)
+    assert widget.kernel_state.value == "uncertain: the blur may be a camera's optics (then set acquisition to camera)"
+    assert "camera's optics" in widget.kernel_state.tooltip and "acquisition 'camera'" in widget.kernel_state.tooltip
+    assert "kernel uncertain" in widget.verdict.value
+    info = viewer.layers["photo ×2 (DualSR)"].metadata["dualsr"]
+    assert info["acquisition"]["ambiguous"] and info["kernel_state"] == "not settled"

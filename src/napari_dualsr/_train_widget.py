@@ -35,6 +35,13 @@ KERNEL_STATES = {
 }
 
 
+def _kernel_line(result) -> str:
+    """The kernel readout after a run; where the blur may be a camera's optics, the fix that keeps them."""
+    if any(d.ambiguous for d in result.acquisition):
+        return "uncertain: the blur may be a camera's optics (then set acquisition to camera)"
+    return KERNEL_STATES.get(result.kernel_state, result.kernel_state)
+
+
 class TrainWidget(Container):
     """Train DualSR on planes of an image layer; show the x2 image as it grows, its kernel, bicubic x2."""
 
@@ -71,6 +78,7 @@ class TrainWidget(Container):
         # room for the wrapped line (up to four rows with a "detail uncertain" clause): a squeezed dock
         # would otherwise clip it to one row
         self.verdict.native.setMinimumHeight(4 * self.verdict.native.fontMetrics().lineSpacing())
+        self.kernel_state.native.setWordWrap(True)  # a blur that may be the optics: the state and its fix (two rows)
         self.loss_plot = LossPlot()
         self.native.layout().addWidget(self.loss_plot)
         self.runner = Runner(self._update, self._done, self._idle)
@@ -194,6 +202,7 @@ class TrainWidget(Container):
         self.loss_plot.clear()
         self.status.value = "starting…"
         self.kernel_state.value = self.verdict.value = ""
+        self.kernel_state.tooltip = ""
         self.run_button.enabled, self.stop_button.enabled = False, True
         self.stop_button.text = "Stop"
         self._live.prepare(self.preview.value, job.compare)
@@ -225,7 +234,8 @@ class TrainWidget(Container):
     def _add_result(self, job: TrainJob, trained: Trained) -> None:
         self._live.finish(trained)
         result = trained.result
-        self.kernel_state.value = KERNEL_STATES.get(result.kernel_state, result.kernel_state)
+        self.kernel_state.value = _kernel_line(result)
+        self.kernel_state.tooltip = result.kernel_warning  # the whole why, where the line has no room
         done = f"{result.steps}/{job.config.iterations} steps in {result.seconds:.0f} s"
         note = " (stopped early: the result so far)" if result.stopped else ""
         saved = f"; model saved to {trained.onnx_path}" if trained.onnx_path else ""
