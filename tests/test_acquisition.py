@@ -156,6 +156,10 @@ def test_a_blur_round_enough_to_be_optics_is_removed_but_said_ambiguous():
     elongated = decide("auto", _estimate([0.6, 4.0]), None, -2.8)  # 6.7:1: no lens blurs like that
     assert elongated.model == "gaussian-blur" and not elongated.in_doubt and "ambiguous" not in elongated.to_dict()
     assert decide("auto", _estimate([2.0, 2.4]), None, -2.8).model == "camera"  # 1.2:1: optics
+    pixels = Instrument(pixel_size=0.1)  # a microscope's file or layer, its optics not given
+    recorded = decide("auto", _estimate([2.0, 3.2]), pixels, -2.8)
+    assert recorded.model == "camera" and "physical pixel size (0.1 um)" in recorded.reason  # a camera's, then
+    assert decide("auto", _estimate([0.6, 4.0]), pixels, -2.8).model == "gaussian-blur"  # too elongated for optics
     lr = degrade(power_law_field(384, 2.8, 2), gaussian_from_covariance(np.diag([2.0, 3.4]), 13)).astype(np.float32)
     result = dualsr.train(lr, config=dualsr.preset("fast", **FAST))
     assert result.acquisition[0].ambiguous and result.summary()["acquisition"]["ambiguous"]

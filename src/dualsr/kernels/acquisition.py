@@ -15,7 +15,8 @@ blur (lenses and objectives blur round; a digital blur is rarely that round) -- 
 the camera kernel where a wide blind estimate cannot be trusted: the 2x2 box is the narrowest x2
 kernel an acquisition has, so it never over-sharpens. Otherwise (an elongated blur without energy
 near Nyquist) it is blur and subsampling, and the estimate is removed; where that blur is still
-round enough to be a camera's optics, the decision is ``ambiguous`` and the result says so.
+round enough to be a camera's optics, the decision is ``ambiguous`` and the result says so, unless
+the image knows its physical pixel size (a recording, not a digitally blurred picture): then camera.
 
 From the LR alone the two are the same image: a camera of a scene whose optics blur it by G gives
 ``(HR * G * box)↓2``, a digital blur k of a sharp scene ``(HR * k)↓2``; only the truth differs.
@@ -113,6 +114,14 @@ def decide(
         )
     ambiguous = ratio < OPTICS_POSSIBLE
     shape = f"({variances[0]:.2f}/{variances[1]:.2f} px^2, axes {ratio:.2f}:1)"
+    if ambiguous and instrument is not None and instrument.pixel_size:  # a file or layer that knows its pixels
+        return AcquisitionDecision(
+            "auto",
+            "camera",
+            f"camera: a recording with a physical pixel size ({instrument.pixel_size:g} um) and a blur {shape} "
+            "round enough to be its optics; if the image was blurred digitally, ask acquisition 'gaussian-blur'",
+            evidence=evidence,
+        )
     reason = (
         f"blur and subsampling: no energy near Nyquist and a blur {shape} too elongated to be taken for a lens's, "
         "though a camera's optics could still make it: the estimated kernel is removed, and the x2 is said uncertain"
