@@ -112,6 +112,15 @@ def decide(
             fell_back=True,
             evidence=evidence,
         )
+    return _blur_or_recording(variances, ratio, instrument, evidence)
+
+
+def _blur_or_recording(
+    variances: np.ndarray, ratio: float, instrument: Instrument | None, evidence: dict[str, Any]
+) -> AcquisitionDecision:
+    """``auto``'s last word, no camera evidence found: the blur is removed, said ambiguous where it is round
+    enough to be optics, and taken for the optics after all where the image knows its physical pixel size
+    (a microscope's or scanner's recording, not a picture blurred by software)."""
     ambiguous = ratio < OPTICS_POSSIBLE
     shape = f"({variances[0]:.2f}/{variances[1]:.2f} px^2, axes {ratio:.2f}:1)"
     if ambiguous and instrument is not None and instrument.pixel_size:  # a file or layer that knows its pixels
