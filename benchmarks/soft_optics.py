@@ -24,7 +24,6 @@ import numpy as np
 from scipy import ndimage
 
 from dualsr.evaluation.sets import HELD_OUT_IMAGES, SKIMAGE_IMAGES, degrade_image, skimage_image, to_unit, write_case
-from dualsr.io.files import read_image
 from dualsr.kernels.acquisition import decide
 from dualsr.kernels.spectral import estimate_kernel, nyquist_energy
 
@@ -42,19 +41,22 @@ def soften(image: np.ndarray, sigma: float) -> np.ndarray:
     return out.astype(image.dtype)
 
 
-def make_sets(out: Path, names: list[str], sigmas: tuple[float, ...], seeds: tuple[int, ...]) -> dict[str, Path]:
-    sets = {}
+def make_sets(
+    out: Path, names: list[str], sigmas: tuple[float, ...], seeds: tuple[int, ...]
+) -> dict[str, list[tuple[str, float]]]:
+    """Write the sets under ``out``; per set, ``auto``'s :func:`decision` on each LR as written."""
+    decided = {}
     for label, acquisition, sigma, seed in [(f"soft{s:g}", "camera", s, 0) for s in sigmas] + [
         (f"blur{n}", "gaussian-blur", 0.0, n) for n in seeds
     ]:
-        folder = out / label / "set"
-        for name in names:
+        decided[label] = []
+        for name in sorted(names):  # the file order the table was first read in
             hr = skimage_image(name)
             hr = soften(hr, sigma) if sigma else hr
             hr, lr, kernel, _ = degrade_image(hr, name, seed=seed, size=SIZE, acquisition=acquisition)
-            write_case(folder, name, hr, lr, kernel)
-        sets[label] = folder
-    return sets
+            write_case(out / label / "set", name, hr, lr, kernel)
+            decided[label].append(decision(lr))
+    return decided
 
 
 def decision(lr: np.ndarray) -> tuple[str, float]:
@@ -78,11 +80,9 @@ def main() -> None:
     names = [n for n in args.images.split(",") if n] or [n for n in SKIMAGE_IMAGES + HELD_OUT_IMAGES if n != "cat"]
     sigmas = tuple(float(s) for s in args.sigmas.split(",") if s)
     seeds = tuple(int(s) for s in args.seeds.split(",") if s)
-    sets = make_sets(args.out, names, sigmas, seeds)
     print("| set | truth | images | camera | blur, ambiguous | blur | axes ratio (min-max) |")
     print("| --- | --- | ---: | ---: | ---: | ---: | --- |")
-    for label, folder in sets.items():
-        rows = [decision(read_image(f).data) for f in sorted((folder / "lr_x2").iterdir())]
+    for label, rows in make_sets(args.out, names, sigmas, seeds).items():
         count = {m: sum(r[0] == m for r in rows) for m in ("camera", "blur, ambiguous", "blur")}
         ratios = [r[1] for r in rows]
         truth = "camera, optics kept" if label.startswith("soft") else "digital blur"

@@ -8,6 +8,8 @@ import pytest
 
 import dualsr
 from conftest import power_law_field, textured
+from dualsr.evaluation.degrade import degrade
+from dualsr.kernels.spectral import gaussian_from_covariance
 from plugin_helpers import TINY, TRAIN, open_widget
 
 pytestmark = [pytest.mark.gui, pytest.mark.usefixtures("single_torch_thread")]
@@ -143,9 +145,6 @@ def test_previews_cover_only_the_part_in_view(make_napari_viewer):
 
 def test_a_blur_that_may_be_a_cameras_optics_says_so_and_how_to_keep_them(make_napari_viewer, qtbot):
     """auto removes a blur between round and elongated but calls it ambiguous: the kernel line names the fix."""
-    from dualsr.evaluation.degrade import degrade
-    from dualsr.kernels.spectral import gaussian_from_covariance
-
     viewer = make_napari_viewer()
     blur = gaussian_from_covariance(np.diag([2.0, 3.4]), 13)  # axes 1.7:1
     viewer.add_image(degrade(power_law_field(384, 2.8, 2), blur).astype(np.float32), name="photo")
