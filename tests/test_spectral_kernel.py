@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import ndimage
 
 from conftest import dead_leaves, textured
 from dualsr.evaluation.degrade import degrade
@@ -128,6 +129,16 @@ def test_a_case_built_to_fail_is_not_settled(image, problem):
     estimate = estimate_kernel(image[None])
     assert not estimate.settled and any(problem in p for p in estimate.problems)
     assert np.isclose(estimate.kernel.sum(), 1.0)  # still a usable, conservative kernel
+
+
+def test_an_axis_narrower_than_any_acquisition_is_not_settled(scene):
+    """A scene whose own edges are crisper across X than a scale-free scene's (the soft-optics moon's case):
+    the fit asks for a negative variance there, is clipped to the floor, and says why instead of settling
+    on an elongated kernel that is the scene's anisotropy (docs/blind_kernel.md, *How far to trust it*)."""
+    crisp = scene + (scene - ndimage.gaussian_filter1d(scene, 1.0, axis=1))
+    estimate = estimate_kernel(ndimage.gaussian_filter(crisp, (1.2, 0))[::2, ::2][None])
+    assert np.isclose(np.linalg.eigvalsh(estimate.covariance)[0], 0.2)
+    assert not estimate.settled and any("narrower than any acquisition's kernel" in p for p in estimate.problems)
 
 
 def test_halves_that_disagree_are_not_settled(scene):

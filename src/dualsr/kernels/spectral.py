@@ -19,7 +19,8 @@ anisotropic Gaussian with that covariance, centred where an x2 kernel must be.
 The estimate assumes a sharp, scale-free scene: a scene that is itself soft reads as a
 wider kernel, regular textures and compression blocks bend the ratio. How far apart the
 estimates of the image's two halves are, and how far the fitted ``alpha`` is from that of
-natural images, say how much to trust it (:attr:`SpectralEstimate.settled`).
+natural images, and whether the fit asks for an axis narrower than any acquisition's kernel
+(the scene's own anisotropy), say how much to trust it (:attr:`SpectralEstimate.settled`).
 
 On a noisy image the log ratio fails where ``P(2u)`` is near the noise floor: only pairs
 whose *noisy* ``P(2u)`` happens to stand above it survive the cut, which biases the ratio
@@ -212,7 +213,7 @@ def gaussian_from_covariance(covariance: np.ndarray, size: int | None = None) ->
 
 
 def _covariance(grays: list[np.ndarray], tile: int, noisy: bool = False) -> tuple[np.ndarray, float, float, int]:
-    """Fit over the planes' averaged spectrum: ``(S, alpha, residual, bins)``.
+    """Fit over the planes' averaged spectrum: ``(S, alpha, residual, bins)``, ``S`` as fitted (not clipped).
 
     ``bins`` counts the pairs whose doubled frequency stands above the noise floor: the
     ones that say something about the kernel (the trust check :data:`MIN_BINS`).
@@ -226,7 +227,7 @@ def _covariance(grays: list[np.ndarray], tile: int, noisy: bool = False) -> tupl
         covariance, alpha, residual = fit_noisy_ratios(*pairs)
     else:
         covariance, alpha, residual = fit_ratios(uy, ux, ratios)
-    return clip_covariance(covariance, *VARIANCE_RANGE), alpha, residual, int(ratios.size)
+    return covariance, alpha, residual, int(ratios.size)
 
 
 def _halves(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -265,13 +266,20 @@ def estimate_kernel(image: np.ndarray, tile: int = TILE, noisy: bool = False) ->
     noise-aware fit, :func:`fit_noisy_ratios`.
     """
     grays = gray_planes(image)
-    covariance, alpha, residual, bins = _covariance(grays, tile, noisy)
+    fitted, alpha, residual, bins = _covariance(grays, tile, noisy)
+    covariance = clip_covariance(fitted, *VARIANCE_RANGE)
     kernel = gaussian_from_covariance(covariance)
     halves = list(zip(*(_halves(g) for g in grays)))
     spread = np.inf
     if min(halves[0][0].shape) >= tile:
-        a, b = (gaussian_from_covariance(_covariance(list(h), tile, noisy)[0], kernel.shape[0]) for h in halves)
+        a, b = (
+            gaussian_from_covariance(
+                clip_covariance(_covariance(list(h), tile, noisy)[0], *VARIANCE_RANGE), len(kernel)
+            )
+            for h in halves
+        )
         spread = kernel_change(a, b)
+    narrowest = float(np.linalg.eigvalsh(fitted)[0])
     problems = []
     if bins < MIN_BINS:
         problems.append(f"only {bins} frequencies above the noise floor (a very soft or flat image)")
@@ -279,4 +287,9 @@ def estimate_kernel(image: np.ndarray, tile: int = TILE, noisy: bool = False) ->
         problems.append(f"its spectrum does not follow a natural image's (slope {alpha:.2f})")
     if spread > SPLIT_TOLERANCE:
         problems.append(f"the estimates of the image's two halves differ by {spread:.0%} of the peak")
+    if bins >= MIN_BINS and narrowest < VARIANCE_RANGE[0]:
+        problems.append(
+            f"its narrow axis ({narrowest:.2f} HR px^2) is narrower than any acquisition's kernel: the scene's "
+            "own anisotropy, read as a blur"
+        )
     return SpectralEstimate(covariance, kernel, alpha, residual, bins, float(spread), tuple(problems))
