@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
+import dualsr
 from conftest import dead_leaves, textured
 from dualsr.evaluation.degrade import degrade
 from dualsr.evaluation.metrics import kernel_error
@@ -139,6 +140,17 @@ def test_an_axis_narrower_than_any_acquisition_is_not_settled(scene):
     estimate = estimate_kernel(ndimage.gaussian_filter(crisp, (1.2, 0))[::2, ::2][None])
     assert np.isclose(np.linalg.eigvalsh(estimate.covariance)[0], 0.2)
     assert not estimate.settled and any("narrower than any acquisition's kernel" in p for p in estimate.problems)
+
+
+def test_a_run_on_such_a_scene_says_so_and_names_the_camera(scene):
+    """``auto`` still removes the blur (no energy near Nyquist, too elongated for a lens), but the result is
+    not settled, its verdict says *kernel uncertain*, and the warning names the fix for a camera's image."""
+    crisp = scene + (scene - ndimage.gaussian_filter1d(scene, 1.0, axis=1))
+    lr = ndimage.gaussian_filter(crisp, (1.5, 0.6))[::2, ::2].astype(np.float32)
+    result = dualsr.train(lr, preset_name="fast", iterations=2, seed=0)
+    assert result.acquisition[0].model == "gaussian-blur" and result.kernel_state == "not settled"
+    assert "narrower than any acquisition's kernel" in result.kernel_warning
+    assert "acquisition 'camera'" in result.kernel_warning and "kernel uncertain" in result.verdict
 
 
 def test_halves_that_disagree_are_not_settled(scene):

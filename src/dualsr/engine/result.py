@@ -125,7 +125,8 @@ class DualSRResult:
         if problems:
             return (
                 f"the blind kernel estimate is uncertain: {'; '.join(dict.fromkeys(problems))}; the x2 image may be "
-                "over- or under-sharpened: compare it with bicubic, or give a known kernel (a measured PSF)"
+                "over- or under-sharpened: compare it with bicubic, give a known kernel (a measured PSF), or, if the "
+                "image comes straight from a camera or microscope, run with acquisition 'camera'"
             )
         window = self.config.settle_window
         moved = (
