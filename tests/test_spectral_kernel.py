@@ -151,6 +151,7 @@ def test_a_run_on_such_a_scene_says_so_and_names_the_camera(scene):
     assert result.acquisition[0].model == "gaussian-blur" and result.kernel_state == "not settled"
     assert "narrower than any acquisition's kernel" in result.kernel_warning
     assert "acquisition 'camera'" in result.kernel_warning and "kernel uncertain" in result.verdict
+    assert "did not settle" in result.acquisition[0].reason and "not a lens's" not in result.acquisition[0].reason
 
 
 def test_halves_that_disagree_are_not_settled(scene):

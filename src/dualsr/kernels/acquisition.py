@@ -131,13 +131,23 @@ def _blur_or_recording(
             "round enough to be its optics; if the image was blurred digitally, ask acquisition 'gaussian-blur'",
             evidence=evidence,
         )
-    reason = (
-        f"blur and subsampling: no energy near Nyquist and a blur {shape} too elongated to be taken for a lens's, "
-        "though a camera's optics could still make it: the estimated kernel is removed, and the x2 is said uncertain"
-        if ambiguous
-        else f"blur and subsampling: no energy near Nyquist and an elongated blur {shape}, not a lens's: the "
-        "estimated kernel is removed"
-    )
+    if ambiguous:
+        reason = (
+            f"blur and subsampling: no energy near Nyquist and a blur {shape} too elongated to be taken for a "
+            "lens's, though a camera's optics could still make it: the estimated kernel is removed, and the x2 is "
+            "said uncertain"
+        )
+    elif not evidence["settled"]:  # the shape is the estimate's, and the estimate failed a check of its own
+        reason = (
+            f"blur and subsampling: no energy near Nyquist and a blur estimated elongated {shape}, by an estimate "
+            "that did not settle (see the warning), so neither did its shape: the estimated kernel is removed, and "
+            "the x2 is said uncertain"
+        )
+    else:
+        reason = (
+            f"blur and subsampling: no energy near Nyquist and an elongated blur {shape}, not a lens's: the "
+            "estimated kernel is removed"
+        )
     return AcquisitionDecision("auto", "gaussian-blur", reason, evidence=evidence, ambiguous=ambiguous)
 
 
