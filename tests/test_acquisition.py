@@ -149,22 +149,28 @@ def _estimate(variances: list[float]) -> SpectralEstimate:
     return SpectralEstimate(np.diag(variances), camera_kernel(), 2.8, 0.3, 300, 0.05)
 
 
-def test_a_blur_round_enough_to_be_optics_is_removed_but_said_ambiguous():
+def test_a_blur_between_round_and_elongated_is_taken_for_optics_and_said_ambiguous():
+    """Between 1.3:1 and 2:1 a blur is a camera's optics as often as a digital blur: the camera's answer, which
+    never falls below bicubic, with the doubt said and the way back named."""
     either = decide("auto", _estimate([2.0, 3.2]), None, -2.8)  # axes 1.6:1
-    assert either.model == "gaussian-blur" and either.ambiguous and either.in_doubt
-    assert either.to_dict()["ambiguous"] and "a camera's optics could still make it" in either.reason
+    assert either.model == "camera" and either.ambiguous and either.in_doubt and not either.fell_back
+    assert either.to_dict()["ambiguous"] and "could be blurred digitally" in either.reason
+    assert "'gaussian-blur'" in either.reason
     elongated = decide("auto", _estimate([0.6, 4.0]), None, -2.8)  # 6.7:1: no lens blurs like that
     assert elongated.model == "gaussian-blur" and not elongated.in_doubt and "ambiguous" not in elongated.to_dict()
-    assert decide("auto", _estimate([2.0, 2.4]), None, -2.8).model == "camera"  # 1.2:1: optics
+    round_ = decide("auto", _estimate([2.0, 2.4]), None, -2.8)  # 1.2:1: optics, without a doubt
+    assert round_.model == "camera" and not round_.ambiguous
     pixels = Instrument(pixel_size=0.1)  # a microscope's file or layer, its optics not given
     recorded = decide("auto", _estimate([2.0, 3.2]), pixels, -2.8)
-    assert recorded.model == "camera" and "physical pixel size (0.1 um)" in recorded.reason  # a camera's, then
+    assert recorded.model == "camera" and not recorded.ambiguous  # a recording's optics: no doubt left
+    assert "physical pixel size (0.1 um)" in recorded.reason
     assert decide("auto", _estimate([0.6, 4.0]), pixels, -2.8).model == "gaussian-blur"  # too elongated for optics
     lr = degrade(power_law_field(384, 2.8, 2), gaussian_from_covariance(np.diag([2.0, 3.4]), 13)).astype(np.float32)
     result = dualsr.train(lr, config=dualsr.preset("fast", **FAST))
     assert result.acquisition[0].ambiguous and result.summary()["acquisition"]["ambiguous"]
-    assert result.kernel_state == "not settled" and result.kernel_in_doubt  # the doubt map's kernel term
-    assert "camera's optics" in result.kernel_warning and "kernel uncertain" in result.verdict
+    assert np.allclose(result.kernel, camera_kernel())  # pixel integration: never over-sharpened
+    assert result.kernel_state == "not settled" and "kernel uncertain" in result.verdict
+    assert "acquisition 'gaussian-blur'" in result.kernel_warning and "under-sharpened" in result.kernel_warning
 
 
 def test_train_reports_the_decision_and_the_instrument():

@@ -143,8 +143,9 @@ def test_previews_cover_only_the_part_in_view(make_napari_viewer):
     assert LiveLayers(viewer, small, source_of(small)).view().region == (0, 300, 0, 300)  # all in view: all
 
 
-def test_a_blur_that_may_be_a_cameras_optics_says_so_and_how_to_keep_them(make_napari_viewer, qtbot):
-    """auto removes a blur between round and elongated but calls it ambiguous: the kernel line names the fix."""
+def test_a_blur_taken_for_optics_that_may_be_digital_says_so_and_how_to_sharpen(make_napari_viewer, qtbot):
+    """auto takes a blur between round and elongated for a camera's optics and calls it ambiguous: the kernel
+    line names the way back for a digitally blurred image."""
     viewer = make_napari_viewer()
     blur = gaussian_from_covariance(np.diag([2.0, 3.4]), 13)  # axes 1.7:1
     viewer.add_image(degrade(power_law_field(384, 2.8, 2), blur).astype(np.float32), name="photo")
@@ -152,8 +153,9 @@ def test_a_blur_that_may_be_a_cameras_optics_says_so_and_how_to_keep_them(make_n
     widget.config_overrides = TINY
     widget.iterations.value = 3
     watch(qtbot, widget)
-    assert widget.kernel_state.value == "uncertain: the blur may be a camera's optics (then set acquisition to camera)"
-    assert "camera's optics" in widget.kernel_state.tooltip and "acquisition 'camera'" in widget.kernel_state.tooltip
+    line = "uncertain: taken for the optics; if the blur is digital, set acquisition to gaussian-blur"
+    assert widget.kernel_state.value == line
+    assert "under-sharpened" in widget.kernel_state.tooltip and "'gaussian-blur'" in widget.kernel_state.tooltip
     assert "kernel uncertain" in widget.verdict.value
     info = viewer.layers["photo ×2 (DualSR)"].metadata["dualsr"]
     assert info["acquisition"]["ambiguous"] and info["kernel_state"] == "not settled"

@@ -36,9 +36,9 @@ KERNEL_STATES = {
 
 
 def _kernel_line(result) -> str:
-    """The kernel readout after a run; where the blur may be a camera's optics, the fix that keeps them."""
+    """The kernel readout after a run; where the blur taken for a camera's optics may be digital, the fix."""
     if any(d.ambiguous for d in result.acquisition):
-        return "uncertain: the blur may be a camera's optics (then set acquisition to camera)"
+        return "uncertain: taken for the optics; if the blur is digital, set acquisition to gaussian-blur"
     return KERNEL_STATES.get(result.kernel_state, result.kernel_state)
 
 

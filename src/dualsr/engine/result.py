@@ -23,9 +23,8 @@ from dualsr.trust.readout import verdict
 
 
 def kernel_in_doubt(state: str, decisions: list[AcquisitionDecision]) -> bool:
-    """A blur kernel the run cannot vouch for (not settled, blur asked for an image that reads as a
-    camera's, or a blur round enough to be optics): the doubt map then adds the x2's departure from
-    bicubic (:mod:`dualsr.trust.doubt`)."""
+    """A blur kernel the run cannot vouch for (not settled, or blur asked for an image that reads as a
+    camera's): the doubt map then adds the x2's departure from bicubic (:mod:`dualsr.trust.doubt`)."""
     return state == NOT_SETTLED and any(d.model == "gaussian-blur" for d in decisions)
 
 
@@ -105,10 +104,9 @@ class DualSRResult:
             )
         if any(d.ambiguous for d in self.acquisition):
             warnings.append(
-                "the image reads as blurred and subsampled, but its blur is round enough to be a camera's optics "
-                "(the scene's own softness, which a camera with finer pixels would record too): if the image comes "
-                "straight from a camera or microscope, the x2 is over-sharpened; compare it with bicubic, or run "
-                "with acquisition 'camera'"
+                "the image's blur could be a camera's optics or a digital blur; it was taken for the optics (the x2 "
+                "kernel is pixel integration), so the x2 is never over-sharpened, but if the image was blurred and "
+                "subsampled by software it is under-sharpened: then run with acquisition 'gaussian-blur'"
             )
         if self.trained_state == NOT_SETTLED:
             warnings.append(self._unsettled_warning())

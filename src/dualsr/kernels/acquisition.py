@@ -13,17 +13,18 @@ texture, worse than bicubic.
 LR's Nyquist frequency (pixels integrated a sharp scene; nothing blurred it before), or a round
 blur (lenses and objectives blur round; a digital blur is rarely that round) -- and falls back to
 the camera kernel where a wide blind estimate cannot be trusted: the 2x2 box is the narrowest x2
-kernel an acquisition has, so it never over-sharpens. Otherwise (an elongated blur without energy
-near Nyquist) it is blur and subsampling, and the estimate is removed; where that blur is still
-round enough to be a camera's optics, the decision is ``ambiguous`` and the result says so, unless
-the image knows its physical pixel size (a recording, not a digitally blurred picture): then camera.
+kernel an acquisition has, so it never over-sharpens. A blur between round and elongated could be
+either: it is taken for a camera's optics too, and the decision is ``ambiguous`` (the x2 may be
+under-sharpened, never over-sharpened; the result says so), unless the image knows its physical pixel
+size (a recording, not a digitally blurred picture): then the optics without a doubt. Otherwise (an
+elongated blur without energy near Nyquist) it is blur and subsampling, and the estimate is removed.
 
 From the LR alone the two are the same image: a camera of a scene whose optics blur it by G gives
 ``(HR * G * box)↓2``, a digital blur k of a sharp scene ``(HR * k)↓2``; only the truth differs.
 The choice is a prior, biased towards the camera because the costs are not alike: a camera's
-image of a softly focused scene decided as a blur lost up to 13 dB to bicubic, silently, where a
-blurred one decided as a camera loses its deblurring and stays above bicubic (docs/benchmarks.md,
-"Optics the image cannot tell from a blur").
+image of a softly focused scene decided as a blur lost 7-13 dB to bicubic, where a blurred one
+decided as a camera loses its deblurring (1.5-4.3 dB) and stays within 0.1 dB of bicubic or above
+(docs/benchmarks.md, "Optics the image cannot tell from a blur").
 """
 
 from __future__ import annotations
@@ -51,8 +52,8 @@ WIDE_UNSETTLED = 2.0
 # A blur estimate this round (eigenvalue ratio) is taken for optics whatever the spectrum: of the images
 # that read as blur, 22 of 37 cameras of softly focused photos were rounder, and 4 of 45 DIV2KRK-style blurs.
 ROUND_OPTICS = 1.3
-# Up to this ratio a blur could still be a camera's optics (content stretches a round blur's estimate):
-# the decision stays blur and is ambiguous (11 more of those 37 cameras; 16 of the 45 blurs).
+# Up to this ratio a blur could still be a camera's optics (content stretches a round blur's estimate): it
+# is taken for the optics, and the decision is ambiguous (11 more of those 37 cameras; 16 of the 45 blurs).
 OPTICS_POSSIBLE = 2.0
 
 
@@ -66,7 +67,7 @@ class AcquisitionDecision:
     fell_back: bool = False  # the blind estimate was not trusted: the camera kernel instead
     evidence: dict[str, Any] = field(default_factory=dict)
     contradicted: bool = False  # blur was asked for an image that reads as a camera's: the kernel is in doubt
-    ambiguous: bool = False  # blur decided, but round enough to be a camera's optics: the kernel is in doubt
+    ambiguous: bool = False  # camera decided for a blur that could be a digital one: the kernel is in doubt
 
     @property
     def in_doubt(self) -> bool:
@@ -112,18 +113,17 @@ def decide(
             fell_back=True,
             evidence=evidence,
         )
-    return _blur_or_recording(variances, ratio, instrument, evidence)
+    return _optics_or_blur(variances, ratio, instrument, evidence)
 
 
-def _blur_or_recording(
+def _optics_or_blur(
     variances: np.ndarray, ratio: float, instrument: Instrument | None, evidence: dict[str, Any]
 ) -> AcquisitionDecision:
-    """``auto``'s last word, no camera evidence found: the blur is removed, said ambiguous where it is round
-    enough to be optics, and taken for the optics after all where the image knows its physical pixel size
-    (a microscope's or scanner's recording, not a picture blurred by software)."""
-    ambiguous = ratio < OPTICS_POSSIBLE
+    """``auto``'s last word, no camera evidence found. A blur round enough to be optics is taken for them: said
+    ambiguous, unless the image knows its physical pixel size (a microscope's or scanner's recording, not a
+    picture blurred by software). A more elongated one is removed."""
     shape = f"({variances[0]:.2f}/{variances[1]:.2f} px^2, axes {ratio:.2f}:1)"
-    if ambiguous and instrument is not None and instrument.pixel_size:  # a file or layer that knows its pixels
+    if ratio < OPTICS_POSSIBLE and instrument is not None and instrument.pixel_size:  # it knows its pixels
         return AcquisitionDecision(
             "auto",
             "camera",
@@ -131,13 +131,18 @@ def _blur_or_recording(
             "round enough to be its optics; if the image was blurred digitally, ask acquisition 'gaussian-blur'",
             evidence=evidence,
         )
-    if ambiguous:
-        reason = (
-            f"blur and subsampling: no energy near Nyquist and a blur {shape} too elongated to be taken for a "
-            "lens's, though a camera's optics could still make it: the estimated kernel is removed, and the x2 is "
-            "said uncertain"
+    if ratio < OPTICS_POSSIBLE:
+        return AcquisitionDecision(
+            "auto",
+            "camera",
+            f"camera, though the image could be blurred digitally: no energy near Nyquist and a blur {shape} "
+            "between round and elongated, a camera's optics as likely as a digital blur. Taken for the optics, the "
+            "x2 is never over-sharpened (removing a camera's optics cost up to 13 dB); if the image was blurred "
+            "digitally, ask acquisition 'gaussian-blur'",
+            evidence=evidence,
+            ambiguous=True,
         )
-    elif not evidence["settled"]:  # the shape is the estimate's, and the estimate failed a check of its own
+    if not evidence["settled"]:  # the shape is the estimate's, and the estimate failed a check of its own
         reason = (
             f"blur and subsampling: no energy near Nyquist and a blur estimated elongated {shape}, by an estimate "
             "that did not settle (see the warning), so neither did its shape: the estimated kernel is removed, and "
@@ -148,7 +153,7 @@ def _blur_or_recording(
             f"blur and subsampling: no energy near Nyquist and an elongated blur {shape}, not a lens's: the "
             "estimated kernel is removed"
         )
-    return AcquisitionDecision("auto", "gaussian-blur", reason, evidence=evidence, ambiguous=ambiguous)
+    return AcquisitionDecision("auto", "gaussian-blur", reason, evidence=evidence)
 
 
 def _blur_as_asked(
