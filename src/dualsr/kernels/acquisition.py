@@ -22,9 +22,9 @@ elongated blur without energy near Nyquist) it is blur and subsampling, and the 
 From the LR alone the two are the same image: a camera of a scene whose optics blur it by G gives
 ``(HR * G * box)↓2``, a digital blur k of a sharp scene ``(HR * k)↓2``; only the truth differs.
 The choice is a prior, biased towards the camera because the costs are not alike: a camera's
-image of a softly focused scene decided as a blur lost 7-13 dB to bicubic, where a blurred one
-decided as a camera loses its deblurring (1.5-4.3 dB) and stays within 0.1 dB of bicubic or above
-(docs/benchmarks.md, "Optics the image cannot tell from a blur").
+image of a softly focused scene decided as a blur lost 7-35 dB to bicubic, where a blurred one
+decided as a camera loses its deblurring (0.3-4.3 dB) and stays at bicubic or above (docs/benchmarks.md,
+"Optics the image cannot tell from a blur" and "Ambiguous blurs taken for optics").
 """
 
 from __future__ import annotations
@@ -137,7 +137,7 @@ def _optics_or_blur(
             "camera",
             f"camera, though the image could be blurred digitally: no energy near Nyquist and a blur {shape} "
             "between round and elongated, a camera's optics as likely as a digital blur. Taken for the optics, the "
-            "x2 is never over-sharpened (removing a camera's optics cost up to 13 dB); if the image was blurred "
+            "x2 is never over-sharpened (removing a camera's optics cost up to 35 dB); if the image was blurred "
             "digitally, ask acquisition 'gaussian-blur'",
             evidence=evidence,
             ambiguous=True,
