@@ -230,6 +230,11 @@ def _covariance(grays: list[np.ndarray], tile: int, noisy: bool = False) -> tupl
     return covariance, alpha, residual, int(ratios.size)
 
 
+def _half_kernel(grays: list[np.ndarray], tile: int, noisy: bool, size: int) -> np.ndarray:
+    """The kernel fitted to one half of the planes, clipped as the whole image's is (the split check)."""
+    return gaussian_from_covariance(clip_covariance(_covariance(grays, tile, noisy)[0], *VARIANCE_RANGE), size)
+
+
 def _halves(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     h, w = gray.shape
     return (gray[:, : w // 2], gray[:, w // 2 :]) if w >= h else (gray[: h // 2], gray[h // 2 :])
@@ -272,12 +277,7 @@ def estimate_kernel(image: np.ndarray, tile: int = TILE, noisy: bool = False) ->
     halves = list(zip(*(_halves(g) for g in grays)))
     spread = np.inf
     if min(halves[0][0].shape) >= tile:
-        a, b = (
-            gaussian_from_covariance(
-                clip_covariance(_covariance(list(h), tile, noisy)[0], *VARIANCE_RANGE), len(kernel)
-            )
-            for h in halves
-        )
+        a, b = (_half_kernel(list(h), tile, noisy, len(kernel)) for h in halves)
         spread = kernel_change(a, b)
     narrowest = float(np.linalg.eigvalsh(fitted)[0])
     problems = []
