@@ -132,12 +132,16 @@ def test_a_case_built_to_fail_is_not_settled(image, problem):
     assert np.isclose(estimate.kernel.sum(), 1.0)  # still a usable, conservative kernel
 
 
+def _crisp_across_x(scene: np.ndarray) -> np.ndarray:
+    """The scene with its edges across X sharpened: an anisotropy of the scene, not of any blur."""
+    return scene + (scene - ndimage.gaussian_filter1d(scene, 1.0, axis=1))
+
+
 def test_an_axis_narrower_than_any_acquisition_is_not_settled(scene):
     """A scene whose own edges are crisper across X than a scale-free scene's (the soft-optics moon's case):
     the fit asks for a negative variance there, is clipped to the floor, and says why instead of settling
     on an elongated kernel that is the scene's anisotropy (docs/blind_kernel.md, *How far to trust it*)."""
-    crisp = scene + (scene - ndimage.gaussian_filter1d(scene, 1.0, axis=1))
-    estimate = estimate_kernel(ndimage.gaussian_filter(crisp, (1.2, 0))[::2, ::2][None])
+    estimate = estimate_kernel(ndimage.gaussian_filter(_crisp_across_x(scene), (1.2, 0))[::2, ::2][None])
     assert np.isclose(np.linalg.eigvalsh(estimate.covariance)[0], 0.2)
     assert not estimate.settled and any("narrower than any acquisition's kernel" in p for p in estimate.problems)
 
@@ -145,8 +149,7 @@ def test_an_axis_narrower_than_any_acquisition_is_not_settled(scene):
 def test_a_run_on_such_a_scene_says_so_and_names_the_camera(scene):
     """``auto`` still removes the blur (no energy near Nyquist, too elongated for a lens), but the result is
     not settled, its verdict says *kernel uncertain*, and the warning names the fix for a camera's image."""
-    crisp = scene + (scene - ndimage.gaussian_filter1d(scene, 1.0, axis=1))
-    lr = ndimage.gaussian_filter(crisp, (1.5, 0.6))[::2, ::2].astype(np.float32)
+    lr = ndimage.gaussian_filter(_crisp_across_x(scene), (1.5, 0.6))[::2, ::2].astype(np.float32)
     result = dualsr.train(lr, preset_name="fast", iterations=2, seed=0)
     assert result.acquisition[0].model == "gaussian-blur" and result.kernel_state == "not settled"
     assert "narrower than any acquisition's kernel" in result.kernel_warning

@@ -123,15 +123,15 @@ def _optics_or_blur(
     ambiguous, unless the image knows its physical pixel size (a microscope's or scanner's recording, not a
     picture blurred by software). A more elongated one is removed."""
     shape = f"({variances[0]:.2f}/{variances[1]:.2f} px^2, axes {ratio:.2f}:1)"
-    if ratio < OPTICS_POSSIBLE and instrument is not None and instrument.pixel_size:  # it knows its pixels
-        return AcquisitionDecision(
-            "auto",
-            "camera",
-            f"camera: a recording with a physical pixel size ({instrument.pixel_size:g} um) and a blur {shape} "
-            "round enough to be its optics; if the image was blurred digitally, ask acquisition 'gaussian-blur'",
-            evidence=evidence,
-        )
     if ratio < OPTICS_POSSIBLE:
+        if instrument is not None and instrument.pixel_size:  # a file or layer that knows its pixels
+            return AcquisitionDecision(
+                "auto",
+                "camera",
+                f"camera: a recording with a physical pixel size ({instrument.pixel_size:g} um) and a blur {shape} "
+                "round enough to be its optics; if the image was blurred digitally, ask acquisition 'gaussian-blur'",
+                evidence=evidence,
+            )
         return AcquisitionDecision(
             "auto",
             "camera",
