@@ -11,8 +11,9 @@ blurred by a round Gaussian of ``sigma`` HR pixels (the optics; the HR keeps it,
 half as wide would record it), then binned 2x2 (``softS/set``). Beside them, the same photos under
 DIV2KRK-style random kernels with three seeds (``blurN/set``, as ``dualsr degrade --seed N``). From the LR
 alone a round optical blur and a digital blur are the same image; the table counts, per set, how
-``auto`` decides (camera, ambiguous blurs taken for optics apart; blur, unsettled estimates apart: both
-say *kernel uncertain*) and the eigenvalue ratio of the blind estimate.
+``auto`` decides (camera, ambiguous blurs taken for optics apart; blur, unsettled estimates and decisions
+split between the image's halves apart: all three say *kernel uncertain*) and the eigenvalue ratio of the
+blind estimate.
 docs/benchmarks.md, "Optics the image cannot tell from a blur".
 """
 
@@ -25,7 +26,7 @@ import numpy as np
 from scipy import ndimage
 
 from dualsr.evaluation.sets import HELD_OUT_IMAGES, SKIMAGE_IMAGES, degrade_image, skimage_image, to_unit, write_case
-from dualsr.kernels.acquisition import decide
+from dualsr.kernels.acquisition import axes_ratio, decide
 from dualsr.kernels.spectral import estimate_kernel, nyquist_energy
 
 SIGMAS = (0.7, 1.0, 1.5, 2.0, 3.0)  # HR pixels: 0.35-1.5 LR pixels
@@ -63,17 +64,17 @@ def make_sets(
 def decision(lr: np.ndarray) -> tuple[str, float]:
     """``auto``'s model for one LR and the estimate's axes ratio. The model is ``camera``, ``camera, ambiguous``
     (a blur between round and elongated taken for optics, said), ``blur, not settled`` (the estimate's own checks
-    failed: said *kernel uncertain*) or ``blur`` (silent)."""
+    failed: said *kernel uncertain*), ``blur, split`` (one half of the image reads as optics: said) or ``blur``
+    (silent)."""
     unit, _ = to_unit(lr)
     channels = unit[None] if unit.ndim == 2 else np.moveaxis(unit, -1, 0)
     estimate = estimate_kernel(channels)
     made = decide("auto", estimate, None, nyquist_energy(channels))
-    variances = np.linalg.eigvalsh(estimate.covariance)
     if made.model == "camera":
         model = "camera, ambiguous" if made.ambiguous else "camera"
     else:
-        model = "blur" if estimate.settled else "blur, not settled"
-    return model, float(variances[1] / max(variances[0], 1e-9))
+        model = "blur, split" if made.split else "blur" if estimate.settled else "blur, not settled"
+    return model, axes_ratio(estimate.covariance)
 
 
 def main() -> None:
@@ -86,15 +87,19 @@ def main() -> None:
     names = [n for n in args.images.split(",") if n] or [n for n in SKIMAGE_IMAGES + HELD_OUT_IMAGES if n != "cat"]
     sigmas = tuple(float(s) for s in args.sigmas.split(",") if s)
     seeds = tuple(int(s) for s in args.seeds.split(",") if s)
-    print("| set | truth | images | camera | camera, ambiguous | blur, not settled | blur, silent | axes (min-max) |")
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |")
+    print(
+        "| set | truth | images | camera | camera, ambiguous | blur, not settled | blur, halves split | blur, silent "
+        "| axes (min-max) |"
+    )
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     for label, rows in make_sets(args.out, names, sigmas, seeds).items():
-        count = {m: sum(r[0] == m for r in rows) for m in ("camera", "camera, ambiguous", "blur, not settled", "blur")}
+        models = ("camera", "camera, ambiguous", "blur, not settled", "blur, split", "blur")
+        count = {m: sum(r[0] == m for r in rows) for m in models}
         ratios = [r[1] for r in rows]
         truth = "camera, optics kept" if label.startswith("soft") else "digital blur"
         print(
             f"| {label} | {truth} | {len(rows)} | {count['camera']} | {count['camera, ambiguous']} "
-            f"| {count['blur, not settled']} | {count['blur']} "
+            f"| {count['blur, not settled']} | {count['blur, split']} | {count['blur']} "
             f"| {min(ratios):.2f}-{max(ratios):.2f} |",
             flush=True,
         )

@@ -138,6 +138,17 @@ def power_law_field(side: int, alpha: float, seed: int) -> np.ndarray:
     return (x - x.min()) / np.ptp(x)
 
 
+def halves_blurred(seed: int = 0) -> np.ndarray:
+    """A 192x192 LR whose left half was blurred elongated (4:1) and right half nearly round (1.7:1) before the
+    subsampling: the whole image reads an elongated blur (about 4:1), its right half one round enough for optics."""
+    from dualsr.evaluation.degrade import degrade
+    from dualsr.kernels.spectral import gaussian_from_covariance
+
+    scene = power_law_field(384, 2.8, seed)
+    left, right = (degrade(scene, gaussian_from_covariance(np.diag(v), 13)) for v in ([0.8, 3.2], [1.5, 2.5]))
+    return np.concatenate([left[:, :96], right[:, 96:]], axis=1).astype(np.float32)
+
+
 def dead_leaves(size: int, seed: int = 0, r_min: float = 1.0) -> np.ndarray:
     """A dead-leaves image in [0, 1]: occluding discs with radii ~ r^-3, a scale-invariant scene.
 

@@ -9,7 +9,7 @@ import tifffile
 from scipy import ndimage
 
 import dualsr
-from conftest import dead_leaves, power_law_field, run_cli
+from conftest import dead_leaves, halves_blurred, power_law_field, run_cli
 from dualsr.errors import DualSRInputError
 from dualsr.evaluation.degrade import degrade
 from dualsr.evaluation.scenes import OPTICS, microscope_pair, record
@@ -17,7 +17,7 @@ from dualsr.evaluation.sets import degrade_image
 from dualsr.io.acquisition import Instrument
 from dualsr.io.axes import Layout
 from dualsr.io.files import read_image
-from dualsr.kernels.acquisition import decide
+from dualsr.kernels.acquisition import axes_ratio, decide
 from dualsr.kernels.camera import camera_kernel, kernel_covariance
 from dualsr.kernels.spectral import SpectralEstimate, estimate_kernel, gaussian_from_covariance, nyquist_energy
 from dualsr.paper.kernel import centre_of_mass
@@ -144,9 +144,11 @@ def test_a_camera_of_a_softly_focused_scene_is_not_deblurred():
         assert "'gaussian-blur'" in decision.reason  # the way back, for a digitally blurred image
 
 
-def _estimate(variances: list[float]) -> SpectralEstimate:
-    """A settled estimate of a natural photograph (slope 2.8) with these kernel variances (HR px^2)."""
-    return SpectralEstimate(np.diag(variances), camera_kernel(), 2.8, 0.3, 300, 0.05)
+def _estimate(variances: list[float], halves: tuple[list[float], ...] = ()) -> SpectralEstimate:
+    """A settled estimate of a natural photograph (slope 2.8) with these kernel variances (HR px^2), and its
+    halves' (the whole image's where not given)."""
+    halves_ = tuple(np.diag(h) for h in halves) or (np.diag(variances),) * 2
+    return SpectralEstimate(np.diag(variances), camera_kernel(), 2.8, 0.3, 300, 0.05, (), halves_)
 
 
 def test_a_blur_between_round_and_elongated_is_taken_for_optics_and_said_ambiguous():
@@ -222,3 +224,28 @@ def test_a_flat_image_does_not_read_as_a_camera():
     estimate = estimate_kernel(flat)
     assert "energy up to its Nyquist" not in decide("auto", estimate, nyquist=nyquist).reason
     assert not decide("gaussian-blur", estimate, nyquist=nyquist).contradicted
+
+
+def test_a_blur_whose_halves_read_different_acquisitions_is_said_split():
+    """An elongated blur is removed; where one half of the image reads a blur round enough for optics, the decision
+    hangs on where it was made: the x2 keeps the blur's answer (DIV2KRK-style images keep their deblurring), and the
+    result says it may be over-sharpened if the image is a camera's (soft0.7's retina, -5.72 dB, was silent)."""
+    split = decide("auto", _estimate([1.0, 2.2], ([1.0, 2.6], [1.2, 2.2])), None, -2.8)  # whole 2.2:1, a half 1.8:1
+    assert split.model == "gaussian-blur" and split.split and split.in_doubt and split.to_dict()["split"]
+    assert "one half of the image" in split.reason and "acquisition 'camera'" in split.reason
+    assert split.evidence["halves_axes"] == [2.6, 1.833]
+    both = decide("auto", _estimate([1.0, 2.2], ([1.0, 2.6], [1.0, 2.1])), None, -2.8)  # both halves elongated
+    assert both.model == "gaussian-blur" and not both.in_doubt and "split" not in both.to_dict()
+    assert not decide("auto", _estimate([1.0, 2.2], ()), None, -2.8).split  # halves too small to measure: no check
+    either = decide("auto", _estimate([2.0, 3.2], ([2.0, 2.2], [1.0, 3.2])), None, -2.8)  # the whole in the zone
+    assert either.model == "camera" and either.ambiguous and not either.split  # the camera's answer, as before
+    lr = halves_blurred(seed=0)
+    estimate = estimate_kernel(lr)
+    assert axes_ratio(estimate.covariance) > 3 and min(map(axes_ratio, estimate.halves)) < 2 and estimate.settled
+    result = dualsr.train(lr, config=dualsr.preset("fast", **FAST))
+    assert result.acquisition[0].split and result.summary()["acquisition"]["split"]
+    assert np.allclose(result.kernel, estimate.kernel)  # the blur's answer, as without the check
+    assert result.kernel_state == "not settled" and result.trained_state == "settled"
+    assert "kernel uncertain" in result.verdict and result.kernel_in_doubt  # the doubt map weighs the hypotheses
+    assert "halves disagree" in result.kernel_warning and "acquisition 'camera'" in result.kernel_warning
+    assert "still changing" not in result.kernel_warning  # the estimate itself settled

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import dualsr
-from conftest import power_law_field, textured
+from conftest import halves_blurred, power_law_field, textured
 from dualsr.evaluation.degrade import degrade
 from dualsr.kernels.spectral import gaussian_from_covariance
 from plugin_helpers import TINY, TRAIN, open_widget
@@ -143,19 +143,40 @@ def test_previews_cover_only_the_part_in_view(make_napari_viewer):
     assert LiveLayers(viewer, small, source_of(small)).view().region == (0, 300, 0, 300)  # all in view: all
 
 
-def test_a_blur_taken_for_optics_that_may_be_digital_says_so_and_how_to_sharpen(make_napari_viewer, qtbot):
-    """auto takes a blur between round and elongated for a camera's optics and calls it ambiguous: the kernel
-    line names the way back for a digitally blurred image."""
+def _optics_or_digital() -> np.ndarray:
+    return degrade(power_law_field(384, 2.8, 2), gaussian_from_covariance(np.diag([2.0, 3.4]), 13)).astype(np.float32)
+
+
+@pytest.mark.parametrize(
+    ("make", "flag", "line", "fix"),
+    [
+        (  # axes 1.7:1: taken for a camera's optics
+            _optics_or_digital,
+            "ambiguous",
+            "uncertain: taken for the optics; if the blur is digital, set acquisition to gaussian-blur",
+            ("under-sharpened", "'gaussian-blur'"),
+        ),
+        (  # the whole elongated, a half round: taken for a digital blur
+            halves_blurred,
+            "split",
+            "uncertain: taken for a digital blur; if the image is a camera's, set acquisition to camera",
+            ("over-sharpened", "'camera'"),
+        ),
+    ],
+)
+def test_a_blur_that_may_be_the_other_acquisition_says_so_and_what_to_set(
+    make_napari_viewer, qtbot, make, flag, line, fix
+):
+    """Where the image could have been made the other way (a blur between round and elongated taken for optics,
+    or halves that read different acquisitions), the kernel line names the setting for the other one."""
     viewer = make_napari_viewer()
-    blur = gaussian_from_covariance(np.diag([2.0, 3.4]), 13)  # axes 1.7:1
-    viewer.add_image(degrade(power_law_field(384, 2.8, 2), blur).astype(np.float32), name="photo")
+    viewer.add_image(make(), name="photo")
     widget = open_widget(viewer, TRAIN)
     widget.config_overrides = TINY
     widget.iterations.value = 3
     watch(qtbot, widget)
-    line = "uncertain: taken for the optics; if the blur is digital, set acquisition to gaussian-blur"
     assert widget.kernel_state.value == line
-    assert "under-sharpened" in widget.kernel_state.tooltip and "'gaussian-blur'" in widget.kernel_state.tooltip
+    assert all(word in widget.kernel_state.tooltip for word in fix)
     assert "kernel uncertain" in widget.verdict.value
     info = viewer.layers["photo ×2 (DualSR)"].metadata["dualsr"]
-    assert info["acquisition"]["ambiguous"] and info["kernel_state"] == "not settled"
+    assert info["acquisition"][flag] and info["kernel_state"] == "not settled"

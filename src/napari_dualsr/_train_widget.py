@@ -36,9 +36,11 @@ KERNEL_STATES = {
 
 
 def _kernel_line(result) -> str:
-    """The kernel readout after a run; where the blur taken for a camera's optics may be digital, the fix."""
+    """The kernel readout after a run; where the blur may have been taken for the wrong acquisition, the fix."""
     if any(d.ambiguous for d in result.acquisition):
         return "uncertain: taken for the optics; if the blur is digital, set acquisition to gaussian-blur"
+    if any(d.split for d in result.acquisition):
+        return "uncertain: taken for a digital blur; if the image is a camera's, set acquisition to camera"
     return KERNEL_STATES.get(result.kernel_state, result.kernel_state)
 
 

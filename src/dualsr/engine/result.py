@@ -94,7 +94,8 @@ class DualSRResult:
 
     @property
     def kernel_warning(self) -> str:
-        """One line when the blind kernel had not settled, contradicts the image or may be its optics, else ``""``."""
+        """One line when the blind kernel had not settled, contradicts the image, may be its optics or is read from
+        one half of it only, else ``""``."""
         warnings = []
         if any(d.contradicted for d in self.acquisition):
             warnings.append(
@@ -107,6 +108,13 @@ class DualSRResult:
                 "the image's blur could be a camera's optics or a digital blur; it was taken for the optics (the x2 "
                 "kernel is pixel integration), so the x2 is never over-sharpened, but if the image was blurred and "
                 "subsampled by software it is under-sharpened: then run with acquisition 'gaussian-blur'"
+            )
+        if any(d.split for d in self.acquisition):
+            warnings.append(
+                "the image's halves disagree on how it was made: the whole reads as a digital blur, which was "
+                "removed, but one half's blur is round enough to be a camera's optics; if the image comes from a "
+                "camera or microscope the x2 may be over-sharpened: compare it with bicubic, or run with acquisition "
+                "'camera'"
             )
         if self.trained_state == NOT_SETTLED:
             warnings.append(self._unsettled_warning())

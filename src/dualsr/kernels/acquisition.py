@@ -17,7 +17,9 @@ kernel an acquisition has, so it never over-sharpens. A blur between round and e
 either: it is taken for a camera's optics too, and the decision is ``ambiguous`` (the x2 may be
 under-sharpened, never over-sharpened; the result says so), unless the image knows its physical pixel
 size (a recording, not a digitally blurred picture): then the optics without a doubt. Otherwise (an
-elongated blur without energy near Nyquist) it is blur and subsampling, and the estimate is removed.
+elongated blur without energy near Nyquist) it is blur and subsampling, and the estimate is removed;
+where one half of the image reads a blur round enough for optics, the decision hangs on the half it
+is made from, and is said ``split`` (the x2 may be over-sharpened if the image is a camera's).
 
 From the LR alone the two are the same image: a camera of a scene whose optics blur it by G gives
 ``(HR * G * box)↓2``, a digital blur k of a sharp scene ``(HR * k)↓2``; only the truth differs.
@@ -68,15 +70,16 @@ class AcquisitionDecision:
     evidence: dict[str, Any] = field(default_factory=dict)
     contradicted: bool = False  # blur was asked for an image that reads as a camera's: the kernel is in doubt
     ambiguous: bool = False  # camera decided for a blur that could be a digital one: the kernel is in doubt
+    split: bool = False  # blur decided, but one half of the image reads as optics: the kernel is in doubt
 
     @property
     def in_doubt(self) -> bool:
         """The image could have been made the other way (the run's kernel state is then "not settled")."""
-        return self.contradicted or self.ambiguous
+        return self.contradicted or self.ambiguous or self.split
 
     def to_dict(self) -> dict[str, Any]:
         out = {"asked": self.asked, "model": self.model, "reason": self.reason, "fell_back": self.fell_back}
-        return out | {k: True for k in ("contradicted", "ambiguous") if getattr(self, k)}
+        return out | {k: True for k in ("contradicted", "ambiguous", "split") if getattr(self, k)}
 
 
 def decide(
@@ -113,15 +116,23 @@ def decide(
             fell_back=True,
             evidence=evidence,
         )
-    return _optics_or_blur(variances, ratio, instrument, evidence)
+    halves = [axes_ratio(c) for c in estimate.halves]
+    if halves:
+        evidence["halves_axes"] = [round(r, 3) for r in halves]
+    return _optics_or_blur(variances, ratio, instrument, evidence, halves)
 
 
 def _optics_or_blur(
-    variances: np.ndarray, ratio: float, instrument: Instrument | None, evidence: dict[str, Any]
+    variances: np.ndarray,
+    ratio: float,
+    instrument: Instrument | None,
+    evidence: dict[str, Any],
+    halves: list[float],
 ) -> AcquisitionDecision:
     """``auto``'s last word, no camera evidence found. A blur round enough to be optics is taken for them: said
     ambiguous, unless the image knows its physical pixel size (a microscope's or scanner's recording, not a
-    picture blurred by software). A more elongated one is removed."""
+    picture blurred by software). A more elongated one is removed; said split where one of the image's
+    ``halves`` (their axes ratios) reads round enough for optics: the decision then hangs on where it was made."""
     shape = f"({variances[0]:.2f}/{variances[1]:.2f} px^2, axes {ratio:.2f}:1)"
     if ratio < OPTICS_POSSIBLE:
         if instrument is not None and instrument.pixel_size:  # a file or layer that knows its pixels
@@ -141,6 +152,16 @@ def _optics_or_blur(
             "digitally, ask acquisition 'gaussian-blur'",
             evidence=evidence,
             ambiguous=True,
+        )
+    if evidence["settled"] and halves and min(halves) < OPTICS_POSSIBLE:
+        return AcquisitionDecision(
+            "auto",
+            "gaussian-blur",
+            f"blur and subsampling: no energy near Nyquist and an elongated blur {shape}, though one half of the "
+            f"image reads one round enough for a camera's optics (axes {min(halves):.2f}:1): the estimated kernel is "
+            "removed, and the x2 is said uncertain; if the image comes from a camera, ask acquisition 'camera'",
+            evidence=evidence,
+            split=True,
         )
     if not evidence["settled"]:  # the shape is the estimate's, and the estimate failed a check of its own
         reason = (
@@ -178,8 +199,13 @@ def _blur_as_asked(
 
 def _axes(estimate: SpectralEstimate) -> tuple[np.ndarray, float]:
     """The estimate's covariance eigenvalues (HR px^2, ascending) and their ratio (1: round)."""
-    variances = np.linalg.eigvalsh(estimate.covariance)
-    return variances, float(variances[1] / max(variances[0], 1e-9))
+    return np.linalg.eigvalsh(estimate.covariance), axes_ratio(estimate.covariance)
+
+
+def axes_ratio(covariance: np.ndarray) -> float:
+    """A kernel covariance's axes ratio, its eigenvalues' (1: round)."""
+    variances = np.linalg.eigvalsh(covariance)
+    return float(variances[1] / max(variances[0], 1e-9))
 
 
 def _optics_shape(ratio: float) -> str:
@@ -210,4 +236,13 @@ def _camera_evidence(instrument: Instrument | None, nyquist: float | None, ratio
     return ""
 
 
-__all__ = ["ALIASED", "OPTICS_POSSIBLE", "ROUND", "ROUND_OPTICS", "WIDE_UNSETTLED", "AcquisitionDecision", "decide"]
+__all__ = [
+    "ALIASED",
+    "OPTICS_POSSIBLE",
+    "ROUND",
+    "ROUND_OPTICS",
+    "WIDE_UNSETTLED",
+    "AcquisitionDecision",
+    "axes_ratio",
+    "decide",
+]

@@ -61,6 +61,7 @@ class SpectralEstimate:
     bins: int  # frequency pairs above the noise floor that the fit used
     spread: float  # kernel change between the image's two halves, fraction of the peak
     problems: tuple[str, ...] = field(default_factory=tuple)  # why not settled (empty: settled)
+    halves: tuple[np.ndarray, ...] = ()  # the image's two halves' covariances, clipped (acquisition's split check)
 
     @property
     def settled(self) -> bool:
@@ -74,6 +75,7 @@ class SpectralEstimate:
             "bins": self.bins,
             "spread": round(self.spread, 3),
             "problems": list(self.problems),
+            **({"halves": [np.round(h, 4).tolist() for h in self.halves]} if self.halves else {}),
         }
 
 
@@ -230,9 +232,9 @@ def _covariance(grays: list[np.ndarray], tile: int, noisy: bool = False) -> tupl
     return covariance, alpha, residual, int(ratios.size)
 
 
-def _half_kernel(grays: list[np.ndarray], tile: int, noisy: bool, size: int) -> np.ndarray:
-    """The kernel fitted to one half of the planes, clipped as the whole image's is (the split check)."""
-    return gaussian_from_covariance(clip_covariance(_covariance(grays, tile, noisy)[0], *VARIANCE_RANGE), size)
+def _half_covariance(grays: list[np.ndarray], tile: int, noisy: bool) -> np.ndarray:
+    """The covariance fitted to one half of the planes, clipped as the whole image's is (the split check)."""
+    return clip_covariance(_covariance(grays, tile, noisy)[0], *VARIANCE_RANGE)
 
 
 def _halves(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -275,10 +277,10 @@ def estimate_kernel(image: np.ndarray, tile: int = TILE, noisy: bool = False) ->
     covariance = clip_covariance(fitted, *VARIANCE_RANGE)
     kernel = gaussian_from_covariance(covariance)
     halves = list(zip(*(_halves(g) for g in grays)))
-    spread = np.inf
+    spread, half_covariances = np.inf, ()
     if min(halves[0][0].shape) >= tile:
-        a, b = (_half_kernel(list(h), tile, noisy, len(kernel)) for h in halves)
-        spread = kernel_change(a, b)
+        half_covariances = tuple(_half_covariance(list(h), tile, noisy) for h in halves)
+        spread = kernel_change(*(gaussian_from_covariance(c, len(kernel)) for c in half_covariances))
     narrowest = float(np.linalg.eigvalsh(fitted)[0])
     problems = []
     if bins < MIN_BINS:
@@ -292,4 +294,4 @@ def estimate_kernel(image: np.ndarray, tile: int = TILE, noisy: bool = False) ->
             f"its narrow axis ({narrowest:.2f} HR px^2) is narrower than any acquisition's kernel: the scene's "
             "own anisotropy, read as a blur"
         )
-    return SpectralEstimate(covariance, kernel, alpha, residual, bins, float(spread), tuple(problems))
+    return SpectralEstimate(covariance, kernel, alpha, residual, bins, float(spread), tuple(problems), half_covariances)
