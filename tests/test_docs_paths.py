@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), *sorted((ROOT / "benchmarks").rglob("*.md"))]
 SOURCES = [*DOCS, *sorted((ROOT / "examples").glob("*.py")), ROOT / "docs" / "make_screenshots.py"]
 FILE = re.compile(
-    r"(?<![\w/.-])((?:src|tests|benchmarks|docs|examples)/[\w./-]*\w\.(?:py|md|sh|png|json|log|tif|npy|yaml))"
+    r"(?<![\w/.-])((?:src|tests|benchmarks|docs|examples)/[\w./-]*\w\.(?:py|md|sh|png|jsonl|json|log|tif|npy|yaml))(?!\w)"
 )
 LINK = re.compile(r"\]\((?!https?:|#|mailto:)([^)#\s]+)")
 NAME = re.compile(r"(?<![\w.])((?:napari_)?dualsr(?:\.[A-Za-z_]\w*)+)")
