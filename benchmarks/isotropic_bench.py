@@ -150,6 +150,17 @@ REAL = {
 }
 
 
+def add_real_paths(parser: argparse.ArgumentParser) -> None:
+    """``--nucleus``, ``--snow``, ``--concrete``: where each real volume's TIFF is (see the docstring)."""
+    for name, (default, wheel, _) in REAL.items():
+        parser.add_argument(f"--{name}", default=default, help=f"the {name} TIFF, from {wheel}'s wheel")
+
+
+def real_paths(args: argparse.Namespace) -> dict[str, str]:
+    """The real volumes' TIFFs as :func:`add_real_paths` parsed them, for :func:`load`."""
+    return {name: getattr(args, name) for name in REAL}
+
+
 def load(name: str, size: int = 128, paths: dict[str, str] | None = None) -> np.ndarray:
     """A benchmark volume by name; ``size`` is the synthetic one's side (the smoke run's is small), ``paths``
     the real volumes' TIFFs where they are not at their default paths."""
@@ -235,9 +246,7 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=TrainSettings.batch)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--size", type=int, default=128, help="side of the synthetic volume")
-    p.add_argument("--nucleus", default=NUCLEUS, help="the cells3d nucleus TIFF (see the docstring)")
-    p.add_argument("--snow", default=SNOW, help="the snow micro-tomography TIFF (see the docstring)")
-    p.add_argument("--concrete", default=CONCRETE, help="the concrete X-ray tomography TIFF (see the docstring)")
+    add_real_paths(p)
     p.add_argument("--given", action="store_true", help="also train with the true profile given")
     p.add_argument(
         "--shape-given", action="store_true", help="also train with the true shape given, its width estimated blind"
@@ -255,7 +264,7 @@ def main() -> None:
         done = {(r["volume"], r["factor"], r.get("photons", 0.0), r.get("noise_mode", "off")) for r in rows}
     settings = TrainSettings(steps=args.steps, batch=args.batch)
     for name in args.volumes.split(","):
-        truth_volume = load(name, args.size, {"nucleus": args.nucleus, "snow": args.snow, "concrete": args.concrete})
+        truth_volume = load(name, args.size, real_paths(args))
         for factor in (float(f) for f in args.factors.split(",")):
             if (name, factor, args.photons, args.noise) in done:
                 continue

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from isotropic_bench import CONCRETE, NUCLEUS, SNOW, load  # noqa: E402
+from isotropic_bench import add_real_paths, load, real_paths  # noqa: E402
 
 
 def axis_measures(volume: np.ndarray, axis: int) -> tuple[float, float]:
@@ -34,13 +34,11 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--volumes", default="mni,synthetic")
     p.add_argument("--size", type=int, default=128, help="side of the synthetic volume")
-    p.add_argument("--nucleus", default=NUCLEUS)
-    p.add_argument("--snow", default=SNOW)
-    p.add_argument("--concrete", default=CONCRETE)
+    add_real_paths(p)
     args = p.parse_args()
     print("| volume | shape | differences RMS, Z / Y / X | Z over Y, X | power above 0.25, Z / Y / X | Z over Y, X |")
     print("| --- | --- | --- | ---: | --- | ---: |")
-    paths = {"nucleus": args.nucleus, "snow": args.snow, "concrete": args.concrete}
+    paths = real_paths(args)
     for name in args.volumes.split(","):
         volume = load(name, args.size, paths).astype(np.float64)
         rms, high = zip(*(axis_measures(volume, a) for a in range(3)))
