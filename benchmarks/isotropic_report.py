@@ -1,6 +1,10 @@
 """Markdown tables of benchmarks/isotropic_bench.py's results.jsonl (pasted into docs/isotropic.md).
 
 python benchmarks/isotropic_report.py /tmp/isobench/results.jsonl
+python benchmarks/isotropic_report.py NEW.jsonl [MORE.jsonl ...] --against OLD.jsonl [...]
+
+With ``--against``, one table of gains over cubic B-spline (XZ / YZ) per volume, noise setting and
+factor, the runs of the first files beside those of the second (e.g. two training lengths).
 """
 
 from __future__ import annotations
@@ -40,9 +44,14 @@ def label(row: dict) -> str:
     return f"{row['volume']}{photons}{denoised}"
 
 
-def main(path: str) -> None:
+def read_rows(path: str) -> list[dict]:
+    """The rows of a results file: a JSON list, or one JSON object a line."""
     text = Path(path).read_text()
-    rows = json.loads(text) if text.lstrip().startswith("[") else [json.loads(ln) for ln in text.splitlines()]
+    return json.loads(text) if text.lstrip().startswith("[") else [json.loads(ln) for ln in text.splitlines()]
+
+
+def main(path: str) -> None:
+    rows = read_rows(path)
     rows.sort(key=lambda r: (r["volume"], r["factor"]))
     extra = [(key, title) for key, title in EXTRA if any(key in r for r in rows)]
     header = QUALITY + [title for _, title in extra]
@@ -100,5 +109,42 @@ def _shape_table(rows: list[dict]) -> None:
     print()
 
 
+def _key(r: dict) -> tuple:
+    return (r["volume"], r.get("photons", 0.0), bool(r.get("noise", {}).get("active")), r["factor"])
+
+
+def _gain(r: dict | None, method: str) -> str:
+    if r is None or method not in r:
+        return "–"
+    b, m = r["bspline"]["views"], r[method]["views"]
+    return " / ".join(f"{m[v]['psnr'] - b[v]['psnr']:+.2f}" for v in ("XZ", "YZ"))
+
+
+def _steps(rows: list[dict]) -> str:
+    return ", ".join(str(s) for s in sorted({r["settings"]["steps"] for r in rows}))
+
+
+def compare(new_paths: list[str], old_paths: list[str]) -> None:
+    """Gains over B-spline (XZ / YZ), the new runs beside the old, matched on volume, noise and factor."""
+    new = {_key(r): r for p in new_paths for r in read_rows(p)}
+    old = {_key(r): r for p in old_paths for r in read_rows(p)}
+    a, b = _steps(list(new.values())), _steps(list(old.values()))
+    header = ["volume", "factor", f"ours, {b} steps", f"ours, {a} steps", f"SMORE-style, {b}", f"SMORE-style, {a}"]
+    header += [f"true profile given, {b}", f"true profile given, {a}", f"training s, {b} / {a}"]
+    print(_row(header))
+    print(_row(["---"] * len(header)))
+    for k in sorted(new):
+        n, o = new[k], old.get(k)
+        seconds = f"{o['ours']['train_s']:.0f} / " if o else "– / "
+        cells = [label(n), f"{k[3]:g}", _gain(o, "ours"), f"**{_gain(n, 'ours')}**"]
+        cells += [_gain(o, "smore"), _gain(n, "smore"), _gain(o, "given"), _gain(n, "given")]
+        print(_row([*cells, seconds + f"{n['ours']['train_s']:.0f}"]))
+
+
 if __name__ == "__main__":
-    main(sys.argv[1])
+    args = sys.argv[1:]
+    if "--against" in args:
+        i = args.index("--against")
+        compare(args[:i], args[i + 1 :])
+    else:
+        main(args[0])

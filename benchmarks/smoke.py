@@ -164,6 +164,7 @@ SMOKES: list[Smoke] = [
         (
             "isotropic_bench.py -o {tmp}/isobench --volumes synthetic --factors 2 --steps 2 --size 32 --shape-given",
             "isotropic_report.py {tmp}/isobench/results.jsonl",
+            "isotropic_report.py {tmp}/isobench/results.jsonl --against {tmp}/isobench/results.jsonl",
         ),
     ),
     Smoke("isotropic_report.py", via="isotropic_bench.py"),
@@ -309,6 +310,10 @@ SMOKES: list[Smoke] = [
         ("studies/isotropic/fusion.py --volume synthetic --size 32 --factor 2 --steps 2",),
     ),
     Smoke("studies/isotropic/isotropy.py", ("studies/isotropic/isotropy.py --volumes synthetic --size 32",)),
+    Smoke(
+        "studies/isotropic/training_variants.py",
+        ("studies/isotropic/training_variants.py --volume synthetic --size 32 --factor 2 --variants 2,3:2e-3:4:1",),
+    ),
     # --- studies: training ---
     Smoke(
         "studies/training/levers.py",

@@ -74,7 +74,7 @@ def volume_layers(viewer: Any) -> list[tuple[str, Any]]:
 def isotropic_job(
     layer: Any,
     fwhm: float = 0.0,
-    steps: int = 600,
+    steps: int = TrainSettings.steps,
     fusion: str = "mean",
     device: str = "auto",
     preview: bool = True,
