@@ -34,8 +34,9 @@ FLAT_SHARE = 0.1  # probability mass kept for crops without structure
 class TrainSettings:
     """How long and on what the upsampler trains; the defaults meet the 5-minute target on 2 cores.
 
-    2400 steps, not 600: four times the steps gained 0.6-1.1 dB at factor 4 on every benchmark volume
-    (docs/isotropic.md, *Training longer*) and the 256x256x64 target still takes 205 s on 2 cores.
+    2400 steps, not 600: four times the steps gained 0.3-4.3 dB on the isotropic benchmark volumes at
+    every factor and the 256x256x64 target still takes about 3 minutes on 2 cores (docs/isotropic.md,
+    *2400 training steps at every factor*).
     """
 
     steps: int = 2400
