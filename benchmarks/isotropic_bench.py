@@ -53,6 +53,7 @@ from scipy import ndimage
 
 from dualsr.evaluation.metrics import ssim
 from dualsr.isotropic.apply import fuse, upsample_slices
+from dualsr.isotropic.blocks import output_planes
 from dualsr.isotropic.degrade import degrade_axis
 from dualsr.isotropic.estimate import estimate_profile
 from dualsr.isotropic.interpolate import bspline_axis
@@ -273,7 +274,7 @@ def main() -> None:
             lr = degrade_axis(truth_volume, 0, factor, truth_profile)
             if args.photons:
                 lr = with_noise(lr, args.photons, seed=int(10 * factor))
-            n_out = int(np.floor(lr.shape[0] * factor + 1e-6))
+            n_out = output_planes(lr.shape[0], factor)
             gt = truth_volume[:n_out]
             row = {"volume": name, "factor": factor, "shape_hr": list(gt.shape), "shape_lr": list(lr.shape)}
             row.update(photons=args.photons, noise_mode=args.noise)

@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from isotropic_bench import TRUTH, cpu_name, load, view_metrics  # noqa: E402
 
 from dualsr.isotropic.apply import FUSIONS, fuse, upsample_slices  # noqa: E402
+from dualsr.isotropic.blocks import output_planes  # noqa: E402
 from dualsr.isotropic.degrade import degrade_axis  # noqa: E402
 from dualsr.isotropic.profile import named  # noqa: E402
 from dualsr.isotropic.train import TrainSettings, train_upsampler  # noqa: E402
@@ -38,7 +39,7 @@ def main() -> None:
     shape, rel = TRUTH[args.volume]
     profile = named(shape, rel * f)
     lr = degrade_axis(truth, 0, f, profile).astype(np.float32)
-    n_out = int(np.floor(lr.shape[0] * f + 1e-6))
+    n_out = output_planes(lr.shape[0], f)
     gt = truth[:n_out]
     model, _ = train_upsampler(lr, f, profile, TrainSettings(steps=args.steps))
     a, b = upsample_slices(model, lr, "x"), upsample_slices(model, lr, "y")

@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from isotropic_bench import TRUTH, load, run_net, view_metrics  # noqa: E402
 from profile_estimators import VARIANTS  # noqa: E402
 
+from dualsr.isotropic.blocks import output_planes  # noqa: E402
 from dualsr.isotropic.degrade import degrade_axis  # noqa: E402
 from dualsr.isotropic.estimate import estimate_profile  # noqa: E402
 from dualsr.isotropic.interpolate import bspline_axis  # noqa: E402
@@ -52,7 +53,7 @@ def main() -> None:
             shape, rel = TRUTH[name]
             truth = named(shape, rel * factor)
             lr = degrade_axis(volume, 0, factor, truth)
-            n_out = int(np.floor(lr.shape[0] * factor + 1e-6))
+            n_out = output_planes(lr.shape[0], factor)
             gt = volume[:n_out]
             base = view_metrics(bspline_axis(lr, factor)[:n_out], gt, factor)
             for variant in args.variants.split(","):

@@ -21,6 +21,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from isotropic_bench import TRUTH, add_real_paths, load, real_paths, run_net, view_metrics  # noqa: E402
 
+from dualsr.isotropic.blocks import output_planes  # noqa: E402
 from dualsr.isotropic.degrade import degrade_axis  # noqa: E402
 from dualsr.isotropic.estimate import estimate_profile  # noqa: E402
 from dualsr.isotropic.interpolate import bspline_axis  # noqa: E402
@@ -56,7 +57,7 @@ def main() -> None:
     truth = load(args.volume, args.size, real_paths(args))
     shape, rel = TRUTH[args.volume]
     stack = degrade_axis(truth, 0, args.factor, named(shape, rel * args.factor))
-    n_out = int(np.floor(stack.shape[0] * args.factor + 1e-6))
+    n_out = output_planes(stack.shape[0], args.factor)
     gt = truth[:n_out]
     base = view_metrics(bspline_axis(stack, args.factor)[:n_out], gt, args.factor)
     profile = estimate_profile(stack.astype(np.float32), args.factor).profile
